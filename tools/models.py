@@ -1,0 +1,90 @@
+"""Pydantic models for evidence and ingestion results.
+
+Everything a reader produces, and everything a query tool returns, is one of these models, so
+the boundary between "files on disk" and "the agent" is typed and serialisable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class EvidenceKind(str, Enum):
+    LOG = "log"
+    COMMIT = "commit"
+    CHAT = "chat"
+    PAGE = "page"  # PagerDuty incident / log entry
+    ALERT = "alert"  # Alertmanager alert
+    METRIC = "metric"  # one Prometheus series (summary text; samples in attrs)
+    TRACE = "trace"  # one LLM request/response
+    K8S_EVENT = "k8s_event"
+    NOTE = "note"  # free-text paragraph from Markdown / plain notes
+    MANIFEST = "manifest"  # incident.yaml
+
+
+class Evidence(BaseModel):
+    """One citable record. `id` is stable across runs for the same dump."""
+
+    id: str
+    kind: EvidenceKind
+    ts: datetime | None = None  # always timezone-aware UTC when set
+    ts_assumed: bool = False  # True when the source gave no zone (or no year) and we applied a rule
+    source: str  # path relative to the dump root (or "git:<repo>")
+    locator: str = ""  # "line 42", commit sha, Slack ts, PagerDuty log entry id, ...
+    service: str | None = None
+    level: str | None = None  # normalised: debug|info|warning|error|critical
+    text: str = ""
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list)  # e.g. "untrusted-instruction"
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return None
+        if v.tzinfo is None:
+            raise ValueError("evidence timestamps must be timezone-aware")
+        return v.astimezone(timezone.utc)
+
+
+class Malformed(BaseModel):
+    """A record a reader could not parse. Counted and reported, never fatal."""
+
+    source: str
+    locator: str = ""
+    reason: str
+
+
+class SourceReport(BaseModel):
+    """What ingestion found in one file (or repository)."""
+
+    path: str
+    kind: str  # reader name, e.g. "log.jsonl", "slack", "git"
+    records: int = 0
+    malformed: int = 0
+    malformed_examples: list[Malformed] = Field(default_factory=list)
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    assumed_ts: int = 0
+    note: str = ""  # e.g. "skipped: binary file"
+
+
+class Inventory(BaseModel):
+    """Summary of a whole ingested dump; what `postmortem ingest` prints."""
+
+    dump: str
+    sources: list[SourceReport] = Field(default_factory=list)
+    skipped: list[SourceReport] = Field(default_factory=list)
+    total_records: int = 0
+    total_malformed: int = 0
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    redactions: dict[str, int] = Field(default_factory=dict)
+    untrusted: list[str] = Field(default_factory=list)  # evidence ids flagged as instruction-like
+    data_gaps: list[str] = Field(default_factory=list)
+    kinds: dict[str, int] = Field(default_factory=dict)  # evidence kind -> record count
+    manifest: dict[str, Any] = Field(default_factory=dict)

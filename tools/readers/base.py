@@ -1,0 +1,48 @@
+"""The reader interface: one module per source kind, each detected by content as well as by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo, timezone
+from pathlib import Path
+from typing import Protocol
+
+from tools.models import Evidence, Malformed
+
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass
+class ReadContext:
+    """What a reader needs to know about the dump as a whole."""
+
+    root: Path
+    # Zone applied to naive timestamps: manifest `timezone`, else UTC. Such records are `ts_assumed`.
+    default_tz: tzinfo = timezone.utc
+    # Year for formats that omit it (klog/glog, RFC 3164 syslog): inferred from the rest of the dump.
+    year_hint: int | None = None
+    # Services named in the manifest, used to attribute records whose file names carry them.
+    services: list[str] = field(default_factory=list)
+    max_line_bytes: int = 1_000_000
+
+
+class FileReader(Protocol):
+    """Reads one file. `sniff` sees the file name and the first HEAD_BYTES decoded leniently."""
+
+    name: str
+    needs_year: bool
+
+    def sniff(self, path: Path, head: str) -> bool: ...
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]: ...
+
+
+class DirReader(Protocol):
+    """Reads a whole directory (a Slack export, a git repository)."""
+
+    name: str
+
+    def sniff_dir(self, path: Path) -> bool: ...
+
+    def read_dir(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]: ...

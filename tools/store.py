@@ -1,0 +1,294 @@
+"""SQLite evidence store.
+
+Why SQLite: ingestion streams records straight to disk (memory stays flat however large the dump),
+FTS5 gives sub-second full-text search over millions of log lines, and a single file is easy to
+keep beside a run's checkpoint. Timestamps are stored as UTC epoch seconds (REAL) for range scans.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tools.models import Evidence, EvidenceKind, Inventory
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evidence (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    ts REAL,
+    ts_assumed INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL,
+    locator TEXT NOT NULL,
+    service TEXT,
+    level TEXT,
+    text TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    flags TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS ix_evidence_ts ON evidence(ts);
+CREATE INDEX IF NOT EXISTS ix_evidence_kind_ts ON evidence(kind, ts);
+CREATE VIRTUAL TABLE IF NOT EXISTS evidence_fts USING fts5(
+    text, content='evidence', content_rowid='rowid', tokenize='unicode61 tokenchars ''_-.''');
+"""
+_COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
+_BATCH = 5000
+
+
+def _epoch(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _row_to_evidence(row: Sequence[Any]) -> Evidence:
+    ts = None if row[2] is None else datetime.fromtimestamp(row[2], tz=timezone.utc)
+    return Evidence(
+        id=row[0],
+        kind=EvidenceKind(row[1]),
+        ts=ts,
+        ts_assumed=bool(row[3]),
+        source=row[4],
+        locator=row[5],
+        service=row[6],
+        level=row[7],
+        text=row[8],
+        attrs=json.loads(row[9]),
+        flags=json.loads(row[10]),
+    )
+
+
+def fts_query(text: str) -> str:
+    """Turn free user text into a safe FTS5 query: every word must appear (quoted, so no syntax)."""
+    words = re.findall(r"[\w.\-]+", text)
+    return " ".join('"' + w.replace('"', "") + '"' for w in words if w.strip(".-"))
+
+
+class EvidenceStore:
+    """Append-then-query store. Call `finalize()` once after the last `add_many()`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def create(cls, path: Path | str) -> EvidenceStore:
+        """A fresh, empty store at `path` (any previous store there is removed)."""
+        p = Path(path)
+        for suffix in ("", "-wal", "-shm"):
+            q = p.with_name(p.name + suffix)
+            if q.exists():
+                q.unlink()
+        return cls(p)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---- writing -------------------------------------------------------------------------
+    def add_many(self, items: Iterable[Evidence]) -> int:
+        """Insert evidence in batches; a duplicate id keeps the first record. Returns rows added."""
+        added = 0
+        batch: list[tuple[Any, ...]] = []
+        sql = f"INSERT OR IGNORE INTO evidence ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        for ev in items:
+            batch.append(
+                (
+                    ev.id,
+                    ev.kind.value,
+                    _epoch(ev.ts),
+                    int(ev.ts_assumed),
+                    ev.source,
+                    ev.locator,
+                    ev.service,
+                    ev.level,
+                    ev.text,
+                    json.dumps(ev.attrs, default=str, separators=(",", ":")),
+                    json.dumps(ev.flags),
+                )
+            )
+            if len(batch) >= _BATCH:
+                added += self._flush(sql, batch)
+        added += self._flush(sql, batch)
+        return added
+
+    def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
+        if not batch:
+            return 0
+        before = self._db.total_changes
+        with self._db:
+            self._db.executemany(sql, batch)
+        batch.clear()
+        return self._db.total_changes - before
+
+    def finalize(self) -> None:
+        """Build indexes and the full-text index once, after bulk loading (much faster)."""
+        with self._db:
+            self._db.executescript(_INDEXES)
+            self._db.execute("INSERT INTO evidence_fts(evidence_fts) VALUES ('rebuild')")
+        self._db.execute("ANALYZE")
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                (key, json.dumps(value, default=str)),
+            )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def save_inventory(self, inventory: Inventory) -> None:
+        self.set_meta("inventory", inventory.model_dump(mode="json"))
+
+    def load_inventory(self) -> Inventory | None:
+        data = self.get_meta("inventory")
+        return None if data is None else Inventory.model_validate(data)
+
+    # ---- reading -------------------------------------------------------------------------
+    def get(self, evidence_id: str) -> Evidence | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM evidence WHERE id=?", (evidence_id,)
+        ).fetchone()
+        return None if row is None else _row_to_evidence(row)
+
+    def get_many(self, ids: Iterable[str]) -> list[Evidence]:
+        out = []
+        for i in ids:
+            ev = self.get(i)
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def exists(self, evidence_id: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM evidence WHERE id=?", (evidence_id,)).fetchone()
+            is not None
+        )
+
+    def _where(
+        self,
+        *,
+        kinds: Sequence[EvidenceKind | str] | None,
+        start: datetime | None,
+        end: datetime | None,
+        service: str | None,
+        levels: Sequence[str] | None,
+        source: str | None = None,
+        prefix: str = "",
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if kinds:
+            clauses.append(f"{prefix}kind IN ({','.join('?' * len(kinds))})")
+            params += [k.value if isinstance(k, EvidenceKind) else k for k in kinds]
+        if start is not None:
+            clauses.append(f"{prefix}ts >= ?")
+            params.append(start.timestamp())
+        if end is not None:
+            clauses.append(f"{prefix}ts <= ?")
+            params.append(end.timestamp())
+        if service:
+            clauses.append(f"{prefix}service = ?")
+            params.append(service)
+        if levels:
+            clauses.append(f"{prefix}level IN ({','.join('?' * len(levels))})")
+            params += list(levels)
+        if source:
+            clauses.append(f"{prefix}source = ?")
+            params.append(source)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def iter(
+        self,
+        *,
+        kinds: Sequence[EvidenceKind | str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        service: str | None = None,
+        levels: Sequence[str] | None = None,
+        source: str | None = None,
+        dated_only: bool = False,
+    ) -> Iterator[Evidence]:
+        """Stream matching evidence in time order (undated records last, in file order)."""
+        where, params = self._where(
+            kinds=kinds, start=start, end=end, service=service, levels=levels, source=source
+        )
+        if dated_only:
+            where += (" AND " if where else " WHERE ") + "ts IS NOT NULL"
+        cur = self._db.execute(
+            f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY ts IS NULL, ts, rowid", params
+        )
+        for row in cur:
+            yield _row_to_evidence(row)
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        kinds: Sequence[EvidenceKind | str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        service: str | None = None,
+        levels: Sequence[str] | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> tuple[list[Evidence], int]:
+        """Matching evidence (at most `limit`) and the total number that matched."""
+        where, params = self._where(
+            kinds=kinds, start=start, end=end, service=service, levels=levels, prefix="e."
+        )
+        order = "DESC" if newest_first else "ASC"
+        q = fts_query(query) if query else ""
+        if q:
+            join = " JOIN evidence_fts f ON f.rowid = e.rowid"
+            where = where + (" AND " if where else " WHERE ") + "evidence_fts MATCH ?"
+            params = params + [q]
+        else:
+            join = ""
+        total = self._db.execute(f"SELECT count(*) FROM evidence e{join}{where}", params).fetchone()[0]
+        cols = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
+        rows = self._db.execute(
+            f"SELECT {cols} FROM evidence e{join}{where} ORDER BY e.ts {order}, e.rowid {order} LIMIT ?",
+            params + [limit],
+        ).fetchall()
+        return [_row_to_evidence(r) for r in rows], total
+
+    def count(self, *, kinds: Sequence[EvidenceKind | str] | None = None) -> int:
+        where, params = self._where(kinds=kinds, start=None, end=None, service=None, levels=None)
+        return self._db.execute(f"SELECT count(*) FROM evidence{where}", params).fetchone()[0]
+
+    def contains_text(self, needle: str) -> bool:
+        """True when some evidence text contains `needle` verbatim (case-insensitive)."""
+        q = fts_query(needle)
+        if not q:
+            return False
+        rows = self._db.execute(
+            "SELECT e.text FROM evidence e JOIN evidence_fts f ON f.rowid=e.rowid "
+            "WHERE evidence_fts MATCH ? LIMIT 200",
+            (q,),
+        ).fetchall()
+        low = needle.lower()
+        return any(low in r[0].lower() for r in rows)
+
+    def services(self) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        lo, hi = self._db.execute("SELECT min(ts), max(ts) FROM evidence").fetchone()
+        conv = lambda x: None if x is None else datetime.fromtimestamp(x, tz=timezone.utc)  # noqa: E731
+        return conv(lo), conv(hi)
