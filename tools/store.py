@@ -282,6 +282,89 @@ class EvidenceStore:
         low = needle.lower()
         return any(low in r[0].lower() for r in rows)
 
+    # ---- aggregates (SQL, so analysis never pulls millions of rows into Python) ---------------
+    _ERR = (
+        "(level IN ('error','critical') OR "
+        "CAST(json_extract(attrs, '$.status') AS INTEGER) >= 500)"
+    )
+
+    def log_buckets(self, bucket_s: int = 60) -> list[tuple[float, int, int, int]]:
+        """Per-bucket (start epoch, log records, error records, records with an HTTP status)."""
+        rows = self._db.execute(
+            f"SELECT CAST(ts / ? AS INTEGER) AS b, count(*), sum({self._ERR}), "
+            "sum(json_extract(attrs, '$.status') IS NOT NULL) "
+            "FROM evidence WHERE kind='log' AND ts IS NOT NULL GROUP BY b ORDER BY b",
+            (bucket_s,),
+        ).fetchall()
+        return [(float(b * bucket_s), int(n), int(e or 0), int(s or 0)) for b, n, e, s in rows]
+
+    def status_totals(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> tuple[int, int, list[str], str | None, str | None]:
+        """(records with an HTTP status, of which >= 500, sources, first and last 5xx ids)."""
+        where, params = self._where(
+            kinds=["log"], start=start, end=end, service=None, levels=None
+        )
+        where += " AND json_extract(attrs, '$.status') IS NOT NULL"
+        total, failed = self._db.execute(
+            "SELECT count(*), sum(CAST(json_extract(attrs, '$.status') AS INTEGER) >= 500) "
+            f"FROM evidence{where}",
+            params,
+        ).fetchone()
+        sources = [
+            r[0]
+            for r in self._db.execute(
+                f"SELECT DISTINCT source FROM evidence{where} ORDER BY source", params
+            )
+        ]
+        fail_where = where + " AND CAST(json_extract(attrs, '$.status') AS INTEGER) >= 500"
+        first = self._db.execute(
+            f"SELECT id FROM evidence{fail_where} ORDER BY ts, rowid LIMIT 1", params
+        ).fetchone()
+        last = self._db.execute(
+            f"SELECT id FROM evidence{fail_where} ORDER BY ts DESC, rowid DESC LIMIT 1", params
+        ).fetchone()
+        return (
+            int(total or 0),
+            int(failed or 0),
+            sources,
+            first[0] if first else None,
+            last[0] if last else None,
+        )
+
+    def errors(
+        self, start: datetime | None = None, end: datetime | None = None, limit: int = 20000
+    ) -> list[Evidence]:
+        """Error-level or 5xx log records in time order (bounded)."""
+        where, params = self._where(kinds=["log"], start=start, end=end, service=None, levels=None)
+        where += f" AND {self._ERR}"
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY ts, rowid LIMIT ?", params + [limit]
+        ).fetchall()
+        return [_row_to_evidence(r) for r in rows]
+
+    def match(
+        self,
+        fts: str,
+        *,
+        kinds: Sequence[EvidenceKind | str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+    ) -> list[Evidence]:
+        """Records matching a raw FTS5 expression (trusted callers only: analysis lexicons)."""
+        where, params = self._where(
+            kinds=kinds, start=start, end=end, service=None, levels=None, prefix="e."
+        )
+        where += (" AND " if where else " WHERE ") + "evidence_fts MATCH ?"
+        cols = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
+        rows = self._db.execute(
+            f"SELECT {cols} FROM evidence e JOIN evidence_fts f ON f.rowid = e.rowid{where} "
+            "ORDER BY e.ts, e.rowid LIMIT ?",
+            params + [fts, limit],
+        ).fetchall()
+        return [_row_to_evidence(r) for r in rows]
+
     def services(self) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service"

@@ -1,0 +1,31 @@
+"""Evidence readers, one module per source kind.
+
+Contract every reader keeps (the analysis stages rely on it):
+
+Evidence ids are `<prefix>:<stable locator>` with no spaces, identical across runs for the same dump:
+  log:<rel path>:<line no>           trace:<rel path>:<line no>        note:<rel path>:<line no>
+  commit:<sha first 12>              chat:<channel>:<slack ts>         k8s:<rel path>:<index or uid>
+  pd:<incident id>                   pd:<incident id>:<log entry id>   metric:<rel path>:<series index>
+  alert:<rel path>:<payload index>:<alert index>                       manifest
+
+`attrs` keys by kind (present when the source has them; names normalised as below):
+  log       status (int HTTP status), method, path, latency_ms (float), bytes, logger, plus every
+            other JSON field of a JSON log line as-is; `format` (jsonl|iso|pylogging|klog|syslog|access)
+  commit    sha (full), author (name), email (redacted), files (list of paths), insertions,
+            deletions, parents (list of shas), message (full message)
+  chat      channel, user (display name), user_id, thread_ts, bot (bool), reply_count
+  page      incident_id, entry_type (trigger|acknowledge|escalate|assign|annotate|resolve|notify),
+            urgency, service, title, status, agent (role or name as exported)
+  alert     alertname, status (firing|resolved), labels, annotations, starts_at, ends_at, receiver
+  metric    name (__name__ or query), labels, samples ([[epoch_s, float], ...]), unit (if known)
+  trace     model, prompt_tokens, completion_tokens, total_tokens, latency_ms, status/error,
+            request_id, cost_usd (when exported)
+  k8s_event reason, type (Normal|Warning), object_kind, object_name, namespace, count, first_ts,
+            last_ts
+  note      heading (the nearest Markdown heading)
+  manifest  the manifest's keys
+
+`level` is normalised to debug|info|warning|error|critical. `service` comes from the record
+(JSON `service`/`app`/`component` keys, syslog app name, PagerDuty service, alert `service`/`job`
+label, k8s object name) or, failing that, from the file name.
+"""

@@ -1,0 +1,228 @@
+"""`postmortem` command line: ingest, draft, validate (and more as they land).
+
+Typer for the CLI (typed options, help text for free) and rich for progress and tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from agent.state import STAGES
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Blameless post-incident reviews of AI/ML incidents.")
+err = Console(stderr=True)
+out = Console()
+
+DEFAULT_WORKDIR = Path(".postmortem")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    path: Path = typer.Argument(..., help="Incident dump: directory, file, .zip or .tar.gz"),
+    as_json: bool = typer.Option(False, "--json", help="Print the inventory as JSON"),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
+    repo: Optional[Path] = typer.Option(None, help="A git repository outside the dump"),
+) -> None:
+    """Read a dump and print its inventory: sources, records, malformed lines, redactions, gaps."""
+    from tools.ingest import ingest as run_ingest
+    from tools.store import EvidenceStore
+
+    if not path.exists():
+        _fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
+    base = workdir / "ingest" / (path.resolve().name or "dump")
+    store = EvidenceStore.create(base / "evidence.db")
+    with _ingest_progress(disabled=as_json) as progress:
+        inv = run_ingest(path, store, workdir=base / "extracted", repo=repo, progress=progress)
+    store.close()
+    if as_json:
+        print(inv.model_dump_json(indent=2))
+        return
+    _print_inventory(inv)
+
+
+class _ingest_progress:
+    def __init__(self, disabled: bool) -> None:
+        self._p = Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(),
+                           TextColumn("{task.description}"), TimeRemainingColumn(),
+                           console=err, disable=disabled or not err.is_terminal, transient=True)
+        self._task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._p.__enter__()
+        self._task = self._p.add_task("", total=None)
+        return self
+
+    def __call__(self, done: int, total: int, current: str) -> None:
+        self._p.update(self._task, completed=done, total=total or None, description=current[-40:])
+
+    def __exit__(self, *exc: object) -> None:
+        self._p.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
+    t = Table(title=f"Inventory of {inv.dump}")
+    for col in ("source", "kind", "records", "malformed", "first (UTC)", "last (UTC)", "note"):
+        t.add_column(col)
+    for s in inv.sources + inv.skipped:
+        t.add_row(s.path, s.kind, str(s.records), str(s.malformed),
+                  s.first_ts.strftime("%Y-%m-%d %H:%M:%S") if s.first_ts else "-",
+                  s.last_ts.strftime("%Y-%m-%d %H:%M:%S") if s.last_ts else "-", s.note)
+    out.print(t)
+    span = (f"{inv.first_ts:%Y-%m-%d %H:%M:%S} to {inv.last_ts:%Y-%m-%d %H:%M:%S} UTC"
+            if inv.first_ts and inv.last_ts else "no dated records")
+    out.print(f"[bold]{inv.total_records}[/] records, [bold]{inv.total_malformed}[/] malformed; span {span}")
+    out.print("Evidence kinds: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.kinds.items())) or "none"))
+    out.print("Redactions: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.redactions.items())) or "none"))
+    out.print(f"Flagged as instruction-like (treated as data only): {len(inv.untrusted)}"
+              + (f" — {', '.join(inv.untrusted[:5])}" if inv.untrusted else ""))
+    for g in inv.data_gaps:
+        out.print(f"[yellow]data gap:[/] {g}")
+
+
+@app.command()
+def draft(
+    path: Optional[Path] = typer.Argument(None, help="Incident dump (not needed with --resume)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the Markdown report here"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report here"),
+    llm: str = typer.Option("auto", help="offline | openai | auto (openai when configured)"),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Resume the run with this id"),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Checkpoints and evidence stores live here"),
+    repo: Optional[Path] = typer.Option(None, help="A git repository outside the dump"),
+    postmortem_date: Optional[str] = typer.Option(None, "--date", help="Postmortem date (YYYY-MM-DD); default today"),
+    names: bool = typer.Option(False, "--names", help="Allow people's names in the report (team opted in)"),
+    max_repairs: int = typer.Option(2, help="Validator repair rounds before emitting with findings"),
+    strict: bool = typer.Option(False, help="Fail instead of emitting a report with unresolved findings"),
+) -> None:
+    """Draft a blameless postmortem from an incident dump (offline engine unless an LLM is configured)."""
+    from agent.runner import RunError, run_draft
+
+    engine = _engine(llm)
+    today = _parse_date(postmortem_date)
+    if path is None and resume is None:
+        _fail("give an incident dump path, or --resume RUN_ID")
+
+    def on_stage(stage: str, phase: str) -> None:
+        if phase == "start":
+            idx = STAGES.index(stage.replace("light_", "")) + 1 if stage.replace("light_", "") in STAGES else 0
+            err.print(f"[cyan]stage {idx}/7[/] {stage.replace('_', ' ')} ...")
+
+    try:
+        with _ingest_progress(disabled=False) as progress:
+            result = run_draft(path, base=workdir, run_id=resume, resume=resume is not None, repo=repo,
+                               today=today, engine=engine, names_opt_in=names, max_repairs=max_repairs,
+                               strict=strict, on_stage=on_stage, on_ingest_progress=progress)
+    except RunError as exc:
+        _fail(str(exc), 1)
+        return
+    from agent.render import render_json
+
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(result.markdown, encoding="utf-8")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(render_json(result.report), encoding="utf-8")
+    if not output:
+        sys.stdout.write(result.markdown)
+    v = result.report.validation
+    err.print(f"[green]run {result.run_id}[/]: {result.report.severity}, {result.report.review_type} review, "
+              f"validation {'passed' if v.passed else 'FAILED'} "
+              f"({len(v.findings)} finding(s), {v.repair_rounds} repair round(s))"
+              + (f"; report written to {output}" if output else ""))
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--date must be YYYY-MM-DD, got {value!r}")
+    return None
+
+
+def _engine(llm: str):  # type: ignore[no-untyped-def]
+    from agent.engine import OfflineEngine
+
+    if llm not in ("auto", "offline", "openai"):
+        _fail("--llm must be offline, openai or auto")
+    if llm == "offline":
+        return OfflineEngine()
+    try:
+        from agent.llm import LLMConfig
+        from agent.llm_engine import LLMEngine
+    except ImportError:
+        if llm == "openai":
+            _fail("the LLM engine is not available in this build; use --llm offline")
+        return OfflineEngine()
+    cfg = LLMConfig.from_env()
+    if not cfg.is_configured():
+        if llm == "openai":
+            _fail("no LLM configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server) "
+                  "and POSTMORTEM_MODEL, or use --llm offline")
+        return OfflineEngine()
+    return LLMEngine(cfg)
+
+
+@app.command()
+def validate(
+    report: Path = typer.Argument(..., help="A Markdown postmortem (ours or anyone's)"),
+    evidence: Optional[Path] = typer.Option(None, help="Incident dump, to check grounding"),
+    fmt: str = typer.Option("text", "--format", help="text | json"),
+    names: bool = typer.Option(False, "--names", help="Names are allowed (team opted in)"),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
+) -> None:
+    """Lint a postmortem against the hard rules. Exit 0: no errors, 1: errors, 2: unusable input."""
+    from agent.validators import validate_markdown
+
+    if not report.is_file():
+        _fail(f"{report} is not a file")
+    try:
+        md = report.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        _fail(f"cannot read {report}: {exc}")
+        return
+    if not md.strip():
+        _fail(f"{report} is empty")
+    store = None
+    if evidence is not None:
+        from tools.ingest import ingest as run_ingest
+        from tools.store import EvidenceStore
+
+        if not evidence.exists():
+            _fail(f"{evidence} does not exist")
+        base = workdir / "validate" / (evidence.resolve().name or "dump")
+        store = EvidenceStore.create(base / "evidence.db")
+        run_ingest(evidence, store, workdir=base / "extracted")
+    findings = validate_markdown(md, evidence=store, names_opt_in=names)
+    errors = [f for f in findings if f.severity == "error"]
+    if fmt == "json":
+        print(json.dumps([{"rule": f.rule, "severity": f.severity, "line": f.line, "text": f.text,
+                           "message": f.message, "suggestion": f.suggestion} for f in findings], indent=2))
+    else:
+        for f in findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            out.print(f"[{colour}]{f.severity}[/] {report}:{f.line or '?'} [{f.rule}] {f.message}")
+            if f.suggestion:
+                out.print(f"    suggestion: {f.suggestion}")
+        out.print(f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,196 @@
+"""The seven-stage postmortem as a LangGraph state machine.
+
+scoping -> data_collection -> timeline -> analysis -> synthesis | light_synthesis -> review
+review -> synthesis (repair, bounded) | close -> END
+
+Every node is checkpointed, so an interrupted run resumes after its last finished stage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agent.engine import Engine, OfflineEngine
+from agent.render import render_markdown
+from agent.report import Report, Validation, ValidationFinding
+from agent.state import PostmortemState
+from tools.store import EvidenceStore
+
+# Test hook for crash/resume tests: the process exits hard when this stage is about to start.
+FAULT_ENV = "POSTMORTEM_FAULT_BEFORE_STAGE"
+
+
+@dataclass
+class Context:
+    """Per-run configuration read by nodes (never checkpointed)."""
+
+    engine: Engine = field(default_factory=OfflineEngine)
+    on_stage: Callable[[str, str], None] | None = None  # (stage, "start"|"done")
+    on_ingest_progress: Callable[[int, int, str], None] | None = None
+    validate: Callable[[Report, EvidenceStore], list[ValidationFinding]] | None = None
+    _stores: dict[str, EvidenceStore] = field(default_factory=dict)
+
+    def store(self, path: str) -> EvidenceStore:
+        if path not in self._stores:
+            self._stores[path] = EvidenceStore(path)
+        return self._stores[path]
+
+    def close(self) -> None:
+        for s in self._stores.values():
+            s.close()
+        self._stores.clear()
+
+
+def _enter(stage: str, runtime: Runtime[Context]) -> None:
+    if os.environ.get(FAULT_ENV) == stage:
+        os._exit(70)
+    if runtime.context.on_stage:
+        runtime.context.on_stage(stage, "start")
+
+
+def _done(stage: str, state: PostmortemState, runtime: Runtime[Context]) -> list[str]:
+    if runtime.context.on_stage:
+        runtime.context.on_stage(stage, "done")
+    return state.completed + [stage]
+
+
+def scoping(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("scoping", runtime)
+    scope = runtime.context.engine.scoping(Path(state.options.dump))
+    return {"scope": scope, "completed": _done("scoping", state, runtime)}
+
+
+def data_collection(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("data_collection", runtime)
+    from tools.ingest import ingest
+
+    workdir = Path(state.options.workdir)
+    store_path = workdir / "evidence.db"
+    store = EvidenceStore.create(store_path)
+    inventory = ingest(
+        Path(state.options.dump), store, workdir=workdir / "extracted",
+        repo=Path(state.options.repo) if state.options.repo else None,
+        progress=runtime.context.on_ingest_progress,
+    )
+    store.close()
+    return {"store_path": str(store_path), "inventory": inventory,
+            "completed": _done("data_collection", state, runtime)}
+
+
+def timeline(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("timeline", runtime)
+    assert state.scope is not None
+    events = runtime.context.engine.timeline(runtime.context.store(state.store_path), state.scope)
+    return {"timeline": events, "completed": _done("timeline", state, runtime)}
+
+
+def analysis(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("analysis", runtime)
+    assert state.scope is not None
+    result = runtime.context.engine.analysis(
+        runtime.context.store(state.store_path), state.scope, state.timeline
+    )
+    return {"analysis": result, "completed": _done("analysis", state, runtime)}
+
+
+def route_review_depth(state: PostmortemState) -> Literal["synthesis", "light_synthesis"]:
+    """Hard rule 11: minor incidents get the lighter review."""
+    assert state.analysis is not None
+    return "light_synthesis" if state.analysis.review_type == "light" else "synthesis"
+
+
+def _synthesize(state: PostmortemState, runtime: Runtime[Context], stage: str) -> dict[str, Any]:
+    _enter(stage, runtime)
+    assert state.scope is not None and state.analysis is not None
+    engine = runtime.context.engine
+    if state.report is not None and state.findings:
+        # Repair round: feed the validator findings back rather than starting over.
+        report = engine.repair(state.report, state.findings, runtime.context.store(state.store_path))
+    else:
+        report = engine.synthesis(state.scope, state.inventory, state.timeline, state.analysis,
+                                  state.options.postmortem_date, state.options.names_opt_in)
+    return {"report": report, "markdown": render_markdown(report),
+            "completed": _done(stage, state, runtime)}
+
+
+def synthesis(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    return _synthesize(state, runtime, "synthesis")
+
+
+def light_synthesis(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    return _synthesize(state, runtime, "light_synthesis")
+
+
+def review(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("review", runtime)
+    assert state.report is not None
+    store = runtime.context.store(state.store_path)
+    validate = runtime.context.validate or default_validate
+    findings = validate(state.report, store)
+    errors = [f for f in findings if f.severity == "error"]
+    report = state.report.model_copy(deep=True)
+    report.validation = Validation(passed=not errors, findings=findings, repair_rounds=state.repair_round)
+    update: dict[str, Any] = {"findings": errors, "report": report,
+                              "completed": _done("review", state, runtime)}
+    if errors and state.repair_round < state.options.max_repairs:
+        update["repair_round"] = state.repair_round + 1
+    else:
+        update["markdown"] = render_markdown(report)
+        update["findings"] = []
+    return update
+
+
+def default_validate(report: Report, store: EvidenceStore) -> list[ValidationFinding]:
+    from agent.validators import validate_markdown
+
+    return validate_markdown(render_markdown(report), evidence=store, report=report,
+                             names_opt_in=report.names_opt_in)
+
+
+def route_after_review(state: PostmortemState) -> Literal["synthesis", "light_synthesis", "close"]:
+    if state.findings:  # errors left and repair budget remaining (review cleared them otherwise)
+        assert state.analysis is not None
+        return "light_synthesis" if state.analysis.review_type == "light" else "synthesis"
+    return "close"
+
+
+def close(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    _enter("close", runtime)
+    assert state.report is not None
+    tracker = [
+        {"id": a.id, "title": a.action, "owner": a.owner, "due": a.due.isoformat(),
+         "verification": a.verification, "addresses": a.addresses, "priority": a.priority,
+         "follow_up_review": state.report.follow_up_review.isoformat() if state.report.follow_up_review else None}
+        for a in state.report.action_items
+    ]
+    return {"tracker_export": tracker, "completed": _done("close", state, runtime)}
+
+
+def build_graph(checkpointer: BaseCheckpointSaver | None = None):  # type: ignore[no-untyped-def]
+    g = StateGraph(PostmortemState, context_schema=Context)
+    g.add_node("scoping", scoping)
+    g.add_node("data_collection", data_collection)
+    g.add_node("timeline", timeline)
+    g.add_node("analysis", analysis)
+    g.add_node("synthesis", synthesis)
+    g.add_node("light_synthesis", light_synthesis)
+    g.add_node("review", review)
+    g.add_node("close", close)
+    g.add_edge(START, "scoping")
+    g.add_edge("scoping", "data_collection")
+    g.add_edge("data_collection", "timeline")
+    g.add_edge("timeline", "analysis")
+    g.add_conditional_edges("analysis", route_review_depth, ["synthesis", "light_synthesis"])
+    g.add_edge("synthesis", "review")
+    g.add_edge("light_synthesis", "review")
+    g.add_conditional_edges("review", route_after_review, ["synthesis", "light_synthesis", "close"])
+    g.add_edge("close", END)
+    return g.compile(checkpointer=checkpointer)

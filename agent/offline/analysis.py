@@ -1,0 +1,352 @@
+"""Multi-lens analysis: detection, impact, change analysis, failure modes, AI lens, 5 Whys,
+barriers, hypotheses, root causes and contributing factors — all computed from evidence.
+
+Statements are composed from computed facts. Where the evidence stops, the text says so with
+[DATA GAP] or [ASSUMPTION] instead of filling the hole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
+from agent.offline.lexicon import CANARY, MITIGATION
+from agent.offline.timeline import incident_window, metric_excursions
+from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep
+from agent.state import Analysis, Scope
+from tools.models import EvidenceKind
+from tools.store import EvidenceStore
+
+CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
+
+
+def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
+    a = Analysis()
+    a.detection = det.compute_detection(timeline)
+    excursions = metric_excursions(store, scope)
+    a.impact = imp.compute_impact(store, a.detection, scope.window_start, excursions)
+    start, end = incident_window(scope, store)
+    a.triggers = changes.rank_triggers(store, a.detection.first_anomaly_at, scope.services, end)
+    top = a.triggers[0] if a.triggers else None
+    a.last_known_good = changes.last_known_good(store, top)
+    cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
+    a.failure_modes = cls.modes
+    if cls.specialist_hits:
+        a.specialists.append(
+            "The evidence mentions a possible hardware-level or adversarial-ML fault "
+            f"({', '.join(cls.specialist_hits)}). This is beyond what logs and metrics can settle: "
+            "bring in a hardware reliability specialist (or an adversarial-ML researcher) to confirm."
+        )
+    _severity(a, store, timeline)
+    _ai_lens(a, store, cls, start, end)
+    _causes(a, store, timeline, cls)
+    _lessons(a, timeline)
+    a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps + _inventory_gaps(store))
+    a.computed_facts = _computed_facts(a)
+    return a
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for i in items:
+        if i not in out:
+            out.append(i)
+    return out
+
+
+def _inventory_gaps(store: EvidenceStore) -> list[str]:
+    inv = store.load_inventory()
+    return [g if g.startswith("[DATA GAP]") else f"[DATA GAP] {g}" for g in (inv.data_gaps if inv else [])]
+
+
+def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) -> None:
+    cats = {m.split(".")[0] for m in a.failure_modes}
+    failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
+    user_report = any(e.category == "detection" for e in timeline)
+    customer_visible = failed > 0 or user_report or (
+        bool(cats & set(CUSTOMER_FACING)) and a.detection.first_anomaly_at is not None
+        and any(e.category in ("alert", "page") for e in timeline)
+    )
+    high_urgency = any(
+        str(ev.attrs.get("urgency") or "").lower() == "high"
+        for ev in store.iter(kinds=[EvidenceKind.PAGE])
+    )
+    internal = bool(cats & {"training", "eval", "data"}) and a.detection.first_anomaly_at is not None
+    a.severity, a.severity_rationale = severity.classify_from(
+        a.impact, a.detection, customer_visible=customer_visible,
+        safety_harm="safety" in cats and customer_visible, high_urgency=high_urgency,
+        internal_impact=internal,
+    )
+    a.severity_rationale += f" Rule: {severity.RULE_TEXT}"
+    a.review_type, a.review_rationale = severity.review_type(a.severity)
+
+
+def _ids(store: EvidenceStore, fts: str, start: datetime | None, end: datetime | None,
+         n: int = 2) -> list[str]:
+    return [e.id for e in store.match(fts, start=start, end=end, limit=50) if not e.flags][:n]
+
+
+def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
+             start: datetime | None, end: datetime | None) -> None:
+    cats = {m.split(".")[0] for m in a.failure_modes}
+    first = a.detection.first_anomaly_at
+    commits_week = list(store.iter(kinds=[EvidenceKind.COMMIT],
+                                   start=(first - timedelta(days=7)) if first else None, end=first))
+    traces = store.count(kinds=[EvidenceKind.TRACE])
+    metrics = [str(e.attrs.get("name") or "") for e in store.iter(kinds=[EvidenceKind.METRIC])]
+    eval_ids = _ids(store, "eval OR evals OR evaluation OR benchmark OR regression", start, end)
+    prompt_ids = _ids(store, "prompt OR prompts OR system_prompt OR template", start, end)
+    data_ids = _ids(store, "dataset OR shard OR schema OR index OR reindex OR corpus OR embedding", start, end)
+    mode_ev = [i for m in a.failure_modes for i in cls.evidence.get(m, [])][:2]
+
+    data_applies = bool(cats & {"data", "rag", "training"}) or bool(data_ids)
+    lens = [
+        AILensItem(
+            factor="data", applies=data_applies,
+            finding=(f"Data or index state is part of this incident (failure modes: "
+                     f"{', '.join(a.failure_modes) or 'none classified'}); provenance of the affected "
+                     "data should be traced to its producing job." if data_applies else
+                     "No dataset, index or schema evidence is involved in the failure path; data "
+                     "provenance does not apply here beyond the request logs."),
+            evidence=(data_ids or mode_ev) if data_applies else [],
+        ),
+        AILensItem(
+            factor="evals", applies=True,
+            finding=("Eval-related records exist; whether the change passed an eval gate, and "
+                     "whether that eval covered the failing condition, must be confirmed."
+                     if eval_ids else
+                     "[DATA GAP] No eval run, benchmark or regression-test result for the change is in "
+                     "the dump, so it is unknown whether an eval gate ran and whether it covered the "
+                     "condition that failed. Needed: the eval report of the release candidate."),
+            evidence=eval_ids,
+        ),
+        AILensItem(
+            factor="prompts", applies=bool(prompt_ids) or traces > 0,
+            finding=(f"{traces} LLM request trace(s) are available for prompt archaeology; prompt or "
+                     "template changes near the incident should be diffed against the last good "
+                     "version." if (prompt_ids or traces) else
+                     "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
+                     "is involved in the failure path."),
+            evidence=prompt_ids,
+        ),
+        AILensItem(
+            factor="non_determinism", applies=True,
+            finding=("Observations here come from this incident's runs only; model behaviour seen in "
+                     "traces is what the model produced in these runs, not what it will reliably do. "
+                     "Reproduction needs repeated sampling (fixed seed and temperature) before any "
+                     "claim of consistency." if traces else
+                     "The failure path shown by the evidence is deterministic infrastructure or data "
+                     "behaviour; no sampled model output is needed to explain it, so stochasticity "
+                     "only affects how reproductions should be run (repeat them)."),
+            evidence=[],
+        ),
+        AILensItem(
+            factor="opacity", applies=True,
+            finding=(f"Signals available: {len(metrics)} metric series"
+                     f"{' (' + ', '.join(f'`{m}`' for m in metrics[:4]) + ')' if metrics else ''}"
+                     f", {traces} LLM traces. "
+                     + ("Output quality itself is not measured by any series in the dump "
+                        "[DATA GAP]: quality regressions would be invisible to dashboards."
+                        if not any(q in " ".join(metrics).lower() for q in ("score", "quality", "accuracy", "eval", "refusal"))
+                        else "At least one quality-level series exists, which narrows the opacity.")),
+            evidence=[],
+        ),
+        AILensItem(
+            factor="rapid_iteration", applies=bool(commits_week),
+            finding=(f"{len(commits_week)} commit(s) landed in the 7 days before the first anomaly"
+                     + (f"; the top candidate landed {_age(a)} before it." if a.triggers else ".")
+                     if commits_week else
+                     "[DATA GAP] No commit history covers the week before the incident, so the pace of "
+                     "change cannot be assessed. Needed: the repository or deploy log."),
+            evidence=[c.id for c in commits_week[-2:]],
+        ),
+    ]
+    a.ai_lens = lens
+
+
+def _age(a: Analysis) -> str:
+    top = a.triggers[0]
+    if top.at is None or a.detection.first_anomaly_at is None:
+        return "an unknown time"
+    return det.human_duration((a.detection.first_anomaly_at - top.at).total_seconds())
+
+
+def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEvent | None:
+    return next((e for e in timeline if e.category in ("recovery", "resolution")
+                 and t <= e.timestamp <= t + timedelta(minutes=90)), None)
+
+
+def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
+            cls: taxonomy.Classification) -> None:
+    top = a.triggers[0] if a.triggers else None
+    mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
+    mode_title = mode.title.lower() if mode else "the failure"
+    mode_ids = cls.evidence.get(mode.id, [])[:2] if mode else []
+    mitigations = [e for e in timeline if e.category == "mitigation"]
+    revert = next((m for m in mitigations if MITIGATION.search(m.event) and
+                   any(w in m.event.lower() for w in ("roll", "revert", "downgrad", "pin"))), None)
+    recovery = _recovered_after(timeline, revert.timestamp) if revert else None
+
+    # Hypotheses first: the reasoning is explicit before any cause is stated.
+    for i, c in enumerate(a.triggers[:3]):
+        status = "likely" if i == 0 and c.score >= 1.0 else "inconclusive"
+        if i == 0 and revert is not None and recovery is not None:
+            status = "confirmed"
+        a.hypotheses.append(Hypothesis(
+            statement=f"Change `{c.ref[:12]}` ({c.summary}) triggered the incident.",
+            status=status, evidence=c.evidence[:2],
+        ))
+    for m in a.failure_modes[1:3]:
+        a.hypotheses.append(Hypothesis(
+            statement=f"{taxonomy.MODES[m].title} contributed to the symptoms.",
+            status="inconclusive", evidence=cls.evidence.get(m, [])[:2],
+        ))
+    if not a.hypotheses:
+        a.hypotheses.append(Hypothesis(
+            statement="The trigger was a change outside the provided history (deploy, config or "
+                      "upstream data).", status="inconclusive", assumption=True,
+        ))
+
+    if top is not None:
+        status = "confirmed" if (revert and recovery) else ("likely" if top.score >= 1.0 else "inconclusive")
+        proof = (" Reverting it was followed by recovery." if status == "confirmed" else "")
+        a.root_causes.append(Finding(
+            id="RC-1", status=status, evidence=top.evidence[:1] + mode_ids[:1] + ([recovery.evidence[0]] if recovery and recovery.evidence else []),
+            statement=(f"Change `{top.ref[:12]}` (\"{top.summary}\") introduced conditions for "
+                       f"{mode_title}; the first anomaly followed {_age(a)} later.{proof}"),
+        ))
+    else:
+        a.root_causes.append(Finding(
+            id="RC-1", status="inconclusive", evidence=mode_ids,
+            statement=(f"[DATA GAP] The symptoms match {mode_title}, but no change in the provided "
+                       "history precedes the first anomaly; the trigger is not established. Needed: "
+                       "deploy log and config history for the affected services."),
+        ))
+
+    cf: list[Finding] = []
+    barriers: list[Barrier] = []
+    canary_ids = [e.id for e in store.match("canary OR staged OR rollout OR shadow", limit=20) if not e.flags][:2]
+    if top is not None:
+        if canary_ids:
+            barriers.append(Barrier(name="Staged rollout / canary", state="unknown", evidence=canary_ids,
+                                    note="Rollout records exist; whether a canary stage ran for this change is not shown."))
+        else:
+            barriers.append(Barrier(name="Staged rollout / canary", state="unknown",
+                                    note="[DATA GAP] No canary or staged-rollout record for the change."))
+        cf.append(Finding(
+            id="CF-1", status="inconclusive", evidence=top.evidence[:1],
+            statement=("The change reached the affected traffic with no recorded pre-production check "
+                       f"of the condition that failed ({mode_title}); "
+                       "*whether a canary or eval gate ran is a [DATA GAP]*."),
+        ))
+    d = a.detection
+    if d.detected_by == "user report":
+        barriers.append(Barrier(name="Automated alerting", state="failed", evidence=d.evidence[:2],
+                                note="Users reported the problem before any alert or page."))
+        cf.append(Finding(
+            id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[:2],
+            statement=("No automated alert covered the symptom: detection depended on a user report, "
+                       f"{det.human_duration(d.time_to_detect_s)} after the first anomaly."),
+        ))
+    elif d.detected_at is not None:
+        slow = (d.time_to_detect_s or 0) > 10 * 60
+        barriers.append(Barrier(name="Automated alerting", state="failed" if slow else "held",
+                                evidence=d.evidence[:2],
+                                note=f"Detected by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}."))
+        if slow:
+            cf.append(Finding(
+                id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[:2],
+                statement=(f"Alerting lagged the symptom by {det.human_duration(d.time_to_detect_s)}: "
+                           "the alert condition tolerated the anomaly for several evaluation periods."),
+            ))
+    if d.time_to_acknowledge_s is not None and d.time_to_acknowledge_s > 15 * 60:
+        cf.append(Finding(
+            id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[1:3],
+            statement=(f"The page waited {det.human_duration(d.time_to_acknowledge_s)} for "
+                       "acknowledgement; the escalation policy allowed a long gap before a second responder."),
+        ))
+    if revert is not None:
+        barriers.append(Barrier(name="Rollback path", state="held", evidence=revert.evidence[:1],
+                                note="A rollback or revert was available and used."))
+    else:
+        barriers.append(Barrier(name="Rollback path", state="unknown",
+                                note="[DATA GAP] No rollback or revert is recorded."))
+    quality_metric = any(q in (e.attrs.get("name") or "").lower()
+                         for e in store.iter(kinds=[EvidenceKind.METRIC])
+                         for q in ("score", "quality", "accuracy", "refusal", "freshness", "age"))
+    cats = {m.split(".")[0] for m in a.failure_modes}
+    if cats & {"rag", "safety", "eval"} and not quality_metric:
+        cf.append(Finding(
+            id=f"CF-{len(cf) + 1}", status="likely", evidence=mode_ids[:1],
+            statement=("Output quality was not monitored: no quality, freshness or refusal-rate series "
+                       "exists in the dump, so the degradation was invisible to dashboards."),
+        ))
+    if not cf:
+        cf.append(Finding(
+            id="CF-1", status="inconclusive", evidence=[],
+            statement="[DATA GAP] The evidence does not show which control let the trigger through; "
+                      "the review meeting should establish it.",
+        ))
+    a.contributing_factors = cf
+    a.barriers = barriers
+    a.five_whys = _five_whys(a, mode_title, mode_ids)
+
+
+def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhyStep]:
+    top = a.triggers[0] if a.triggers else None
+    d = a.detection
+    steps = [
+        WhyStep(question="Why were users or jobs affected?",
+                answer=f"The system showed {mode_title} starting at the first anomaly.",
+                evidence=mode_ids[:2] or d.evidence[:1], gap=not (mode_ids or d.evidence)),
+    ]
+    if top is not None:
+        steps.append(WhyStep(question=f"Why did {mode_title} start then?",
+                             answer=f"Change `{top.ref[:12]}` landed {_age(a)} before it (ranked first of "
+                                    f"{len(a.triggers)} candidates).", evidence=top.evidence[:1]))
+        steps.append(WhyStep(question="Why did the change reach production unchecked for this condition?",
+                             answer="[DATA GAP] No canary, eval or load-test result for the change is in "
+                                    "the evidence; the review must establish which gate ran.", gap=True))
+    else:
+        steps.append(WhyStep(question=f"Why did {mode_title} start then?",
+                             answer="[DATA GAP] No change record precedes the anomaly.", gap=True))
+    steps.append(WhyStep(question="Why did it last as long as it did?",
+                         answer=f"Detection by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}; "
+                                f"mitigation {det.human_duration(d.time_to_mitigate_s)} after onset.",
+                         evidence=d.evidence[:2], gap=d.detected_at is None))
+    steps.append(WhyStep(question="Why was there no earlier barrier?",
+                         answer="[ASSUMPTION] Rollout criteria do not include the failing condition; "
+                                "to be confirmed in the review meeting.", gap=True))
+    return steps
+
+
+def _lessons(a: Analysis, timeline: list[TimelineEvent]) -> None:
+    d = a.detection
+    if d.detected_by in ("automated alert", "canary alert", "page") and (d.time_to_detect_s or 0) <= 10 * 60:
+        a.went_well.append(f"Automated detection worked: {d.detected_by} within "
+                           f"{det.human_duration(d.time_to_detect_s)} of the first anomaly.")
+    if d.time_to_acknowledge_s is not None and d.time_to_acknowledge_s <= 10 * 60:
+        a.went_well.append(f"The page was acknowledged within {det.human_duration(d.time_to_acknowledge_s)}.")
+    if any(b.name == "Rollback path" and b.state == "held" for b in a.barriers):
+        a.went_well.append("A rollback path existed and was used.")
+    if any(e.category == "decision" for e in timeline):
+        a.went_well.append("Decisions were recorded in the incident channel as they were made, which "
+                           "made this timeline possible.")
+    if not a.went_well:
+        a.went_well.append("[DATA GAP] The evidence shows no clear strength of the response; ask the "
+                           "responders in the review meeting.")
+    for f in a.contributing_factors:
+        a.could_improve.append(f.statement)
+
+
+def _computed_facts(a: Analysis) -> list[dict[str, object]]:
+    facts: list[dict[str, object]] = []
+    d = a.detection
+    for name in ("time_to_detect_s", "time_to_acknowledge_s", "time_to_mitigate_s", "time_to_resolve_s"):
+        v = getattr(d, name)
+        if v is not None:
+            facts.append({"text": det.human_duration(v), "value": v, "derivation": name})
+    for m in a.impact.metrics:
+        facts.append({"text": f"{m.value:g} {m.unit}", "value": m.value, "derivation": m.detail,
+                      "evidence": m.evidence})
+    return facts

@@ -1,0 +1,102 @@
+"""Detection & response: how and when the incident was noticed, and the response durations.
+
+Definitions (shown in the report): time to detect = detection - first anomaly; time to
+acknowledge = acknowledgement - detection; time to mitigate = first mitigation step - first
+anomaly; time to resolve = resolution - first anomaly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.report import Detection, TimelineEvent
+
+DETECTION_CATEGORIES = ("alert", "page", "detection")
+
+
+def _first(events: list[TimelineEvent], *cats: str, after: datetime | None = None) -> TimelineEvent | None:
+    for e in events:
+        if e.category in cats and (after is None or e.timestamp >= after):
+            return e
+    return None
+
+
+def _last(events: list[TimelineEvent], *cats: str) -> TimelineEvent | None:
+    found = [e for e in events if e.category in cats]
+    return found[-1] if found else None
+
+
+def _secs(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return max((b - a).total_seconds(), 0.0)
+
+
+def detected_by(event: TimelineEvent) -> str:
+    text = event.event.lower()
+    if event.category == "detection":
+        return "user report"
+    if "canary" in text:
+        return "canary alert"
+    if event.category == "alert":
+        return "automated alert"
+    return "page"
+
+
+def compute_detection(events: list[TimelineEvent]) -> Detection:
+    d = Detection()
+    anomaly = _first(events, "anomaly")
+    detect = _first(events, *DETECTION_CATEGORIES)
+    if anomaly is not None:
+        d.first_anomaly_at = anomaly.timestamp
+        d.evidence += anomaly.evidence[:1]
+    else:
+        d.data_gaps.append("[DATA GAP] No signal shows when the anomaly began (no error logs or "
+                           "metrics leaving baseline); logs or metrics from before the incident are needed.")
+    if detect is not None:
+        d.detected_at = detect.timestamp
+        d.detected_by = detected_by(detect)
+        d.detection_detail = detect.event
+        d.evidence += detect.evidence[:1]
+    else:
+        d.data_gaps.append("[DATA GAP] No alert, page or user report found; the detection path is unknown.")
+    ack = _first(events, "ack", after=d.detected_at)
+    if ack is not None:
+        d.acknowledged_at = ack.timestamp
+        d.evidence += ack.evidence[:1]
+    mitig = _first(events, "mitigation", after=d.first_anomaly_at or d.detected_at)
+    if mitig is not None:
+        d.mitigated_at = mitig.timestamp
+        d.evidence += mitig.evidence[:1]
+    else:
+        d.data_gaps.append("[DATA GAP] No mitigation step found in chat, logs or pages.")
+    resolved = _last(events, "resolution")
+    if resolved is not None:
+        d.resolved_at = resolved.timestamp
+        d.evidence += resolved.evidence[:1]
+    else:
+        rec = _last(events, "recovery")
+        if rec is not None:
+            d.resolved_at = rec.timestamp
+            d.evidence += rec.evidence[:1]
+            d.data_gaps.append("[ASSUMPTION] No explicit resolution record; the last recovery "
+                               "signal is used as the resolution time.")
+    start = d.first_anomaly_at or d.detected_at
+    d.time_to_detect_s = _secs(d.first_anomaly_at, d.detected_at)
+    d.time_to_acknowledge_s = _secs(d.detected_at, d.acknowledged_at)
+    d.time_to_mitigate_s = _secs(start, d.mitigated_at)
+    d.time_to_resolve_s = _secs(start, d.resolved_at)
+    return d
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "[DATA GAP]"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    if m:
+        return f"{m}m {sec:02d}s"
+    return f"{sec}s"

@@ -1,0 +1,161 @@
+"""Impact numbers computed from logs, metrics and traces, each with its source.
+
+A number the data cannot support becomes a `[DATA GAP]` that says which data would close it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.offline import signals
+from agent.report import Detection, Impact, ImpactMetric
+from tools.models import Evidence, EvidenceKind
+from tools.store import EvidenceStore
+
+
+def _round(v: float, nd: int = 2) -> float:
+    return float(round(v, nd))
+
+
+def compute_impact(store: EvidenceStore, detection: Detection, window_start: datetime | None,
+                   excursions: list[tuple[signals.Excursion, Evidence]]) -> Impact:
+    imp = Impact()
+    start = detection.first_anomaly_at
+    end = detection.resolved_at or detection.mitigated_at
+    if start is not None and end is not None and end > start:
+        minutes = (end - start).total_seconds() / 60
+        imp.metrics.append(ImpactMetric(
+            name="impact duration", value=_round(minutes, 1), unit="min",
+            evidence=detection.evidence[:1] + detection.evidence[-1:],
+            detail="first anomaly to resolution (or last recovery signal)",
+        ))
+    else:
+        imp.data_gaps.append("[DATA GAP] Impact duration: needs both the onset and the resolution time.")
+
+    if start is not None:
+        total, failed, sources, first_id, last_id = store.status_totals(start, end)
+        if total:
+            ids = [i for i in (first_id, last_id) if i]
+            imp.metrics.append(ImpactMetric(
+                name="requests served during impact", value=float(total), unit="requests",
+                evidence=ids, detail=f"log records with an HTTP status in {', '.join(sources[:3])}",
+            ))
+            imp.metrics.append(ImpactMetric(
+                name="failed requests (HTTP 5xx)", value=float(failed), unit="requests",
+                evidence=ids, detail="log records with status >= 500 between onset and resolution",
+            ))
+            imp.metrics.append(ImpactMetric(
+                name="error ratio over impact window", value=_round(100 * failed / total), unit="%",
+                evidence=ids, detail="failed / all requests with a status, same window",
+            ))
+            peak = _peak_minute_ratio(store, start, end)
+            if peak is not None:
+                imp.metrics.append(ImpactMetric(
+                    name="peak per-minute error ratio (logs)", value=_round(100 * peak), unit="%",
+                    evidence=ids, detail="highest 5xx share of any one minute with >= 20 requests",
+                ))
+        else:
+            imp.data_gaps.append("[DATA GAP] Failed requests: no request log with HTTP status "
+                                 "covers the impact window (access logs or request logs are needed).")
+    _metric_impacts(imp, excursions)
+    _trace_impacts(imp, store, start, end)
+    _k8s_impacts(imp, store, start, end)
+    imp.users_affected = (
+        "[DATA GAP] Distinct users affected cannot be counted: request logs carry no user or "
+        "tenant id. A per-tenant request log or support-ticket export would close this."
+    )
+    return imp
+
+
+def _peak_minute_ratio(store: EvidenceStore, start: datetime, end: datetime | None) -> float | None:
+    # Minute buckets from the aggregate, then per-bucket status totals only for the window.
+    lo = start.timestamp() - 60
+    hi = end.timestamp() + 60 if end else float("inf")
+    best = None
+    for b, _n, _e, with_status in store.log_buckets(60):
+        if not (lo <= b <= hi) or with_status < 20:
+            continue
+        bstart = datetime.fromtimestamp(b, tz=start.tzinfo)
+        bend = datetime.fromtimestamp(b + 59.999, tz=start.tzinfo)
+        total, failed, *_ = store.status_totals(bstart, bend)
+        if total >= 20:
+            r = failed / total
+            best = r if best is None else max(best, r)
+    return best
+
+
+def _metric_impacts(imp: Impact, excursions: list[tuple[signals.Excursion, Evidence]]) -> None:
+    for exc, ev in excursions:
+        unit = str(ev.attrs.get("unit") or _guess_unit(exc.signal))
+        imp.metrics.append(ImpactMetric(
+            name=f"{exc.signal} peak", value=_round(exc.peak, 4), unit=unit, evidence=[ev.id],
+            detail=f"baseline mean {_round(exc.baseline, 4)} {unit} before the window; peak at "
+                   f"{exc.peak_at.strftime('%H:%M:%SZ')}",
+        ))
+
+
+def _guess_unit(name: str) -> str:
+    n = name.lower()
+    if n.endswith("_seconds") or "latency_s" in n:
+        return "s"
+    if n.endswith("_ms") or "latency_ms" in n:
+        return "ms"
+    if "ratio" in n:
+        return "ratio"
+    if "bytes" in n:
+        return "bytes"
+    if "percent" in n or "pct" in n:
+        return "%"
+    return "value"
+
+
+def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+                   end: datetime | None) -> None:
+    if store.count(kinds=[EvidenceKind.TRACE]) == 0:
+        imp.data_gaps.append("[DATA GAP] Token and model-cost impact: no LLM request traces "
+                             "were provided.")
+        return
+    n = failed = tokens = 0
+    cost = 0.0
+    ids: list[str] = []
+    for ev in store.iter(kinds=[EvidenceKind.TRACE], start=start, end=end):
+        n += 1
+        tokens += int(ev.attrs.get("total_tokens") or 0) or (
+            int(ev.attrs.get("prompt_tokens") or 0) + int(ev.attrs.get("completion_tokens") or 0))
+        cost += float(ev.attrs.get("cost_usd") or 0.0)
+        if ev.level in ("error", "critical") or ev.attrs.get("error"):
+            failed += 1
+        if len(ids) < 1:
+            ids.append(ev.id)
+        last = ev.id
+    if n == 0:
+        return
+    ids.append(last)
+    imp.metrics.append(ImpactMetric(name="LLM requests during impact", value=float(n),
+                                    unit="requests", evidence=ids, detail="trace records in window"))
+    imp.metrics.append(ImpactMetric(name="LLM tokens during impact", value=float(tokens),
+                                    unit="tokens", evidence=ids, detail="sum of trace token counts"))
+    if failed:
+        imp.metrics.append(ImpactMetric(name="failed LLM requests", value=float(failed),
+                                        unit="requests", evidence=ids,
+                                        detail="traces with an error status"))
+    if cost:
+        imp.metrics.append(ImpactMetric(name="LLM cost during impact", value=_round(cost, 2),
+                                        unit="USD", evidence=ids, detail="sum of exported cost_usd"))
+
+
+def _k8s_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+                 end: datetime | None) -> None:
+    kills = 0
+    ids: list[str] = []
+    for ev in store.iter(kinds=[EvidenceKind.K8S_EVENT], start=start, end=end):
+        reason = str(ev.attrs.get("reason") or "")
+        if reason in ("OOMKilling", "OOMKilled", "Killing", "BackOff", "CrashLoopBackOff"):
+            c = ev.attrs.get("count")
+            kills += c if isinstance(c, int) and c > 0 else 1
+            if len(ids) < 3:
+                ids.append(ev.id)
+    if kills:
+        imp.metrics.append(ImpactMetric(name="container kills / restart back-offs", value=float(kills),
+                                        unit="events", evidence=ids,
+                                        detail="Kubernetes warning events (sum of event counts)"))

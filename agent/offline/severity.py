@@ -1,0 +1,105 @@
+"""Severity and review depth from measured impact — the rule is printed in every report.
+
+P0: customer-facing and (error ratio peak >= 50 % or >= 60 min of impact at that level), or user
+    harm from a safety failure.
+P1: error ratio peak >= 10 %, or customer-visible degradation >= 30 min, or a high-urgency page
+    that took >= 15 min to mitigate.
+P2: measurable degradation (error ratio peak >= 1 %, a latency metric >= 2x baseline), or
+    internal-only impact (training or eval compute, a delayed release).
+P3: none of the above: no customer impact, short, no high-urgency page.
+Review depth: full for P0-P2, light for P3 (hard rule 11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.report import Detection, Impact, ReviewType, Severity
+
+RULE_TEXT = (
+    "P0 = customer-facing with error ratio peak >= 50% or user harm from a safety failure; "
+    "P1 = error ratio peak >= 10%, customer-visible degradation >= 30 min, or a high-urgency page "
+    ">= 15 min to mitigate; P2 = error ratio peak >= 1%, a latency metric >= 2x baseline, or "
+    "internal-only impact; P3 = none of these. Full review for P0-P2, light review for P3."
+)
+
+
+@dataclass(frozen=True)
+class SeverityInputs:
+    error_ratio_peak: float | None  # 0..1
+    latency_factor: float | None  # peak / baseline of the worst latency metric
+    impact_minutes: float | None
+    customer_visible: bool
+    safety_harm: bool
+    high_urgency_page: bool
+    internal_impact: bool
+
+
+def classify(inputs: SeverityInputs, ttm_s: float | None) -> tuple[Severity, str]:
+    """Severity and a one-line rationale naming the inputs that decided it."""
+    peak = inputs.error_ratio_peak
+    minutes = inputs.impact_minutes or 0.0
+    pk = "n/a" if peak is None else f"{100 * peak:.1f}%"
+    facts = (f"error ratio peak {pk}, impact {minutes:.0f} min, customer-visible "
+             f"{'yes' if inputs.customer_visible else 'no'}, high-urgency page "
+             f"{'yes' if inputs.high_urgency_page else 'no'}")
+    if inputs.customer_visible and ((peak is not None and peak >= 0.5) or inputs.safety_harm):
+        why = "safety failure reached users" if inputs.safety_harm else "error ratio peak >= 50%"
+        return "P0", f"P0 because {why} ({facts})."
+    if (peak is not None and peak >= 0.10) or (inputs.customer_visible and minutes >= 30) or (
+        inputs.high_urgency_page and ttm_s is not None and ttm_s >= 15 * 60
+    ):
+        return "P1", f"P1 because the measured impact meets a P1 threshold ({facts})."
+    if (peak is not None and peak >= 0.01) or (inputs.latency_factor or 0) >= 2 or inputs.internal_impact \
+            or inputs.customer_visible:
+        return "P2", f"P2 because the degradation was measurable but below P1 thresholds ({facts})."
+    return "P3", f"P3 because no customer impact or high-urgency page was found ({facts})."
+
+
+def review_type(severity: Severity) -> tuple[ReviewType, str]:
+    if severity == "P3":
+        return "light", (
+            "Light review: the incident is minor (P3) — no customer impact, short, no high-urgency "
+            "page. A full postmortem would cost more than it teaches; the light form keeps the "
+            "timeline, the cause and one or two verifiable actions."
+        )
+    return "full", f"Full postmortem: {severity} incidents always get the full review."
+
+
+def error_ratio_peak(impact: Impact) -> float | None:
+    best = None
+    for m in impact.metrics:
+        name = m.name.lower()
+        v = None
+        if m.unit == "%" and "peak" in name and "error" in name:
+            v = m.value / 100
+        elif "peak" in name and "error" in name and ("ratio" in name or "rate" in name) and m.unit in ("ratio", "value"):
+            v = m.value if m.value <= 1 else None
+        if v is not None:
+            best = v if best is None else max(best, v)
+    return best
+
+
+def latency_factor(impact: Impact) -> float | None:
+    worst = None
+    for m in impact.metrics:
+        if "latency" in m.name.lower() and "baseline mean" in m.detail:
+            try:
+                base = float(m.detail.split("baseline mean ")[1].split()[0])
+            except (IndexError, ValueError):
+                continue
+            if base > 0:
+                f = m.value / base
+                worst = f if worst is None else max(worst, f)
+    return worst
+
+
+def classify_from(impact: Impact, detection: Detection, *, customer_visible: bool, safety_harm: bool,
+                  high_urgency: bool, internal_impact: bool) -> tuple[Severity, str]:
+    minutes = next((m.value for m in impact.metrics if m.name == "impact duration"), None)
+    inputs = SeverityInputs(
+        error_ratio_peak=error_ratio_peak(impact), latency_factor=latency_factor(impact),
+        impact_minutes=minutes, customer_visible=customer_visible, safety_harm=safety_harm,
+        high_urgency_page=high_urgency, internal_impact=internal_impact,
+    )
+    return classify(inputs, detection.time_to_mitigate_s)

@@ -1,0 +1,90 @@
+"""Synthesis: assemble the report from the computed facts and the analysis."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from agent.offline import actions, detection as det
+from agent.report import Report, TimelineEvent
+from agent.state import Analysis, Scope
+from tools.models import Inventory
+
+FOLLOW_UP_DAYS = 45  # inside the 30–90 day window of the methodology
+
+
+def _summary(scope: Scope, a: Analysis, items_text: list[str]) -> list[str]:
+    d = a.detection
+    top = a.triggers[0] if a.triggers else None
+    modes = actions.mode_titles(a.failure_modes)
+    lines = []
+    when = d.first_anomaly_at.strftime("%Y-%m-%d %H:%M UTC") if d.first_anomaly_at else "[DATA GAP] an unknown time"
+    lines.append(
+        f"Starting {when}, {', '.join(f'`{s}`' for s in scope.services) or 'the affected service'} showed "
+        f"{(modes[0].lower() if modes else 'an unclassified failure')}; it was detected by {d.detected_by} "
+        f"after {det.human_duration(d.time_to_detect_s)} and resolved "
+        f"{det.human_duration(d.time_to_resolve_s)} after onset."
+    )
+    if top is not None:
+        lines.append(f"The top-ranked trigger candidate is change `{top.ref[:12]}` (\"{top.summary}\"); "
+                     f"root cause status: **{a.root_causes[0].status}**.")
+    else:
+        lines.append("[DATA GAP] No trigger change could be identified from the evidence provided.")
+    lines.append(f"Severity **{a.severity}**, {a.review_type} review. {a.severity_rationale.split(' Rule:')[0]}")
+    if items_text:
+        lines.append("Top actions: " + "; ".join(items_text[:3]) + ".")
+    return lines
+
+
+def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
+               a: Analysis, today: date, names_opt_in: bool = False) -> Report:
+    light = a.review_type == "light"
+    items = actions.plan_actions(a, scope, today, light=light)
+    first_dates = [e.timestamp.date() for e in timeline] or ([a.detection.first_anomaly_at.date()] if a.detection.first_anomaly_at else [])
+    report = Report(
+        title=scope.title,
+        incident_date=(a.detection.first_anomaly_at.date() if a.detection.first_anomaly_at else (first_dates[0] if first_dates else None)),
+        postmortem_date=today,
+        severity=a.severity,
+        severity_rationale=a.severity_rationale,
+        review_type=a.review_type,
+        review_rationale=a.review_rationale,
+        commander=scope.commander,
+        services=scope.services,
+        timeline=timeline,
+        detection=a.detection,
+        impact=a.impact,
+        suspected_triggers=a.triggers,
+        last_known_good=a.last_known_good,
+        failure_modes=a.failure_modes,
+        ai_lens=a.ai_lens,
+        hypotheses=a.hypotheses,
+        five_whys=a.five_whys,
+        barriers=a.barriers,
+        root_causes=a.root_causes,
+        contributing_factors=a.contributing_factors,
+        went_well=a.went_well,
+        could_improve=a.could_improve,
+        action_items=items,
+        follow_up_review=today + timedelta(days=FOLLOW_UP_DAYS),
+        data_gaps=a.data_gaps,
+        assumptions=a.assumptions,
+        specialists=a.specialists,
+        computed_facts=a.computed_facts,
+        evidence_inventory=_inventory_summary(inventory),
+        names_opt_in=names_opt_in,
+    )
+    report.summary = _summary(scope, a, [f"{i.id} {i.action.split(' for ')[0].split(' with ')[0]}" for i in items])
+    return report
+
+
+def _inventory_summary(inv: Inventory | None) -> dict[str, object]:
+    if inv is None:
+        return {}
+    return {
+        "records": inv.total_records,
+        "malformed": inv.total_malformed,
+        "kinds": inv.kinds,
+        "redactions": inv.redactions,
+        "untrusted": len(inv.untrusted),
+        "sources": len(inv.sources),
+    }

@@ -1,0 +1,150 @@
+"""AI failure-mode taxonomy and the deterministic classifier that maps evidence onto it.
+
+Top-level categories: training, serving, rag, agentic, eval, safety, data, infra. Each mode has a
+pattern; a mode is reported when distinct evidence records (not the same line repeated) match it.
+Matching reads error logs, alerts, k8s events, metric names, commit messages, chat and notes; it
+never reads records flagged as instruction-like.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from tools.models import EvidenceKind
+from tools.store import EvidenceStore
+
+
+@dataclass(frozen=True)
+class Mode:
+    id: str
+    title: str
+    pattern: re.Pattern[str]
+    # What this failure mode means for each AI-native factor (used in the AI lens).
+    specialist: str = ""
+
+
+def _p(expr: str) -> re.Pattern[str]:
+    return re.compile(expr, re.I)
+
+
+TAXONOMY: tuple[Mode, ...] = (
+    Mode("training.loss_spike", "Training loss spike / divergence",
+         _p(r"loss spike|loss (?:diverg|exploded|jump)|\bnan loss|loss(?:=| is) nan|grad(?:ient)?[ _]norm|divergen")),
+    Mode("training.bad_data_shard", "Corrupt or bad training data shard",
+         _p(r"(?:bad|corrupt\w*|malformed|poisoned|duplicated?) (?:data )?shard|shard[-_ ]?\d+.{0,40}(?:corrupt|bad|malformed|garbage)")),
+    Mode("training.checkpoint_corruption", "Checkpoint corruption",
+         _p(r"checkpoint.{0,40}(?:corrupt|checksum|truncat|mismatch|failed to load|incomplete)|(?:corrupt|truncated)\w* checkpoint"),
+         "storage/filesystem engineer for the checkpoint store"),
+    Mode("training.hardware_fault", "Silent hardware fault during training",
+         _p(r"\bxid\b|ecc error|silent data corruption|\bsdc\b|nvlink error|gpu fell off"),
+         "hardware reliability specialist (GPU vendor support)"),
+    Mode("serving.oom", "Out-of-memory in the serving engine",
+         _p(r"out of memory|\boom(?:kill\w*)?\b|cuda oom|oomkill|gpu_memory_utilization|memory limit exceeded")),
+    Mode("serving.kv_cache", "KV-cache pressure / preemption pathology",
+         _p(r"kv[- _]?cache|preempt\w*|block manager|swap space|num_gpu_blocks|cache eviction")),
+    Mode("serving.batching", "Batching / scheduling anomaly",
+         _p(r"max_num_seqs|max_num_batched_tokens|continuous batching|batch(?:ing)? (?:size|scheduler|anomal)|queue (?:time|depth)")),
+    Mode("serving.quantization_drift", "Quantization drift in outputs",
+         _p(r"quantiz\w*|\bint4\b|\bint8\b|\bfp8\b|\bawq\b|\bgptq\b")),
+    Mode("serving.latency_regression", "Latency regression / cold start",
+         _p(r"cold[- ]start|p99 latency|latency regression|time to first token|ttft")),
+    Mode("rag.stale_index", "Stale or partial retrieval index",
+         _p(r"stale (?:answer|result|document|index|content)|partial(?:ly)? reindex|reindex\w* (?:job )?(?:fail|partial|incomplete|stopped|timed out)|index (?:is )?(?:stale|out of date|outdated)|document age|index_age|docs? (?:missing|not indexed)")),
+    Mode("rag.context_poisoning", "Context poisoning through retrieved content",
+         _p(r"(?:context|retrieval|document|corpus) poison\w*|poison\w* (?:document|doc|page|chunk)|injected (?:document|content|instruction)|malicious (?:document|page|chunk)")),
+    Mode("rag.reranker_fallback", "Reranker fallback pathology",
+         _p(r"reranker (?:fallback|timeout|disabled|unavailable)|fall(?:ing)? back to bm25")),
+    Mode("agentic.runaway_loop", "Agent runaway loop",
+         _p(r"runaway|infinite loop|max(?:imum)? (?:iterations|steps)|step limit|recursion limit|same tool call|tool call loop|loop detected|\d{3,} (?:tool )?calls")),
+    Mode("agentic.destructive_tool_call", "Destructive / irreversible tool call",
+         _p(r"destructive|irreversibl\w*|drop table|deleted? (?:\d+ )?(?:rows|records|files|tickets|accounts)|rm -rf|truncate table|wiped")),
+    Mode("agentic.argument_hallucination", "Tool argument hallucination",
+         _p(r"hallucinat\w* (?:argument|parameter|id)|invalid tool argument|unknown (?:customer|order|account) id")),
+    Mode("eval.contamination", "Eval contamination",
+         _p(r"contaminat\w*|test set (?:leak|overlap)|benchmark (?:leak|overlap)|train(?:ing)?/test overlap")),
+    Mode("eval.metric_misspecification", "Mis-specified eval metric",
+         _p(r"metric (?:mis-?specif\w*|was wrong|bug|definition)|mis-?specified metric|wrong metric|scorer bug|metric measured")),
+    Mode("eval.flaky_eval", "Flaky / small-sample eval",
+         _p(r"flak(?:y|e|iness)|small sample|eval (?:variance|noise)|non-?determinis")),
+    Mode("safety.jailbreak", "Jailbreak / policy bypass",
+         _p(r"jailbreak\w*|policy bypass|bypass(?:ed)? (?:the )?(?:safety|filter|guardrail)|harmful (?:output|content|completion)")),
+    Mode("safety.over_refusal", "Over-refusal",
+         _p(r"over-?refus\w*|refusal rate|refus(?:ed|ing|als?) (?:benign|legitimate|valid|normal)")),
+    Mode("safety.sycophancy", "Sycophancy amplification",
+         _p(r"sycophan\w*|agree(?:s|d)? with (?:the )?user(?:'s)? (?:wrong|incorrect)|flatter\w*")),
+    Mode("data.schema_drift", "Upstream schema drift",
+         _p(r"schema (?:drift|change|mismatch|violation)|column .{0,30}(?:missing|renamed|dropped)|unexpected (?:column|field)|missing (?:column|field)|keyerror|type mismatch")),
+    Mode("data.label_leakage", "Label leakage",
+         _p(r"label leak\w*|leak\w* (?:of )?(?:the )?label|target leak\w*|future (?:data|information) leak")),
+    Mode("infra.config_change", "Configuration change",
+         _p(r"config(?:uration)? (?:change|push|rollout)|feature flag")),
+    Mode("infra.capacity", "Capacity exhaustion",
+         _p(r"capacity|quota exceeded|insufficient (?:gpu|cpu|memory)|pending pods|unschedulable|disk (?:full|pressure)")),
+)
+MODES = {m.id: m for m in TAXONOMY}
+SPECIALIST_TRIGGERS = _p(
+    r"silent data corruption|\bxid\b|ecc error|nvlink|bit ?flip|adversarial (?:suffix|example|attack)|"
+    r"gradient inversion|model extraction|membership inference|backdoor"
+)
+
+SOURCE_WEIGHT = {
+    EvidenceKind.LOG: 1.0, EvidenceKind.ALERT: 1.5, EvidenceKind.K8S_EVENT: 1.5,
+    EvidenceKind.METRIC: 1.0, EvidenceKind.COMMIT: 1.0, EvidenceKind.CHAT: 1.0,
+    EvidenceKind.NOTE: 1.0, EvidenceKind.PAGE: 1.0, EvidenceKind.TRACE: 0.5,
+}
+MIN_SCORE = 2.0
+
+
+@dataclass
+class Classification:
+    modes: list[str]
+    scores: dict[str, float]
+    evidence: dict[str, list[str]]
+    specialist_hits: list[str]
+
+
+def classify(store: EvidenceStore, start: datetime | None, end: datetime | None,
+             trigger_ids: list[str]) -> Classification:
+    scores: dict[str, float] = defaultdict(float)
+    ev_for: dict[str, list[str]] = defaultdict(list)
+    seen_text: dict[str, set[str]] = defaultdict(set)
+    specialist: list[str] = []
+
+    def scan(kind: EvidenceKind, eid: str, text: str) -> None:
+        if SPECIALIST_TRIGGERS.search(text) and len(specialist) < 3:
+            specialist.append(eid)
+        for m in TAXONOMY:
+            if not m.pattern.search(text):
+                continue
+            key = text[:80].lower()
+            if key in seen_text[m.id]:
+                continue  # the same message repeated is one piece of evidence
+            seen_text[m.id].add(key)
+            scores[m.id] += SOURCE_WEIGHT.get(kind, 1.0)
+            if len(ev_for[m.id]) < 4:
+                ev_for[m.id].append(eid)
+
+    for ev in store.errors(start=start, end=end, limit=5000):
+        scan(ev.kind, ev.id, ev.text)
+    warn_kinds = [EvidenceKind.ALERT, EvidenceKind.K8S_EVENT, EvidenceKind.CHAT, EvidenceKind.NOTE,
+                  EvidenceKind.PAGE, EvidenceKind.TRACE]
+    for ev in store.iter(kinds=warn_kinds, start=start, end=end):
+        if ev.flags:
+            continue
+        scan(ev.kind, ev.id, ev.text + " " + " ".join(str(v) for v in (ev.attrs.get("labels") or {}).values()))
+    for ev in store.iter(kinds=[EvidenceKind.NOTE]):
+        if ev.ts is None and not ev.flags:
+            scan(ev.kind, ev.id, ev.text)
+    for ev in store.iter(kinds=[EvidenceKind.METRIC]):
+        scan(ev.kind, ev.id, str(ev.attrs.get("name") or ""))
+    for ev in store.get_many(trigger_ids):
+        scan(ev.kind, ev.id, ev.text + " " + " ".join(str(f) for f in ev.attrs.get("files") or []))
+    picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE), key=lambda m: (-scores[m], m))
+    # Generic infra modes only when nothing AI-specific explains the incident.
+    specific = [m for m in picked if not m.startswith("infra.")]
+    modes = (specific + [m for m in picked if m.startswith("infra.")][:1]) if specific else picked[:2]
+    return Classification(modes=modes[:5], scores=dict(scores), evidence=dict(ev_for),
+                          specialist_hits=specialist)

@@ -1,0 +1,249 @@
+"""Render a Report to Markdown (canonical section order) and JSON.
+
+Plain Python rather than a template engine: table cells need escaping, and validators report
+findings by line, so the exact line layout is easier to keep stable here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from agent.offline.detection import human_duration
+from agent.report import Report, TimelineEvent, iso_z
+
+KEY_CATEGORIES = ("trigger", "anomaly", "alert", "page", "detection", "ack", "mitigation",
+                  "recovery", "resolution")
+STATUS_MARK = {"confirmed": "confirmed", "likely": "likely", "inconclusive": "inconclusive",
+               "rejected": "rejected"}
+
+
+def cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def ids(evidence: list[str]) -> str:
+    return ", ".join(f"`{e}`" for e in evidence) if evidence else "[DATA GAP] no source"
+
+
+def _ts(e: TimelineEvent) -> str:
+    return iso_z(e.timestamp) + (" [ASSUMPTION: zone]" if e.assumed else "")
+
+
+def _mermaid(timeline: list[TimelineEvent]) -> list[str]:
+    key = [e for e in timeline if e.category in KEY_CATEGORIES][:12]
+    if len(key) < 2:
+        return []
+    out = ["```mermaid", "timeline", "    title Key moments (UTC)"]
+    for e in key:
+        label = re.sub(r"[`:#;]", "", e.event)
+        label = re.sub(r"\s+", " ", label)[:70]
+        out.append(f"    {e.timestamp.strftime('%H.%M.%S')} : {e.category} - {label}")
+    out.append("```")
+    return out
+
+
+def _header(r: Report) -> list[str]:
+    return [
+        f"# Postmortem: {r.title}",
+        "",
+        f"**Incident Date**: {r.incident_date or '[DATA GAP]'}  ",
+        f"**Postmortem Date**: {r.postmortem_date}  ",
+        f"**Severity**: {r.severity} ({r.review_type} review)  ",
+        f"**Incident Commander**: {r.commander}  ",
+        "**Postmortem Lead**: postmortem-lead (Principal AI Postmortem Lead method)  ",
+        f"**Follow-up review**: {r.follow_up_review or '[DATA GAP]'}",
+        "",
+        "> This review is blameless: it looks at systems, processes, incentives and missing controls, "
+        "not at individuals.",
+        "",
+    ]
+
+
+def _unresolved(r: Report) -> list[str]:
+    errs = [f for f in r.validation.findings if f.severity == "error"]
+    if not errs:
+        return []
+    out = ["> **Unresolved validation findings** — this draft still breaks rules the validators check:"]
+    out += [f"> - `{f.rule}` (line {f.line or '?'}): {f.message}" for f in errs[:20]]
+    return out + [""]
+
+
+def _impact_lines(r: Report) -> list[str]:
+    out = ["**Impact**", f"- Customers / users affected: {r.impact.users_affected or '[DATA GAP]'}"]
+    if r.impact.metrics:
+        out.append("- Business / compute / quality impact:")
+        for m in r.impact.metrics:
+            out.append(f"  - **{m.name}: {m.value:g} {m.unit}** — {m.detail} ({ids(m.evidence)})")
+    for g in r.impact.data_gaps:
+        out.append(f"- {g}")
+    out.append(f"- Safety or trust exposure: {r.impact.safety_exposure or _safety_line(r)}")
+    return out
+
+
+def _safety_line(r: Report) -> str:
+    if any(m.startswith("safety.") for m in r.failure_modes):
+        return ("Safety-relevant behaviour reached users in this incident "
+                f"({', '.join(f'`{m}`' for m in r.failure_modes if m.startswith('safety.'))}); the "
+                "exposure per user is a [DATA GAP] until affected conversations are counted.")
+    return "None found in the evidence (no safety-category failure mode was classified)."
+
+
+def _summary(r: Report) -> list[str]:
+    out = ["## Executive Summary", "", "**TL;DR**"]
+    out += [f"- {s}" for s in r.summary]
+    out.append("")
+    out += _impact_lines(r)
+    out += ["", "**Top 3 recommended actions**"]
+    out += [f"{i}. **{a.id}** {a.action} (owner: {a.owner}, due {a.due})"
+            for i, a in enumerate(r.action_items[:3], 1)] or ["1. [DATA GAP] No action could be derived."]
+    return out + [""]
+
+
+def _timeline(r: Report) -> list[str]:
+    out = ["## Timeline", "", "| UTC Timestamp | Event | Source / Evidence |", "|---|---|---|"]
+    for e in r.timeline:
+        out.append(f"| {_ts(e)} | {cell(e.event)} | {cell(ids(e.evidence))} |")
+    if not r.timeline:
+        out.append("| [DATA GAP] | No dated evidence was found | — |")
+    out.append("")
+    out += _mermaid(r.timeline)
+    return out + [""]
+
+
+def _detection(r: Report) -> list[str]:
+    d = r.detection
+    out = ["## Detection & Initial Response", ""]
+    out.append(f"- **Detected by**: {d.detected_by}" + (f" — {d.detection_detail}" if d.detection_detail else ""))
+    rows = [
+        ("First anomaly", d.first_anomaly_at, None, ""),
+        ("Detected", d.detected_at, d.time_to_detect_s, "time to detect (from first anomaly)"),
+        ("Acknowledged", d.acknowledged_at, d.time_to_acknowledge_s, "time to acknowledge (from detection)"),
+        ("First mitigation", d.mitigated_at, d.time_to_mitigate_s, "time to mitigate (from first anomaly)"),
+        ("Resolved", d.resolved_at, d.time_to_resolve_s, "time to resolve (from first anomaly)"),
+    ]
+    out += ["", "| Moment | UTC Timestamp | Duration | Definition |", "|---|---|---|---|"]
+    for name, ts, secs, definition in rows:
+        out.append(f"| {name} | {iso_z(ts) if ts else '[DATA GAP]'} | "
+                   f"{human_duration(secs) if definition else '—'} | {definition or 'onset'} |")
+    out.append("")
+    out.append(f"Sources: {ids(d.evidence)}")
+    for g in d.data_gaps:
+        out.append(f"- {g}")
+    return out + [""]
+
+
+def _analysis(r: Report) -> list[str]:
+    out = ["## Technical Analysis", "", "### Change analysis", ""]
+    if r.suspected_triggers:
+        out += ["| Rank | Change | Landed (UTC) | Score | Why ranked | Diff summary |", "|---|---|---|---|---|---|"]
+        for i, t in enumerate(r.suspected_triggers, 1):
+            out.append(f"| {i} | `{t.ref[:12]}` {cell(t.summary)} ({cell(ids(t.evidence))}) | "
+                       f"{iso_z(t.at) if t.at else '[DATA GAP]'} | {t.score:.2f} | "
+                       f"{cell('; '.join(t.reasons))} | {cell(t.diff_summary)} |")
+    else:
+        out.append("[DATA GAP] No commit or deploy record precedes the first anomaly.")
+    out += ["", f"**Last known good**: {r.last_known_good}", "", "### Failure modes (AI taxonomy)", ""]
+    out += [f"- `{m}`" for m in r.failure_modes] or ["- [DATA GAP] No failure mode matched the evidence."]
+    out += ["", "### AI-native factors", "", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
+    for item in r.ai_lens:
+        out.append(f"| {item.factor.replace('_', '-')} | {'yes' if item.applies else 'no'} | "
+                   f"{cell(item.finding)} | {cell(ids(item.evidence)) if item.evidence else '—'} |")
+    out += ["", "### Hypotheses", ""]
+    for h in r.hypotheses:
+        mark = " [ASSUMPTION]" if h.assumption else ""
+        out.append(f"- *{h.statement}*{mark} — status: **{h.status}** ({ids(h.evidence)})")
+    out += ["", "### 5 Whys", ""]
+    for i, w in enumerate(r.five_whys, 1):
+        out.append(f"{i}. **{w.question}** {w.answer}" + (f" ({ids(w.evidence)})" if w.evidence else ""))
+    out += ["", "### Barrier analysis", "", "| Barrier | State | Note | Evidence |", "|---|---|---|---|"]
+    for b in r.barriers:
+        out.append(f"| {cell(b.name)} | {b.state} | {cell(b.note)} | "
+                   f"{cell(ids(b.evidence)) if b.evidence else '—'} |")
+    if r.specialists:
+        out += ["", "### Limits of this analysis", ""]
+        out += [f"- {s}" for s in r.specialists]
+    return out + [""]
+
+
+def _causes(r: Report) -> list[str]:
+    out = ["## Root Causes & Contributing Factors", "", "**Root causes**"]
+    for f in r.root_causes:
+        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {f.statement} ({ids(f.evidence)})")
+    out += ["", "**Contributing factors**"]
+    for f in r.contributing_factors:
+        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {f.statement}"
+                   + (f" ({ids(f.evidence)})" if f.evidence else ""))
+    return out + [""]
+
+
+def _lessons(r: Report) -> list[str]:
+    out = ["## Lessons Learned", "", "**What went well**"]
+    out += [f"- {x}" for x in r.went_well] or ["- [DATA GAP]"]
+    out += ["", "**What could be improved**"]
+    out += [f"- {x}" for x in r.could_improve] or ["- [DATA GAP]"]
+    return out + [""]
+
+
+def _actions(r: Report) -> list[str]:
+    out = ["## Action Items", "",
+           "| ID | Action | Owner | Due Date | Verification Method | Addresses | Priority |",
+           "|---|---|---|---|---|---|---|"]
+    for a in r.action_items:
+        out.append(f"| {a.id} | {cell(a.action)} | {cell(a.owner)} | {a.due} | {cell(a.verification)} | "
+                   f"{', '.join(a.addresses)} | {a.priority} |")
+    out += ["", f"Follow-up review of these actions: **{r.follow_up_review}**.", ""]
+    return out
+
+
+def _gaps(r: Report) -> list[str]:
+    if not (r.data_gaps or r.assumptions):
+        return []
+    out = ["## Data Gaps & Assumptions", ""]
+    out += [f"- {g}" for g in r.data_gaps]
+    out += [f"- {a}" if a.startswith("[ASSUMPTION]") else f"- [ASSUMPTION] {a}" for a in r.assumptions]
+    return out + [""]
+
+
+def _appendix(r: Report) -> list[str]:
+    inv = r.evidence_inventory
+    out = ["## Appendix: Method", "",
+           f"- Severity rule: {r.severity_rationale}",
+           f"- Review depth: {r.review_rationale}"]
+    if inv:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(dict(inv.get('kinds', {})).items()))
+        out.append(f"- Evidence: {inv.get('records', 0)} records ({kinds}); {inv.get('malformed', 0)} "
+                   f"malformed; {inv.get('untrusted', 0)} flagged as instruction-like and treated as data only.")
+        red = inv.get("redactions") or {}
+        if red:
+            out.append("- Redacted before analysis: " + ", ".join(f"{k} x{v}" for k, v in sorted(red.items())))
+    return out + [""]
+
+
+def render_markdown(r: Report) -> str:
+    if r.review_type == "light":
+        return render_light(r)
+    parts = (_header(r) + _unresolved(r) + _summary(r) + _timeline(r) + _detection(r) + _analysis(r)
+             + _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def render_light(r: Report) -> str:
+    """The shorter form for minor incidents (hard rule 11)."""
+    out = _header(r) + _unresolved(r)
+    out += ["> **Light review.** " + r.review_rationale, ""]
+    out += _summary(r) + _timeline(r) + _detection(r)
+    out += ["## Technical Analysis", ""]
+    if r.suspected_triggers:
+        t = r.suspected_triggers[0]
+        out.append(f"- Top suspected trigger: `{t.ref[:12]}` {t.summary} ({ids(t.evidence)})")
+    out += [f"- Failure mode: `{m}`" for m in r.failure_modes]
+    out += ["", "| Factor | Applies | Finding |", "|---|---|---|"]
+    out += [f"| {i.factor.replace('_', '-')} | {'yes' if i.applies else 'no'} | {cell(i.finding)} |" for i in r.ai_lens]
+    out += [""]
+    out += _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_json(r: Report) -> str:
+    return json.dumps(r.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
