@@ -224,5 +224,124 @@ def validate(
     raise typer.Exit(1 if errors else 0)
 
 
+@app.command()
+def chat(
+    path: Optional[Path] = typer.Argument(None, help="Incident dump (not needed with --session)"),
+    session: Optional[str] = typer.Option(None, "--session", help="Resume this chat session"),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Sessions and evidence stores live here"),
+    llm: str = typer.Option("auto", help="offline | openai | auto"),
+    postmortem_date: Optional[str] = typer.Option(None, "--date", help="Postmortem date (YYYY-MM-DD)"),
+    names: bool = typer.Option(False, "--names", help="Allow people's names (team opted in)"),
+) -> None:
+    """Run the review as a conversation with the postmortem lead (resumable by session id)."""
+    from agent.chat import ChatSession, build_chat_graph, new_initial_state, run_terminal
+    from agent.graph import Context
+    from agent.runner import checkpointer, new_run_id
+
+    engine = _engine(llm)
+    today = _parse_date(postmortem_date) or date.today()
+    with checkpointer(workdir) as saver:
+        graph = build_chat_graph(saver)
+        ctx = Context(engine=engine)
+        try:
+            if session:
+                sess = ChatSession(graph, session, ctx)
+                if not graph.get_state(sess.config).values:
+                    _fail(f"no session {session!r} under {workdir}; check --workdir")
+                first = sess.current()
+                if first is None:
+                    out.print(f"Session {session} is already closed.")
+                    return
+            else:
+                if path is None or not path.exists():
+                    _fail("give an incident dump path to start, or --session ID to resume")
+                assert path is not None
+                sid = new_run_id(path, today)
+                sess = ChatSession(graph, sid, ctx)
+                out.print(f"Session [bold]{sid}[/] (resume any time with --session {sid}). Type /help.")
+                first = sess.start(new_initial_state(path, workdir / "runs" / sid, today, names))
+            run_terminal(sess, first, read=lambda p: input(p),
+                         write=lambda t: out.print(t, markup=False, highlight=False),
+                         llm_available=engine.name != "offline")
+        finally:
+            ctx.close()
+
+
+@app.command("eval")
+def eval_cmd(
+    dataset: Optional[Path] = typer.Option(None, help="Dataset directory (default: evals/dataset)"),
+    llm: str = typer.Option("offline", help="offline | openai"),
+    model: Optional[str] = typer.Option(None, help="Model name for --llm openai (POSTMORTEM_MODEL)"),
+    repeat: int = typer.Option(1, min=1, help="Runs per case; mean and spread are reported"),
+    case: Optional[list[str]] = typer.Option(None, help="Only these cases (repeatable)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write results JSON here"),
+    compare: Optional[list[Path]] = typer.Option(None, help="Compare two results files: --compare a.json --compare b.json"),
+    gate_baseline: bool = typer.Option(False, "--gate", help="Fail (exit 1) on a regression against evals/baseline.json"),
+) -> None:
+    """Run the eval dataset, print per-case and total scores, write JSON results."""
+    from evals.run import EvalResult, compare as compare_runs, gate, run_eval
+    from evals.ground_truth import DATASET_DIR
+
+    if compare:
+        if len(compare) != 2:
+            _fail("--compare takes exactly two results files")
+        a, b = (EvalResult.model_validate_json(p.read_text(encoding="utf-8")) for p in compare)
+        t = Table(title=f"{compare[0].name} vs {compare[1].name}")
+        for col in ("metric", "a", "b", "delta"):
+            t.add_column(col)
+        for key, x, y, dlt in compare_runs(a, b):
+            t.add_row(key, _num(x), _num(y), _num(dlt))
+        out.print(t)
+        return
+    if model:
+        import os
+
+        os.environ["POSTMORTEM_MODEL"] = model
+    engine = _engine(llm)
+
+    def show(s) -> None:  # type: ignore[no-untyped-def]
+        err.print(f"  {s.case}: recall {s.timeline_recall:.2f}, trigger@1 {_num(s.trigger_rank1)}, "
+                  f"severity {'ok' if s.severity_ok else 'MISS'}, traps {len(s.trap_violations)}")
+
+    result = run_eval(engine, dataset=dataset or DATASET_DIR, repeat=repeat, model=model or "",
+                      only=case, on_case=show)
+    t = Table(title=f"Eval ({result.engine}{', ' + result.model if result.model else ''})")
+    cols = ("case", "tl recall", "tl prec", "trig@1", "trig@3", "detect err s", "impact", "fm recall",
+            "sev", "review", "actions", "valid", "traps")
+    for c in cols:
+        t.add_column(c)
+    for s in result.cases:
+        t.add_row(s.case, _num(s.timeline_recall), _num(s.timeline_precision), _num(s.trigger_rank1),
+                  _num(s.trigger_rank3), _num(s.detection_time_error_s), _num(s.impact_within_tol),
+                  _num(s.failure_category_recall), "ok" if s.severity_ok else "miss",
+                  "ok" if s.review_type_ok else "miss", _num(s.factors_addressed),
+                  "pass" if s.validator_passed else "fail", str(len(s.trap_violations)))
+    out.print(t)
+    tt = Table(title="Totals (mean over cases" + (f", {repeat} repeats" if repeat > 1 else "") + ")")
+    tt.add_column("metric")
+    tt.add_column("value")
+    tt.add_column("spread")
+    for k, v in result.totals.items():
+        tt.add_row(k, _num(v), _num(result.spread.get(k)) if result.spread else "")
+    out.print(tt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        err.print(f"results written to {output}")
+    if gate_baseline:
+        failures = gate(result)
+        for f in failures:
+            err.print(f"[red]regression:[/] {f}")
+        if failures:
+            raise typer.Exit(1)
+        err.print("[green]no regression against evals/baseline.json[/]")
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

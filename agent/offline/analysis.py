@@ -190,6 +190,8 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     # Hypotheses first: the reasoning is explicit before any cause is stated.
     for i, c in enumerate(a.triggers[:3]):
         status = "likely" if i == 0 and c.score >= 1.0 else "inconclusive"
+        if i > 0 and any("docs/tests" in r for r in c.reasons):
+            status = "rejected"
         if i == 0 and revert is not None and recovery is not None:
             status = "confirmed"
         a.hypotheses.append(Hypothesis(
@@ -211,7 +213,8 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
         status = "confirmed" if (revert and recovery) else ("likely" if top.score >= 1.0 else "inconclusive")
         proof = (" Reverting it was followed by recovery." if status == "confirmed" else "")
         a.root_causes.append(Finding(
-            id="RC-1", status=status, evidence=top.evidence[:1] + mode_ids[:1] + ([recovery.evidence[0]] if recovery and recovery.evidence else []),
+            id="RC-1", status=status,
+            evidence=_dedupe(top.evidence[:1] + mode_ids[:1] + (recovery.evidence[:1] if recovery else [])),
             statement=(f"Change `{top.ref[:12]}` (\"{top.summary}\") introduced conditions for "
                        f"{mode_title}; the first anomaly followed {_age(a)} later.{proof}"),
         ))

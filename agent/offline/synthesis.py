@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from agent.offline import actions, detection as det
@@ -10,6 +11,11 @@ from agent.state import Analysis, Scope
 from tools.models import Inventory
 
 FOLLOW_UP_DAYS = 45  # inside the 30–90 day window of the methodology
+
+
+def short_action(action: str) -> str:
+    """The first clause of an action, for the TL;DR line."""
+    return re.split(r" (?:that|with|so|and route|plus|\(|in the)\b", action, maxsplit=1)[0].rstrip(" ,;")
 
 
 def _summary(scope: Scope, a: Analysis, items_text: list[str]) -> list[str]:
@@ -73,7 +79,7 @@ def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[Timelin
         evidence_inventory=_inventory_summary(inventory),
         names_opt_in=names_opt_in,
     )
-    report.summary = _summary(scope, a, [f"{i.id} {i.action.split(' for ')[0].split(' with ')[0]}" for i in items])
+    report.summary = _summary(scope, a, [f"{i.id} {short_action(i.action)}" for i in items])
     return report
 
 

@@ -141,8 +141,9 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
         b.add(first_err, first_err.ts,
               f"Error-level log records rise above baseline; first: `{snippet(first_err)}`", "anomaly")
         if exc.recovered_at is not None:
-            b.add(None, exc.recovered_at, "Error-level log rate back within its baseline band",
-                  "recovery", [first_err.id])
+            after, _ = store.search(None, kinds=[EvidenceKind.LOG], start=exc.recovered_at, limit=1)
+            b.add(after[0] if after else None, exc.recovered_at,
+                  "Error-level log rate back within its baseline band", "recovery")
 
     for mexc, mev in metric_excursions(store, scope):
         b.add(mev, mexc.onset,
