@@ -1,0 +1,1 @@
+"""Renderers: one module per export format, each writing the real on-disk shape of that export."""
