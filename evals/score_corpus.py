@@ -4,8 +4,7 @@ Usage: python -m evals.score_corpus [--corpus PATH] [--batch NAME]
 
 Prints precision, recall and false-positive rate per rule. Each corpus line is
 {"text", "section", "labels", optional "names", optional "batch"}; batch "dev" sentences were written
-before the detectors, batch "holdout" after them (see evals/corpus/README in the module docstring of
-agent.validators).
+before the detectors, batch "holdout" after them (see evals/corpus/README.md for the first-run holdout scores).
 """
 
 from __future__ import annotations

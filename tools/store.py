@@ -282,6 +282,21 @@ class EvidenceStore:
         low = needle.lower()
         return any(low in r[0].lower() for r in rows)
 
+    def has_timestamp(self, dt: datetime, tolerance_s: float = 0.0) -> bool:
+        """True when some evidence is timestamped within `tolerance_s` of `dt` (uses the ts index)."""
+        t = dt.timestamp()
+        row = self._db.execute(
+            "SELECT 1 FROM evidence WHERE ts BETWEEN ? AND ? LIMIT 1", (t - tolerance_s, t + tolerance_s)
+        ).fetchone()
+        return row is not None
+
+    def has_id_prefix(self, prefix: str) -> bool:
+        """True when some evidence id starts with `prefix` (a range scan on the unique id index)."""
+        row = self._db.execute(
+            "SELECT 1 FROM evidence WHERE id >= ? AND id < ? LIMIT 1", (prefix, prefix + "\U0010ffff")
+        ).fetchone()
+        return row is not None
+
     # ---- aggregates (SQL, so analysis never pulls millions of rows into Python) ---------------
     _ERR = (
         "(level IN ('error','critical') OR "
