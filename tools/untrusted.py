@@ -1,0 +1,51 @@
+"""Instruction-like content in evidence: flag it, and quote evidence as delimited data.
+
+Incident dumps hold prompts, model outputs and chat from anyone. Text aimed at an AI ("ignore
+previous instructions ...") is flagged at ingestion; later stages never quote flagged records and
+always pass evidence to a model as data inside delimiters.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_SCREEN = re.compile(
+    r"(?i)ignore|disregard|forget|you are now|system|assistant|instruction|prompt|canary|"
+    r"im_start|\[INST\]|tool_call|function_call|```tool|do not tell|as an ai|pretend|override"
+)
+_INSTRUCTION = re.compile(
+    r"(?i)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)?"
+    r"(?:previous|prior|above|earlier|preceding|system|original)\s+(?:instructions?|prompts?|rules?|messages?|context)"
+    r"|\bdisregard (?:the|everything) above\b"
+    r"|\byou are now\b"
+    r"|\b(?:new|updated|real) (?:system )?instructions?\s*:"
+    r"|\bsystem prompt\s*:"
+    r"|\bdo not (?:tell|inform|reveal to) the user\b"
+    r"|\bas an ai(?: language model)?,? (?:you|ignore)\b"
+    r"|\b(?:print|output|write|include|insert|add) (?:the )?(?:word |phrase |string |token )?[\"'`]?canary"
+    r"|\bpretend (?:to be|you are)\b"
+    r"|\b(?:note|message) (?:to|for) (?:the )?(?:ai|llm|assistant|model|postmortem (?:bot|agent|tool))\b"
+)
+_ROLE = re.compile(r"(?im)^\s*(?:system|assistant|user)\s*:|<\|im_start\|>|<\|im_end\|>|\[/?INST\]|^#{2,3}\s*(?:instruction|system)\b")
+_TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_call>|```tool|<function=")
+
+
+def instruction_flags(text: str) -> list[str]:
+    """Flag names for `text` (empty when it looks like ordinary evidence)."""
+    if not text or not _SCREEN.search(text):
+        return []
+    flags = []
+    if _INSTRUCTION.search(text):
+        flags.append("untrusted-instruction")
+    if _ROLE.search(text):
+        flags.append("role-marker")
+    if _TOOL.search(text):
+        flags.append("tool-call-syntax")
+    return flags
+
+
+def quote_evidence(ev_id: str, text: str) -> str:
+    """Evidence as inert data for a prompt: delimiters cannot be closed from inside the text."""
+    body = html.escape(text, quote=False)
+    return f'<evidence id="{html.escape(ev_id)}">\n{body}\n</evidence>'
