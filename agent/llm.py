@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from agent.llm_errors import LLMConfigError, LLMError, StructuredOutputError
-from agent.llm_usage import (
-    PRICES_PER_MTOK,
-    Budget,
+from agent.llm_config import LLMConfig, build_openai_client
+from agent.llm_errors import (
     BudgetExceeded,
+    LLMConfigError,
+    LLMError,
+    StructuredOutputError,
+)
+from agent.llm_retry import MalformedResponse, classify, translate
+from agent.llm_usage import (
+    Budget,
     UsageAccount,
     count_message_tokens,
     count_text_tokens,
@@ -46,6 +49,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolCall",
     "UsageAccount",
+    "build_openai_client",
     "tool_result_message",
 ]
 
@@ -53,120 +57,6 @@ log = logging.getLogger("postmortem.llm")
 
 Message = Mapping[str, Any]
 T = TypeVar("T", bound=BaseModel)
-
-_RETRY_STATUSES = frozenset({408, 409, 429})
-
-
-# -- configuration -------------------------------------------------------------------------------
-class LLMConfig(BaseModel):
-    """How to reach the model and how much one run may spend."""
-
-    provider: Literal["openai", "azure"] = "openai"
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    model: str = "gpt-4o-mini"  # for Azure: the deployment name
-    azure_endpoint: str | None = None
-    api_version: str | None = None
-    timeout_s: float = 60.0
-    max_retries: int = 4  # retries after the first attempt
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 30.0
-    retry_after_cap_s: float = 30.0  # a server asking for longer than this is not waited on fully
-    jitter_seed: int | None = None  # fixed in tests for reproducible delays
-    max_calls: int = 25
-    max_input_tokens: int = 60_000
-    temperature: float | None = None  # None: server default (some models reject the parameter)
-    max_output_tokens: int | None = None
-    stream_usage: bool = True  # ask for a final usage chunk when streaming
-    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(PRICES_PER_MTOK))
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LLMConfig:
-        """Read the configuration from environment variables (see README)."""
-        e = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = e.get(name, "").strip()
-            return value or None
-
-        def number(name: str, default: float, kind: type[int] | type[float]) -> Any:
-            raw = get(name)
-            if raw is None:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise LLMConfigError(
-                    f"{name}={raw!r} is not a valid {kind.__name__}; fix or unset it."
-                ) from None
-            if value < 0:
-                raise LLMConfigError(f"{name}={raw!r} must not be negative.")
-            return value
-
-        azure_endpoint = get("AZURE_OPENAI_ENDPOINT")
-        provider: Literal["openai", "azure"] = "azure" if azure_endpoint else "openai"
-        key = get("AZURE_OPENAI_API_KEY") if provider == "azure" else None
-        key = key or get("OPENAI_API_KEY")
-        return cls(
-            provider=provider,
-            api_key=SecretStr(key) if key else None,
-            base_url=get("OPENAI_BASE_URL"),
-            model=get("POSTMORTEM_MODEL") or get("AZURE_OPENAI_DEPLOYMENT") or "gpt-4o-mini",
-            azure_endpoint=azure_endpoint,
-            api_version=get("OPENAI_API_VERSION"),
-            timeout_s=number("POSTMORTEM_LLM_TIMEOUT", 60.0, float),
-            max_retries=number("POSTMORTEM_LLM_MAX_RETRIES", 4, int),
-            max_calls=number("POSTMORTEM_MAX_CALLS", 25, int),
-            max_input_tokens=number("POSTMORTEM_MAX_INPUT_TOKENS", 60_000, int),
-        )
-
-    def is_configured(self) -> bool:
-        """False means: use the offline engine."""
-        if self.provider == "azure":
-            return bool(self.azure_endpoint and self.api_key)
-        # A local server (Ollama, vLLM, llama.cpp) may need a base URL but no key.
-        return bool(self.api_key or self.base_url)
-
-    @property
-    def endpoint(self) -> str:
-        if self.provider == "azure":
-            return self.azure_endpoint or "[unset AZURE_OPENAI_ENDPOINT]"
-        return self.base_url or "https://api.openai.com/v1"
-
-    def describe(self) -> str:
-        """One line for logs and the report; never includes the key."""
-        return f"{self.provider} model={self.model} at {self.endpoint}"
-
-
-def build_openai_client(config: LLMConfig) -> openai.OpenAI:
-    """The SDK client, with its own retries off so LLMClient alone decides."""
-    if not config.is_configured():
-        raise LLMConfigError(
-            "No LLM configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL), or "
-            "AZURE_OPENAI_ENDPOINT + AZURE_OPENAI_API_KEY, or run with the offline engine."
-        )
-    key = config.api_key.get_secret_value() if config.api_key else None
-    if config.provider == "azure":
-        if not config.api_version:
-            raise LLMConfigError(
-                "AZURE_OPENAI_ENDPOINT is set but OPENAI_API_VERSION is not; set it to the API "
-                "version your Azure resource supports (e.g. the one shown in the Azure portal)."
-            )
-        return openai.AzureOpenAI(
-            azure_endpoint=config.azure_endpoint or "",
-            api_key=key,
-            api_version=config.api_version,
-            timeout=config.timeout_s,
-            max_retries=0,
-        )
-    return openai.OpenAI(
-        # Local servers accept any key, but the SDK insists on one.
-        api_key=key or "not-needed",
-        base_url=config.base_url,
-        timeout=config.timeout_s,
-        max_retries=0,
-    )
-
 
 # -- results -------------------------------------------------------------------------------------
 class ToolCall(BaseModel):
@@ -204,10 +94,6 @@ def tool_result_message(call_id: str, content: str) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": call_id, "content": content}
 
 
-class _Malformed(Exception):
-    """A 200 whose body is not a usable chat completion (retryable)."""
-
-
 # -- helpers -------------------------------------------------------------------------------------
 def _strict_schema(schema: type[BaseModel]) -> dict[str, Any] | None:
     """The model's JSON schema in the strict form structured outputs require, if convertible."""
@@ -215,7 +101,8 @@ def _strict_schema(schema: type[BaseModel]) -> dict[str, Any] | None:
         from openai.lib._pydantic import to_strict_json_schema
 
         return to_strict_json_schema(schema)
-    except Exception as exc:  # an unconvertible schema only means we use JSON mode instead
+    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+        # An unconvertible schema only means this call uses JSON mode instead.
         log.debug("schema %s not convertible to strict form: %s", schema.__name__, exc)
         return None
 
@@ -224,7 +111,7 @@ def _schema_name(schema: type[BaseModel]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", schema.__name__)[:64] or "Output"
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 def _strip_fences(text: str) -> str:
@@ -240,37 +127,6 @@ def _validation_summary(err: ValidationError | ValueError) -> str:
         more = f" (+{len(parts) - 15} more)" if len(parts) > 15 else ""
         return "; ".join(parts[:15]) + more
     return f"not valid JSON: {err}"
-
-
-def _retry_after_s(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _status_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return str(exc.message)
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -496,9 +352,9 @@ class LLMClient:
             try:
                 completion = self._client.chat.completions.create(**request)
                 if not isinstance(completion, ChatCompletion) or not completion.choices:
-                    raise _Malformed("response has no choices")
+                    raise MalformedResponse("response has no choices")
                 break
-            except (openai.APIError, _Malformed, ValueError) as exc:
+            except (openai.APIError, MalformedResponse, ValueError) as exc:
                 attempt = self._retry_or_raise(exc, stage, attempt, started)
         usage = completion.usage
         message = completion.choices[0].message
@@ -537,10 +393,10 @@ class LLMClient:
 
     def _retry_or_raise(self, exc: Exception, stage: str, attempt: int, started: float) -> int:
         """Sleep and return the next attempt number, or raise a user-facing LLMError."""
-        retryable, retry_after = self._classify(exc)
+        retryable, retry_after = classify(exc)
         if not retryable or attempt >= self.config.max_retries:
             self.usage.record_failure(stage, time.monotonic() - started)
-            raise self._translate(exc, attempts=attempt + 1) from None
+            raise translate(exc, self.config, attempts=attempt + 1) from None
         delay = self._backoff(attempt)
         if retry_after is not None:
             delay = min(retry_after, self.config.retry_after_cap_s)
@@ -558,84 +414,5 @@ class LLMClient:
 
     def _backoff(self, attempt: int) -> float:
         # "Equal jitter": half the exponential delay fixed, half random, so retries spread out.
-        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * (2**attempt))
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * (2.0**attempt))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
-
-    @staticmethod
-    def _classify(exc: Exception) -> tuple[bool, float | None]:
-        if isinstance(exc, openai.APIStatusError):
-            code = exc.status_code
-            if code in _RETRY_STATUSES or code >= 500:
-                return True, _retry_after_s(exc)
-            return False, None
-        if isinstance(exc, (openai.APIConnectionError, openai.APIResponseValidationError)):
-            return True, None  # includes APITimeoutError
-        if isinstance(exc, (_Malformed, ValueError)):
-            return True, None  # a body that is not JSON / not a completion
-        return False, None
-
-    def _translate(self, exc: Exception, *, attempts: int) -> LLMError:
-        cfg = self.config
-        where = cfg.endpoint
-        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-        if isinstance(exc, openai.APIStatusError):
-            code, detail = exc.status_code, _status_message(exc)
-            if code == 401:
-                return LLMError(
-                    f"The LLM server at {where} rejected the API key (401: {detail}). Check "
-                    "OPENAI_API_KEY (or AZURE_OPENAI_API_KEY), or unset it to use the offline "
-                    "engine.",
-                    kind="auth",
-                    status=code,
-                )
-            if code == 403:
-                return LLMError(
-                    f"The API key may not use model '{cfg.model}' at {where} (403: {detail}). "
-                    "Check the key's permissions or choose another model with POSTMORTEM_MODEL.",
-                    kind="permission",
-                    status=code,
-                )
-            if code == 404:
-                return LLMError(
-                    f"Model '{cfg.model}' was not found at {where} (404: {detail}). Set "
-                    "POSTMORTEM_MODEL to a model this server serves (for Azure: the deployment "
-                    "name) and check that OPENAI_BASE_URL includes the API prefix, e.g. /v1.",
-                    kind="not_found",
-                    status=code,
-                )
-            if code == 429:
-                return LLMError(
-                    f"The LLM server at {where} kept rate-limiting requests (429) {tries}: "
-                    f"{detail}. Wait and retry, or raise POSTMORTEM_LLM_MAX_RETRIES.",
-                    kind="rate_limited",
-                    status=code,
-                )
-            if code >= 500 or code in _RETRY_STATUSES:
-                return LLMError(
-                    f"The LLM server at {where} kept failing (HTTP {code}) {tries}: {detail}. "
-                    "Try again later or use the offline engine.",
-                    kind="server_error",
-                    status=code,
-                )
-            return LLMError(
-                f"The LLM server at {where} rejected the request (HTTP {code}): {detail}.",
-                kind="bad_request",
-                status=code,
-            )
-        if isinstance(exc, openai.APITimeoutError):
-            return LLMError(
-                f"The LLM server at {where} did not answer within {cfg.timeout_s:g}s {tries}. "
-                "Raise POSTMORTEM_LLM_TIMEOUT or check the server's load.",
-                kind="timeout",
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return LLMError(
-                f"Could not reach the LLM server at {where} {tries} ({exc.__cause__ or exc}). "
-                "Check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and that the server is running.",
-                kind="unreachable",
-            )
-        return LLMError(
-            f"The LLM server at {where} returned bodies that are not valid chat completions "
-            f"{tries} ({exc}). Check that OPENAI_BASE_URL points at an OpenAI-compatible API.",
-            kind="malformed",
-        )

@@ -45,13 +45,13 @@ class Tracer:
         self,
         stage: str,
         model: str,
-        input: Any,  # noqa: A002 - mirrors the tracing vocabulary
+        input: Any,
         output: Any,
         usage: Mapping[str, float | int],
     ) -> None:
         return None
 
-    def tool(self, name: str, input: Any, output: Any) -> None:  # noqa: A002
+    def tool(self, name: str, input: Any, output: Any) -> None:
         return None
 
     def flush(self) -> None:
@@ -212,7 +212,7 @@ class LangfuseTracer(Tracer):
         self,
         stage: str,
         model: str,
-        input: Any,  # noqa: A002
+        input: Any,
         output: Any,
         usage: Mapping[str, float | int],
     ) -> None:
@@ -236,7 +236,7 @@ class LangfuseTracer(Tracer):
         if obs is not None:
             self._safe("generation", obs.end)
 
-    def tool(self, name: str, input: Any, output: Any) -> None:  # noqa: A002
+    def tool(self, name: str, input: Any, output: Any) -> None:
         obs = self._safe(
             "tool",
             self._child,

@@ -348,11 +348,13 @@ class EvidenceStore:
         )
 
     def errors(
-        self, start: datetime | None = None, end: datetime | None = None, limit: int = 20000
+        self, start: datetime | None = None, end: datetime | None = None, limit: int = 20000,
+        include_warnings: bool = False,
     ) -> list[Evidence]:
-        """Error-level or 5xx log records in time order (bounded)."""
+        """Error-level or 5xx log records (and warnings, if asked) in time order (bounded)."""
         where, params = self._where(kinds=["log"], start=start, end=end, service=None, levels=None)
-        where += f" AND {self._ERR}"
+        cond = self._ERR if not include_warnings else f"({self._ERR} OR level = 'warning')"
+        where += f" AND {cond}"
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY ts, rowid LIMIT ?", params + [limit]
         ).fetchall()

@@ -62,7 +62,7 @@ def _inventory_gaps(store: EvidenceStore) -> list[str]:
 def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) -> None:
     cats = {m.split(".")[0] for m in a.failure_modes}
     failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
-    user_report = any(e.category == "detection" for e in timeline)
+    user_report = a.detection.detected_by == "user report"
     customer_visible = failed > 0 or user_report or (
         bool(cats & set(CUSTOMER_FACING)) and a.detection.first_anomaly_at is not None
         and any(e.category in ("alert", "page") for e in timeline)

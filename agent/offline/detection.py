@@ -35,7 +35,7 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
 def detected_by(event: TimelineEvent) -> str:
     text = event.event.lower()
     if event.category == "detection":
-        return "user report"
+        return "on-call observation" if "noticed by a responder" in text or "responder note" in text else "user report"
     if "canary" in text:
         return "canary alert"
     if event.category == "alert":

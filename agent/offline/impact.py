@@ -150,7 +150,7 @@ def _k8s_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
     ids: list[str] = []
     for ev in store.iter(kinds=[EvidenceKind.K8S_EVENT], start=start, end=end):
         reason = str(ev.attrs.get("reason") or "")
-        if reason in ("OOMKilling", "OOMKilled", "Killing", "BackOff", "CrashLoopBackOff"):
+        if reason in ("OOMKilling", "OOMKilled", "BackOff", "CrashLoopBackOff"):
             c = ev.attrs.get("count")
             kills += c if isinstance(c, int) and c > 0 else 1
             if len(ids) < 3:

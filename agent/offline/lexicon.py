@@ -11,7 +11,7 @@ MITIGATION = re.compile(
     r"\b(roll(?:ing|ed)?[ -]?back|rollback|revert(?:ed|ing)?|restart(?:ed|ing)?|failover|fail(?:ed)? over|"
     r"scal(?:ed|ing) (?:up|out|down)|disabl(?:e|ed|ing)|kill[- ]switch|feature flag (?:off|disabled)|"
     r"drain(?:ed|ing)?|pinn?(?:ed|ing) (?:back|to)|downgrad(?:e|ed|ing)|re-?enabled? the|paused?|"
-    r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|blocked|rate[- ]limit(?:ed|ing)?)\b",
+    r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|block(?:ed|ing)?|cancel(?:led|ed)? the rollout|rate[- ]limit(?:ed|ing)?)\b",
     re.I,
 )
 RECOVERY = re.compile(
@@ -29,6 +29,18 @@ USER_REPORT = re.compile(
     r"\b(users?|customers?|clients?|support (?:ticket|team)|tickets?|complain\w*|reports? from)\b.{0,60}"
     r"\b(report\w*|seeing|getting|complain\w*|saying|see|noticed|wrong|stale|errors?)\b"
     r"|\b(support ticket|customer report|user report)s?\b",
+    re.I,
+)
+OBSERVATION = re.compile(
+    r"\b(suspicious|looks? (?:wrong|off|odd|weird|broken|too good)|too good to be true|"
+    r"something(?:'s| is) (?:off|wrong)|does(?:n't| not) look right|not right|"
+    r"(?:i'?m |we'?re )?seeing (?:errors|failures|a spike|a drop|elevated|high|lots)|noticed|"
+    r"anomal(?:y|ous)|unexpected(?:ly)?|regress(?:ion|ed)|investigating|looking into)\b",
+    re.I,
+)
+TROUBLE = re.compile(
+    r"\b(timed? ?out|failed|failure|error|crash\w*|oom|out of memory|spike\w*|degrad\w*|dropp?ed|"
+    r"stale|wrong|broken|corrupt\w*|harmful|leak\w*|refus\w*|loop\w*|deleted)\b",
     re.I,
 )
 DEPLOY = re.compile(

@@ -38,9 +38,9 @@ def _baseline_split(points: list[tuple[float, float]], window_start: datetime | 
     if window_start is not None:
         cut = window_start.timestamp()
         idx = next((i for i, (t, _) in enumerate(points) if t >= cut), len(points))
-        if idx >= 3:
+        if idx >= 1:
             return idx
-    return max(3, len(points) // 5)
+    return max(2, len(points) // 5)
 
 
 def find_excursion(
@@ -52,13 +52,14 @@ def find_excursion(
     min_rel: float = 0.5,
     min_abs: float = 0.0,
     higher_is_worse: bool = True,
+    two_sided: bool = False,
 ) -> Excursion | None:
     """First sustained departure of `points` from baseline, its peak and return to baseline."""
-    if len(points) < 6:
+    if len(points) < 4:
         return None
     split = _baseline_split(points, window_start)
     base_vals = [v for _, v in points[:split]]
-    if len(base_vals) < 3:
+    if not base_vals:
         return None
     mean = statistics.fmean(base_vals)
     sd = statistics.pstdev(base_vals)
@@ -66,6 +67,8 @@ def find_excursion(
     margin = max(3 * sd, abs(mean) * min_rel, min_abs)
 
     def out(v: float) -> bool:
+        if two_sided:
+            return abs(v - mean) > margin
         return sign * (v - mean) > margin
 
     onset_idx = None
@@ -79,7 +82,8 @@ def find_excursion(
     i = onset_idx
     # The excursion lasts while the signal is out of band (allowing single-point dips).
     while i < len(points) and (out(points[i][1]) or (i + 1 < len(points) and out(points[i + 1][1]))):
-        if sign * points[i][1] > sign * points[peak_idx][1]:
+        if abs(points[i][1] - mean) > abs(points[peak_idx][1] - mean) if two_sided else \
+                sign * points[i][1] > sign * points[peak_idx][1]:
             peak_idx = i
         i += 1
     recovered = _utc(points[i][0]) if i < len(points) else None
@@ -137,9 +141,9 @@ def metric_excursion(ev: Evidence, window_start: datetime | None) -> Excursion |
             continue
         points.append((float(s[0]), v))
     direction = metric_direction(name)
-    if direction is None:
-        return None
+    # Quality-like and unknown series are checked both ways: a sudden jump in an eval score or
+    # AUC is as suspicious as a drop (contamination, leakage).
     return find_excursion(
-        points, signal=name, evidence=ev.id, window_start=window_start, higher_is_worse=direction,
-        min_rel=0.2,
+        points, signal=name, evidence=ev.id, window_start=window_start,
+        higher_is_worse=direction is not False, two_sided=direction is not True, min_rel=0.1,
     )

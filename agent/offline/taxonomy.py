@@ -78,7 +78,8 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("data.schema_drift", "Upstream schema drift",
          _p(r"schema (?:drift|change|mismatch|violation)|column .{0,30}(?:missing|renamed|dropped)|unexpected (?:column|field)|missing (?:column|field)|keyerror|type mismatch")),
     Mode("data.label_leakage", "Label leakage",
-         _p(r"label leak\w*|leak\w* (?:of )?(?:the )?label|target leak\w*|future (?:data|information) leak")),
+         _p(r"label leak\w*|leak\w* (?:of )?(?:the )?label|target leak\w*|future (?:data|information) leak|"
+            r"point[- ]in[- ]time|feature timing|(?:auc|accuracy|score) (?:is |looks )?too good|leaky feature")),
     Mode("infra.config_change", "Configuration change",
          _p(r"config(?:uration)? (?:change|push|rollout)|feature flag")),
     Mode("infra.capacity", "Capacity exhaustion",

@@ -17,8 +17,10 @@ from agent.offline.lexicon import (
     DECISION,
     DEPLOY,
     MITIGATION,
+    OBSERVATION,
     RECOVERY,
     RESOLUTION,
+    TROUBLE,
     USER_REPORT,
 )
 from agent.report import TimelineEvent
@@ -146,6 +148,7 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
                   "Error-level log rate back within its baseline band", "recovery")
 
     for mexc, mev in metric_excursions(store, scope):
+        _first_report_of_value(store, b, mexc, mev)
         b.add(mev, mexc.onset,
               f"Metric `{mexc.signal}` leaves its baseline band (baseline {_fmt(mexc.baseline)}, "
               f"peak {_fmt(mexc.peak)})", "anomaly")
@@ -153,6 +156,7 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
             b.add(mev, mexc.recovered_at, f"Metric `{mexc.signal}` back within its baseline band",
                   "recovery")
 
+    _new_signature(store, b, scope, start, end)
     _error_signatures(store, b, start, end)
     _alerts(store, b, start, end)
     _pages(store, b, start, end)
@@ -161,6 +165,31 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
     _log_keywords(store, b, start, end)
     _notes_and_traces(store, b, start, end)
     return b.finish()
+
+
+def _value_strings(ev: Evidence, exc: signals.Excursion) -> list[str]:
+    """The sample values around the onset, as written in the series (e.g. "0.912")."""
+    out = []
+    for t, v in ev.attrs.get("samples") or []:
+        if abs(float(t) - exc.onset.timestamp()) <= 1 and isinstance(v, str):
+            out.append(v)
+    if not out:
+        out.append(f"{exc.peak:g}")
+    return [v for v in out if len(v.strip("0.")) >= 2][:1]
+
+
+def _first_report_of_value(store: EvidenceStore, b: _Builder, exc: signals.Excursion,
+                           mev: Evidence) -> None:
+    """Metric samples are coarse (hourly evals, 5-minute rates); a log or chat line that states
+    the new value often pins the moment down more precisely."""
+    for value in _value_strings(mev, exc):
+        hits = store.match(f'"{value}"', kinds=[EvidenceKind.LOG, EvidenceKind.CHAT, EvidenceKind.NOTE],
+                           start=exc.onset - timedelta(hours=2), end=exc.onset, limit=5)
+        hits = [h for h in hits if not h.flags and value in h.text]
+        if hits:
+            h = hits[0]
+            b.add(h, h.ts, f"First record stating the new `{exc.signal}` value {value}: `{snippet(h)}`",
+                  "anomaly")
 
 
 def _error_signatures(store: EvidenceStore, b: _Builder, start: datetime | None,
@@ -176,6 +205,32 @@ def _error_signatures(store: EvidenceStore, b: _Builder, start: datetime | None,
         ev = first[sig]
         b.add(ev, ev.ts, f"First occurrence of `{snippet(ev)}` ({n} similar records in window)",
               "anomaly" if n > 1 else "context")
+
+
+def baseline_cut(store: EvidenceStore, scope: Scope) -> datetime | None:
+    """End of the quiet period: the incident window start, else the first fifth of the data."""
+    if scope.window_start is not None:
+        return scope.window_start
+    lo, hi = store.time_span()
+    if lo is None or hi is None:
+        return None
+    return lo + (hi - lo) / 5
+
+
+def _new_signature(store: EvidenceStore, b: _Builder, scope: Scope, start: datetime | None,
+                   end: datetime | None) -> None:
+    """The first warning or error whose message never appeared during the quiet period."""
+    cut = baseline_cut(store, scope)
+    if cut is None:
+        return
+    seen = {signature(e.text) for e in store.errors(start=start, end=cut, limit=20000, include_warnings=True)}
+    for ev in store.errors(start=cut, end=end, limit=20000, include_warnings=True):
+        if ev.flags or signature(ev.text) in seen:
+            continue
+        level = "error" if ev.level in ("error", "critical") or (ev.attrs.get("status") or 0) >= 500 else "warning"
+        b.add(ev, ev.ts, f"First new {level} not seen before the incident window: `{snippet(ev)}`"
+              + (f" ({ev.service})" if ev.service else ""), "anomaly")
+        return
 
 
 def _alerts(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
@@ -225,6 +280,8 @@ def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: dateti
         said = f"in #{channel}: `{snippet(ev)}`"
         if USER_REPORT.search(text):
             b.add(ev, ev.ts, f"User-impact report relayed {said}", "detection")
+        elif OBSERVATION.search(text) and not MITIGATION.search(text):
+            b.add(ev, ev.ts, f"Problem noticed by a responder {said}", "detection")
         elif RESOLUTION.search(text):
             b.add(ev, ev.ts, f"Resolution declared {said}", "resolution")
         elif MITIGATION.search(text):
@@ -297,6 +354,10 @@ def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
             cat = "recovery"
         elif DECISION.search(text):
             cat = "decision"
+        elif OBSERVATION.search(text):
+            cat = "detection"
+        elif TROUBLE.search(text):
+            cat = "anomaly"
         else:
             cat = "context"
         b.add(ev, ev.ts, f"Responder note: `{snippet(ev)}`", cat)
