@@ -7,6 +7,7 @@ Statements are composed from computed facts. Where the evidence stops, the text 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
@@ -18,6 +19,8 @@ from tools.models import EvidenceKind
 from tools.store import EvidenceStore
 
 CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
+# Modes whose cost lands on us (tokens, compute) rather than on users.
+INTERNAL_MODES = {"agentic.runaway_loop"}
 
 
 def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
@@ -63,15 +66,20 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) 
     cats = {m.split(".")[0] for m in a.failure_modes}
     failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
     user_report = a.detection.detected_by == "user report"
-    customer_visible = failed > 0 or user_report or (
-        bool(cats & set(CUSTOMER_FACING)) and a.detection.first_anomaly_at is not None
-        and any(e.category in ("alert", "page") for e in timeline)
-    )
+    facing = [m for m in a.failure_modes if m.split(".")[0] in CUSTOMER_FACING and m not in INTERNAL_MODES]
+    customer_visible = failed > 0 or user_report or (bool(facing) and a.detection.first_anomaly_at is not None)
     high_urgency = any(
         str(ev.attrs.get("urgency") or "").lower() == "high"
         for ev in store.iter(kinds=[EvidenceKind.PAGE])
     )
-    internal = bool(cats & {"training", "eval", "data"}) and a.detection.first_anomaly_at is not None
+    waste = any(
+        m.name.endswith(" peak") and re.search(r"token|cost|gpu|loss|auc|score|accuracy", m.name, re.I)
+        for m in a.impact.metrics
+    )
+    heavy_modes = {"eval.contamination", "eval.metric_misspecification"}
+    internal = a.detection.first_anomaly_at is not None and (
+        bool(cats & {"training", "data"}) or bool(set(a.failure_modes) & heavy_modes) or waste
+    )
     a.severity, a.severity_rationale = severity.classify_from(
         a.impact, a.detection, customer_visible=customer_visible,
         safety_harm="safety" in cats and customer_visible, high_urgency=high_urgency,

@@ -34,10 +34,10 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
 
 def detected_by(event: TimelineEvent) -> str:
     text = event.event.lower()
+    if "canary" in text:
+        return "canary"
     if event.category == "detection":
         return "on-call observation" if "noticed by a responder" in text or "responder note" in text else "user report"
-    if "canary" in text:
-        return "canary alert"
     if event.category == "alert":
         return "automated alert"
     return "page"

@@ -11,11 +11,11 @@ MITIGATION = re.compile(
     r"\b(roll(?:ing|ed)?[ -]?back|rollback|revert(?:ed|ing)?|restart(?:ed|ing)?|failover|fail(?:ed)? over|"
     r"scal(?:ed|ing) (?:up|out|down)|disabl(?:e|ed|ing)|kill[- ]switch|feature flag (?:off|disabled)|"
     r"drain(?:ed|ing)?|pinn?(?:ed|ing) (?:back|to)|downgrad(?:e|ed|ing)|re-?enabled? the|paused?|"
-    r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|block(?:ed|ing)?|cancel(?:led|ed)? the rollout|rate[- ]limit(?:ed|ing)?)\b",
+    r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|block(?:ed|ing)?|cancel(?:led|ed)? the rollout|session killed|kill(?:ed)? (?:the )?(?:agent|session|job|run)|rate[- ]limit(?:ed|ing)?)\b",
     re.I,
 )
 RECOVERY = re.compile(
-    r"\b(recover(?:ed|ing|y)|back to normal|back to baseline|returned to baseline|healthy again|"
+    r"\b(recover(?:ed|ing|y)|back to normal|(?:back |returned )?(?:to|at) baseline|normal again|healthy again|"
     r"stabili[sz](?:ed|ing)|error rate (?:is )?(?:back|normal)|looks good now|green again)\b",
     re.I,
 )

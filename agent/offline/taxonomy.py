@@ -54,7 +54,8 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("rag.stale_index", "Stale or partial retrieval index",
          _p(r"stale (?:answer|result|document|index|content)|partial(?:ly)? reindex|reindex\w* (?:job )?(?:fail|partial|incomplete|stopped|timed out)|index (?:is )?(?:stale|out of date|outdated)|document age|index_age|docs? (?:missing|not indexed)")),
     Mode("rag.context_poisoning", "Context poisoning through retrieved content",
-         _p(r"(?:context|retrieval|document|corpus) poison\w*|poison\w* (?:document|doc|page|chunk)|injected (?:document|content|instruction)|malicious (?:document|page|chunk)")),
+         _p(r"(?:context|retrieval|document|corpus) poison\w*|poison\w* (?:document|doc|page|chunk)|injected (?:document|content|instruction)|malicious (?:document|page|chunk|link|url)|phishing|verify (?:your|the) account|"
+            r"untrusted (?:source|review|content) in (?:the )?index")),
     Mode("rag.reranker_fallback", "Reranker fallback pathology",
          _p(r"reranker (?:fallback|timeout|disabled|unavailable)|fall(?:ing)? back to bm25")),
     Mode("agentic.runaway_loop", "Agent runaway loop",
@@ -68,13 +69,14 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("eval.metric_misspecification", "Mis-specified eval metric",
          _p(r"metric (?:mis-?specif\w*|was wrong|bug|definition)|mis-?specified metric|wrong metric|scorer bug|metric measured")),
     Mode("eval.flaky_eval", "Flaky / small-sample eval",
-         _p(r"flak(?:y|e|iness)|small sample|eval (?:variance|noise)|non-?determinis")),
+         _p(r"flak(?:y|e|iness)|small sample|eval (?:variance|noise)|non-?determinis|re-?run passed|"
+            r"passed on (?:re-?run|retry)|transient|intermittent")),
     Mode("safety.jailbreak", "Jailbreak / policy bypass",
          _p(r"jailbreak\w*|policy bypass|bypass(?:ed)? (?:the )?(?:safety|filter|guardrail)|harmful (?:output|content|completion)")),
     Mode("safety.over_refusal", "Over-refusal",
          _p(r"over-?refus\w*|refusal rate|refus(?:ed|ing|als?) (?:benign|legitimate|valid|normal)")),
     Mode("safety.sycophancy", "Sycophancy amplification",
-         _p(r"sycophan\w*|agree(?:s|d)? with (?:the )?user(?:'s)? (?:wrong|incorrect)|flatter\w*")),
+         _p(r"sycophan\w*|agree\w* with (?:the )?\w+(?:'s)? (?:wrong|incorrect)|agree_with_wrong|flatter\w*")),
     Mode("data.schema_drift", "Upstream schema drift",
          _p(r"schema (?:drift|change|mismatch|violation)|column .{0,30}(?:missing|renamed|dropped)|unexpected (?:column|field)|missing (?:column|field)|keyerror|type mismatch")),
     Mode("data.label_leakage", "Label leakage",
@@ -128,7 +130,7 @@ def classify(store: EvidenceStore, start: datetime | None, end: datetime | None,
             if len(ev_for[m.id]) < 4:
                 ev_for[m.id].append(eid)
 
-    for ev in store.errors(start=start, end=end, limit=5000):
+    for ev in store.errors(start=start, end=end, limit=5000, include_warnings=True):
         scan(ev.kind, ev.id, ev.text)
     warn_kinds = [EvidenceKind.ALERT, EvidenceKind.K8S_EVENT, EvidenceKind.CHAT, EvidenceKind.NOTE,
                   EvidenceKind.PAGE, EvidenceKind.TRACE]

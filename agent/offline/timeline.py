@@ -92,7 +92,7 @@ class _Builder:
                     k for k in kept
                     if k.category == e.category
                     and abs((k.timestamp - e.timestamp).total_seconds()) <= 120
-                    and (k.event == e.event or e.category in ("anomaly", "recovery", "resolution"))
+                    and (k.event == e.event or e.category in ("recovery", "resolution"))
                 ),
                 None,
             )
@@ -164,7 +164,47 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
     _k8s(store, b, start, end)
     _log_keywords(store, b, start, end)
     _notes_and_traces(store, b, start, end)
+    _implicated_entities(store, b, start, end)
+    _trigger(store, b, scope, end)
     return b.finish()
+
+
+ENTITY = re.compile(r"\b[a-z]{1,8}-\d{3,}[a-z0-9]*\b")
+
+
+def _implicated_entities(store: EvidenceStore, b: _Builder, start: datetime | None,
+                         end: datetime | None) -> None:
+    """Identifiers responders name (a review id, a workspace, a checkpoint step) traced back to
+    their first appearance in logs or traces: often the real start of the story."""
+    counts: Counter[str] = Counter()
+    for ev in store.iter(kinds=[EvidenceKind.CHAT, EvidenceKind.NOTE], start=start, end=end):
+        if ev.flags or ev.attrs.get("bot"):
+            continue
+        counts.update(set(ENTITY.findall(ev.text.lower())))
+    for entity, _n in counts.most_common(3):
+        hits = store.match(f'"{entity}"', kinds=[EvidenceKind.LOG, EvidenceKind.TRACE],
+                           start=start, end=end, limit=3)
+        hits = [h for h in hits if not h.flags and entity in h.text.lower()]
+        if hits:
+            h = hits[0]
+            b.add(h, h.ts, f"First appearance of `{entity}` (named by responders): `{snippet(h)}`",
+                  "context")
+
+
+def _trigger(store: EvidenceStore, b: _Builder, scope: Scope, end: datetime | None) -> None:
+    """The top-ranked change before the first anomaly (the same ranking analysis reports)."""
+    from agent.offline.changes import rank_triggers
+
+    onsets = [e.timestamp for e in b.events if e.category == "anomaly"]
+    if not onsets:
+        return
+    ranked = rank_triggers(store, min(onsets), scope.services, end, top=1)
+    if ranked and ranked[0].at is not None:
+        t = ranked[0]
+        ev = store.get(t.evidence[0])
+        files = [str(f) for f in (ev.attrs.get("files") or [])][:3] if ev else []
+        shown = f" (files: {', '.join(f'`{f}`' for f in files)})" if files else ""
+        b.add(ev, t.at, f"Top-ranked change `{t.ref[:12]}` lands: {t.summary}{shown}", "trigger")
 
 
 def _value_strings(ev: Evidence, exc: signals.Excursion) -> list[str]:
@@ -314,7 +354,8 @@ def _k8s(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetim
 
 _LOG_FTS = (
     "deploy OR deployed OR deployment OR rollout OR upgrade OR upgraded OR rollback OR revert "
-    "OR reverted OR restarted OR released OR reindex OR disabled OR scaled"
+    "OR reverted OR restarted OR released OR reindex OR disabled OR scaled OR killed OR halted "
+    "OR paused OR stopped"
 )
 
 
@@ -323,7 +364,7 @@ def _log_keywords(store: EvidenceStore, b: _Builder, start: datetime | None,
     hits = store.match(_LOG_FTS, kinds=[EvidenceKind.LOG], start=start, end=end, limit=300)
     seen: set[str] = set()
     for ev in hits:
-        if ev.level in ("error", "critical") or ev.flags:
+        if ev.flags or (ev.level in ("error", "critical") and not MITIGATION.search(ev.text)):
             continue
         sig = signature(ev.text)
         if sig in seen:
