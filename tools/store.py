@@ -279,8 +279,9 @@ class EvidenceStore:
             "WHERE evidence_fts MATCH ? LIMIT 200",
             (q,),
         ).fetchall()
-        low = needle.lower()
-        return any(low in r[0].lower() for r in rows)
+        # Renderers fold whitespace when they quote, so compare folded text.
+        low = " ".join(needle.lower().split())
+        return any(low in " ".join(r[0].lower().split()) for r in rows)
 
     def has_timestamp(self, dt: datetime, tolerance_s: float = 0.0) -> bool:
         """True when some evidence is timestamped within `tolerance_s` of `dt` (uses the ts index)."""

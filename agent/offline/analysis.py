@@ -21,6 +21,8 @@ from tools.store import EvidenceStore
 CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
 # Modes whose cost lands on us (tokens, compute) rather than on users.
 INTERNAL_MODES = {"agentic.runaway_loop"}
+# Modes where what reached users can hurt them (harmful instructions, phishing), not just annoy.
+HARM_MODES = {"safety.jailbreak", "rag.context_poisoning"}
 
 
 def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
@@ -82,7 +84,7 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) 
     )
     a.severity, a.severity_rationale = severity.classify_from(
         a.impact, a.detection, customer_visible=customer_visible,
-        safety_harm="safety" in cats and customer_visible, high_urgency=high_urgency,
+        safety_harm=bool(set(a.failure_modes) & HARM_MODES) and customer_visible, high_urgency=high_urgency,
         internal_impact=internal,
     )
     a.severity_rationale += f" Rule: {severity.RULE_TEXT}"
@@ -360,4 +362,10 @@ def _computed_facts(a: Analysis) -> list[dict[str, object]]:
     for m in a.impact.metrics:
         facts.append({"text": f"{m.value:g} {m.unit}", "value": m.value, "derivation": m.detail,
                       "evidence": m.evidence})
+    for t in a.triggers:
+        for r in t.reasons:
+            for num in re.findall(r"\d+(?:\.\d+)? h\b", r):
+                facts.append({"text": num, "derivation": f"age of change {t.ref[:12]} at first anomaly"})
+    for num in sorted(set(re.findall(r"\d+(?:\.\d+)?(?:%| min)", severity.RULE_TEXT))):
+        facts.append({"text": num, "derivation": "threshold of the severity rule"})
     return facts

@@ -10,7 +10,7 @@ import re
 MITIGATION = re.compile(
     r"\b(roll(?:ing|ed)?[ -]?back|rollback|revert(?:ed|ing)?|restart(?:ed|ing)?|failover|fail(?:ed)? over|"
     r"scal(?:ed|ing) (?:up|out|down)|disabl(?:e|ed|ing)|kill[- ]switch|feature flag (?:off|disabled)|"
-    r"drain(?:ed|ing)?|pinn?(?:ed|ing) (?:back|to)|downgrad(?:e|ed|ing)|re-?enabled? the|paused?|"
+    r"drain(?:ed|ing)?|pin(?:ned|ning)? (?:back|to|resume|the)|re-?enabl(?:e|ed|ing)|resum(?:e|ed|ing) from|downgrad(?:e|ed|ing)|re-?enabled? the|paused?|"
     r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|block(?:ed|ing)?|cancel(?:led|ed)? the rollout|session killed|kill(?:ed)? (?:the )?(?:agent|session|job|run)|rate[- ]limit(?:ed|ing)?)\b",
     re.I,
 )

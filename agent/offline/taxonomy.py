@@ -44,7 +44,8 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("serving.oom", "Out-of-memory in the serving engine",
          _p(r"out of memory|\boom(?:kill\w*)?\b|cuda oom|oomkill|gpu_memory_utilization|memory limit exceeded")),
     Mode("serving.kv_cache", "KV-cache pressure / preemption pathology",
-         _p(r"kv[- _]?cache|preempt\w*|block manager|swap space|num_gpu_blocks|cache eviction")),
+         _p(r"kv[- _]?cache|preempt\w* (?:sequences?|requests?|seqs)|sequences? (?:were |was )?preempted|"
+            r"block manager|swap space|num_gpu_blocks|cache eviction")),
     Mode("serving.batching", "Batching / scheduling anomaly",
          _p(r"max_num_seqs|max_num_batched_tokens|continuous batching|batch(?:ing)? (?:size|scheduler|anomal)|queue (?:time|depth)")),
     Mode("serving.quantization_drift", "Quantization drift in outputs",

@@ -128,6 +128,7 @@ def check(ctx: Context) -> list[ValidationFinding]:
         quotes = [q.group(1) or q.group(2) for q in _QUOTED.finditer(scrubbed)]
         # Quoted log lines.
         for q in codes + quotes:
+            q = q.replace("\\|", "|")  # Markdown table cells escape pipes
             if len(q) >= 12 and _LOGISH.search(q):
                 frags = [f.strip() for f in re.split(r"\.\.\.|…", q) if len(f.strip()) >= 8]
                 if frags and not any(ev.contains_text(f) for f in frags):
