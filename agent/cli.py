@@ -20,8 +20,8 @@ from agent.state import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 DEFAULT_WORKDIR = Path(".postmortem")
 
@@ -121,9 +121,16 @@ def draft(
             idx = STAGES.index(stage.replace("light_", "")) + 1 if stage.replace("light_", "") in STAGES else 0
             err.print(f"[cyan]stage {idx}/7[/] {stage.replace('_', ' ')} ...")
 
+    run_id = resume
+    if resume is None:
+        from agent.runner import new_run_id
+
+        assert path is not None
+        run_id = new_run_id(path, today or date.today())
+        err.print(f"run [bold]{run_id}[/] (if interrupted: postmortem draft --resume {run_id})")
     try:
         with _ingest_progress(disabled=False) as progress:
-            result = run_draft(path, base=workdir, run_id=resume, resume=resume is not None, repo=repo,
+            result = run_draft(path, base=workdir, run_id=run_id, resume=resume is not None, repo=repo,
                                today=today, engine=engine, names_opt_in=names, max_repairs=max_repairs,
                                strict=strict, on_stage=on_stage, on_ingest_progress=progress)
     except RunError as exc:

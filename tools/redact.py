@@ -101,3 +101,8 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self.redact_obj(v) for v in obj)
         return obj
+
+
+def redact_text(text: str) -> str:
+    """One-off redaction with a fresh placeholder numbering (ingestion keeps one Redactor per run)."""
+    return Redactor().redact_text(text)
