@@ -31,7 +31,9 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     excursions = metric_excursions(store, scope)
     a.impact = imp.compute_impact(store, a.detection, scope.window_start, excursions)
     start, end = incident_window(scope, store)
-    a.triggers = changes.rank_triggers(store, a.detection.first_anomaly_at, scope.services, end)
+    symptoms = taxonomy.classify(store, start, end, [])
+    a.triggers = changes.rank_triggers(store, a.detection.first_anomaly_at, scope.services, end,
+                                       failure_modes=symptoms.modes)
     top = a.triggers[0] if a.triggers else None
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])

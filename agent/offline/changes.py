@@ -25,6 +25,17 @@ RISKY = re.compile(
     r"gpu\w*|cache\w*|rollout|switch\w*|replace\w*|refactor\w*|dataset\w*|shard\w*|tool\w*)\b",
     re.I,
 )
+# Which kinds of change tend to introduce each failure mode (matched on message and file paths).
+MODE_AFFINITY: dict[str, re.Pattern[str]] = {
+    "training": re.compile(r"shard|dataset|data|checkpoint|learning.rate|\blr\b|optimi[sz]er|async|resume", re.I),
+    "serving": re.compile(r"vllm|memory|gpu|max_num|batch|kv|cache|engine|quant|awq|gptq|int4|int8|fp8|replica", re.I),
+    "rag": re.compile(r"reindex|index|embedding|retriev|source|review|ingest|crawl|corpus|chunk|rerank", re.I),
+    "agentic": re.compile(r"max_steps|steps?\b|loop|retry|budget|approval|tool|permission|cleanup|delete", re.I),
+    "eval": re.compile(r"scrape|dataset|data mix|sft|corpus|metric|scorer|judge|eval|shard", re.I),
+    "safety": re.compile(r"prompt|classifier|filter|guard|dpo|rlhf|reward|persona|refus|policy", re.I),
+    "data": re.compile(r"schema|feature|column|pipeline|join|label|mapping", re.I),
+    "infra": re.compile(r"config|deploy|replica|timeout|quota|node", re.I),
+}
 BENIGN_PATH = re.compile(r"(^|/)(docs?/|README|CHANGELOG|LICENSE|\.github/)|_test\.|tests?/", re.I)
 
 
@@ -44,12 +55,16 @@ def incident_vocabulary(store: EvidenceStore, start: datetime | None, end: datet
             vocab |= terms(ev.text)
     for ev in store.iter(kinds=[EvidenceKind.METRIC]):
         vocab |= terms(str(ev.attrs.get("name") or ""))
-    return vocab
+    for ev in store.iter(kinds=[EvidenceKind.CHAT, EvidenceKind.NOTE], start=start, end=end):
+        if not ev.flags and not ev.attrs.get("bot"):
+            vocab |= terms(ev.text)
+    return vocab | {w[:-1] for w in vocab if w.endswith("s") and len(w) > 4}
 
 
 def _commit_terms(ev: Evidence) -> set[str]:
     files = ev.attrs.get("files") or []
-    return terms(ev.text) | terms(" ".join(str(f) for f in files))
+    t = terms(ev.text) | terms(" ".join(str(f) for f in files))
+    return t | {w[:-1] for w in t if w.endswith("s") and len(w) > 4}
 
 
 def diff_summary(ev: Evidence) -> str:
@@ -61,7 +76,8 @@ def diff_summary(ev: Evidence) -> str:
 
 
 def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services: list[str],
-                  window_end: datetime | None = None, top: int = 5) -> list[TriggerCandidate]:
+                  window_end: datetime | None = None, top: int = 5,
+                  failure_modes: list[str] | None = None) -> list[TriggerCandidate]:
     if first_anomaly is None:
         return []
     vocab = incident_vocabulary(store, first_anomaly - timedelta(minutes=5), window_end, services)
@@ -80,7 +96,11 @@ def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services
         benign = bool(files) and all(BENIGN_PATH.search(f) for f in files)
         sha = str(ev.attrs.get("sha") or ev.id.split(":", 1)[-1])
         deployed = [d for d, txt in deploy_mentions if sha[:7] in txt]
-        score = proximity + 1.2 * overlap_score + (0.4 if risky else 0.0) + (0.5 if deployed else 0.0)
+        files_text = " ".join(files)
+        affinity = sorted({m.split(".")[0] for m in failure_modes or []
+                           if MODE_AFFINITY.get(m.split(".")[0], re.compile("(?!)")).search(ev.text + " " + files_text)})
+        score = (proximity + 1.2 * overlap_score + (0.4 if risky else 0.0) + (0.5 if deployed else 0.0)
+                 + (0.6 if affinity else 0.0))
         score -= 0.8 if benign else 0.0
         reasons = [f"committed {age_h:.1f} h before the first anomaly (proximity {proximity:.2f})"]
         if overlap:
@@ -89,6 +109,8 @@ def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services
             reasons.append("change type often implicated: " + ", ".join(risky[:5]))
         if deployed:
             reasons.append("a deploy record names this commit")
+        if affinity:
+            reasons.append("the kind of change that introduces " + ", ".join(f"`{a}`" for a in affinity) + " failures")
         if benign:
             reasons.append("touches only docs/tests (score lowered)")
         subject = ev.text.splitlines()[0] if ev.text else sha

@@ -198,7 +198,11 @@ def _trigger(store: EvidenceStore, b: _Builder, scope: Scope, end: datetime | No
     onsets = [e.timestamp for e in b.events if e.category == "anomaly"]
     if not onsets:
         return
-    ranked = rank_triggers(store, min(onsets), scope.services, end, top=1)
+    from agent.offline.taxonomy import classify
+
+    lo, _ = incident_window(scope, store)
+    modes = classify(store, lo, end, []).modes
+    ranked = rank_triggers(store, min(onsets), scope.services, end, top=1, failure_modes=modes)
     if ranked and ranked[0].at is not None:
         t = ranked[0]
         ev = store.get(t.evidence[0])
