@@ -69,7 +69,8 @@ def _inventory_gaps(store: EvidenceStore) -> list[str]:
 def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) -> None:
     cats = {m.split(".")[0] for m in a.failure_modes}
     failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
-    user_report = a.detection.detected_by == "user report"
+    # Reports from internal users are impact, but not customer-facing impact.
+    user_report = a.detection.detected_by == "user report" and "internal" not in a.detection.detection_detail.lower()
     facing = [m for m in a.failure_modes if m.split(".")[0] in CUSTOMER_FACING and m not in INTERNAL_MODES]
     customer_visible = failed > 0 or user_report or (bool(facing) and a.detection.first_anomaly_at is not None)
     high_urgency = any(

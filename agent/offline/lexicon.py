@@ -27,7 +27,8 @@ DECISION = re.compile(
 )
 USER_REPORT = re.compile(
     r"\b(users?|customers?|clients?|support (?:ticket|team)|tickets?|complain\w*|reports? from)\b.{0,60}"
-    r"\b(report\w*|seeing|getting|complain\w*|saying|see|noticed|wrong|stale|errors?)\b"
+    r"\b(report\w*|seeing|getting|complain\w*|say|says|said|saying|see|noticed|wrong|stale|errors?|"
+    r"asking|confused|unhappy|angry|frustrated)\b"
     r"|\b(support ticket|customer report|user report)s?\b",
     re.I,
 )

@@ -37,7 +37,7 @@ def _baseline_split(points: list[tuple[float, float]], window_start: datetime | 
     """Index where the baseline ends: the incident window start, else the first fifth."""
     if window_start is not None:
         cut = window_start.timestamp()
-        idx = next((i for i, (t, _) in enumerate(points) if t >= cut), len(points))
+        idx = next((i for i, (t, _) in enumerate(points) if t > cut), len(points))
         if idx >= 1:
             return idx
     return max(2, len(points) // 5)
@@ -145,5 +145,7 @@ def metric_excursion(ev: Evidence, window_start: datetime | None) -> Excursion |
     # AUC is as suspicious as a drop (contamination, leakage).
     return find_excursion(
         points, signal=name, evidence=ev.id, window_start=window_start,
-        higher_is_worse=direction is not False, two_sided=direction is not True, min_rel=0.1,
+        higher_is_worse=direction is not False, two_sided=direction is not True,
+        # Quality scores move a little when something is badly wrong; load-like series move a lot.
+        min_rel=0.1 if direction is not True else 0.5,
     )

@@ -60,7 +60,8 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("rag.reranker_fallback", "Reranker fallback pathology",
          _p(r"reranker (?:fallback|timeout|disabled|unavailable)|fall(?:ing)? back to bm25")),
     Mode("agentic.runaway_loop", "Agent runaway loop",
-         _p(r"runaway|infinite loop|max(?:imum)? (?:iterations|steps)|step limit|recursion limit|same tool call|tool call loop|loop detected|\d{3,} (?:tool )?calls")),
+         _p(r"runaway|infinite loop|max(?:imum)? (?:iterations|steps)|step limit|recursion limit|same tool call|tool call loop|loop detected|\d{3,} (?:tool )?calls|token (?:budget )?burn|budget burn|"
+            r"repeat\w* (?:the same|\w+ with the same)|looping")),
     Mode("agentic.destructive_tool_call", "Destructive / irreversible tool call",
          _p(r"destructive|irreversibl\w*|drop table|deleted? (?:\d+ )?(?:rows|records|files|tickets|accounts)|rm -rf|truncate table|wiped")),
     Mode("agentic.argument_hallucination", "Tool argument hallucination",
@@ -71,7 +72,8 @@ TAXONOMY: tuple[Mode, ...] = (
          _p(r"metric (?:mis-?specif\w*|was wrong|bug|definition)|mis-?specified metric|wrong metric|scorer bug|metric measured")),
     Mode("eval.flaky_eval", "Flaky / small-sample eval",
          _p(r"flak(?:y|e|iness)|small sample|eval (?:variance|noise)|non-?determinis|re-?run passed|"
-            r"passed on (?:re-?run|retry)|transient|intermittent")),
+            r"passed on (?:re-?run|retry)|transient|intermittent|"
+            r"(?:429|rate[- ]limit\w*|read ?timeouts?).{0,60}(?:download\w*|dataset|hub|eval)")),
     Mode("safety.jailbreak", "Jailbreak / policy bypass",
          _p(r"jailbreak\w*|policy bypass|bypass(?:ed)? (?:the )?(?:safety|filter|guardrail)|harmful (?:output|content|completion)")),
     Mode("safety.over_refusal", "Over-refusal",

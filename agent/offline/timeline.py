@@ -29,7 +29,7 @@ from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
 MAX_EVENTS = 32
-SNIPPET = 90
+SNIPPET = 140
 # Lower numbers win when two events collide or the cap is hit.
 PRIORITY = {
     "trigger": 0, "anomaly": 1, "alert": 1, "page": 1, "detection": 1, "ack": 2, "mitigation": 2,
@@ -96,6 +96,9 @@ class _Builder:
                 ),
                 None,
             )
+            if dup is None and e.evidence and e.category == "context":
+                # The same record already explains an earlier row; keep the more specific one.
+                dup = next((k for k in kept if k.evidence[:1] == e.evidence[:1]), None)
             if dup is not None:
                 for i in e.evidence:
                     if i not in dup.evidence and len(dup.evidence) < 4:
