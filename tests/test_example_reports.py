@@ -1,0 +1,64 @@
+"""The three bundled examples, drafted offline, checked against values computed here from the raw
+files (not from the engine): the timeline's key events, the top trigger, severity, review type,
+and the request counts over the report's own impact window."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.runner import RunResult, run_draft
+from evals.ground_truth import load_ground_truth
+from tests.test_dataset import _status_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ("vllm-oom-upgrade", "rag-stale-index", "minor-eval-flake")
+
+
+@pytest.fixture(scope="module")
+def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
+    base = tmp_path_factory.mktemp("examples")
+    return {n: run_draft(ROOT / "examples" / n, base=base, today=date(2026, 4, 27)) for n in EXAMPLES}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_key_events_trigger_severity(name: str, drafts: dict[str, RunResult]) -> None:
+    gt = load_ground_truth(ROOT / "evals" / "dataset" / name / "ground_truth.json")
+    report = drafts[name].report
+    assert report.severity == gt.severity
+    assert report.review_type == gt.review_type
+    # The trigger is the commit the bundle really contains with that subject.
+    heads = subprocess.run(["git", "bundle", "list-heads", str(ROOT / "examples" / name / "repo.bundle")],
+                           capture_output=True, text=True, check=True).stdout
+    assert heads.strip()
+    assert gt.trigger is not None and report.suspected_triggers[0].ref == gt.trigger.ref
+    for k in gt.key_events:
+        assert any(abs((e.timestamp - k.time).total_seconds()) <= k.tolerance_s
+                   and any(t.lower() in e.event.lower() for t in k.terms) for e in report.timeline), k
+    # Every timeline row has a UTC timestamp and a source.
+    assert all(e.timestamp.tzinfo is not None and e.evidence for e in report.timeline)
+
+
+@pytest.mark.parametrize("name", ["vllm-oom-upgrade", "rag-stale-index"])
+def test_request_counts_over_the_reported_window(name: str, drafts: dict[str, RunResult]) -> None:
+    report = drafts[name].report
+    start, end = report.detection.first_anomaly_at, report.detection.resolved_at
+    assert start is not None and end is not None
+    lines = [(t, s) for t, s in _status_lines(ROOT / "examples" / name) if start <= t <= end]
+    metrics = {m.name: m.value for m in report.impact.metrics}
+    if not lines:
+        assert "requests served during impact" not in metrics
+        return
+    assert metrics["requests served during impact"] == len(lines)
+    assert metrics["failed requests (HTTP 5xx)"] == sum(s >= 500 for _, s in lines)
+
+
+def test_light_review_is_short_and_says_why(drafts: dict[str, RunResult]) -> None:
+    light, full = drafts["minor-eval-flake"], drafts["vllm-oom-upgrade"]
+    assert light.report.review_type == "light"
+    assert "**Light review.**" in light.markdown and "minor (P3)" in light.markdown
+    assert len(light.markdown) < len(full.markdown)
+    assert len(light.report.action_items) <= 2
