@@ -1,0 +1,115 @@
+"""Prompt files and their loader.
+
+Each prompt is a Markdown file in this package whose first line is a version header,
+`<!-- prompt: <name> v<N> -->`. The files are the source of truth (versioned with the code, shipped
+as package data); the version is recorded with each run so a report says which prompts wrote it.
+
+Placeholders are `{name}` (letters, digits, underscore). `{{` and `}}` render as literal braces.
+Other braces are left alone, so prompts may show JSON without escaping.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["PROMPT_NAMES", "Prompt", "PromptError", "load", "load_all"]
+
+PROMPT_NAMES: tuple[str, ...] = (
+    "system",
+    "scoping",
+    "data_collection",
+    "timeline",
+    "analysis",
+    "synthesis",
+    "review_repair",
+    "close",
+    "chat",
+)
+
+_HEADER = re.compile(r"^<!--\s*prompt:\s*([a-z_]+)\s+v(\d+)\s*-->\s*$")
+# `{{`, `}}` or a `{identifier}` placeholder.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PromptError(ValueError):
+    """A prompt file is missing or malformed, or a render lacks a value."""
+
+
+class Prompt(BaseModel):
+    name: str
+    version: int
+    text: str  # without the header line
+
+    @property
+    def id(self) -> str:
+        """e.g. "analysis@v1", for usage records and traces."""
+        return f"{self.name}@v{self.version}"
+
+    @property
+    def placeholders(self) -> list[str]:
+        """Placeholder names in order of first appearance."""
+        seen: dict[str, None] = {}
+        for m in _TOKEN.finditer(self.text):
+            if m.group(1):
+                seen.setdefault(m.group(1), None)
+        return list(seen)
+
+    def render(self, values: dict[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """Fill every placeholder; raise PromptError naming all missing values.
+
+        Values are substituted once: braces inside a value are never re-expanded, which matters
+        because values carry untrusted evidence.
+        """
+        merged = {**(values or {}), **kwargs}
+        missing = [p for p in self.placeholders if p not in merged]
+        if missing:
+            raise PromptError(
+                f"prompt '{self.id}' needs a value for: {', '.join(missing)} "
+                f"(given: {', '.join(sorted(merged)) or 'nothing'})"
+            )
+
+        def sub(m: re.Match[str]) -> str:
+            token = m.group(0)
+            if token == "{{":
+                return "{"
+            if token == "}}":
+                return "}"
+            return str(merged[m.group(1)])
+
+        return _TOKEN.sub(sub, self.text)
+
+
+def parse(name: str, raw: str) -> Prompt:
+    """Split the header from the body and check the header names this prompt."""
+    first, _, body = raw.partition("\n")
+    m = _HEADER.match(first.strip())
+    if m is None:
+        raise PromptError(
+            f"prompt file '{name}.md' must start with a header like '<!-- prompt: {name} v1 -->'"
+        )
+    if m.group(1) != name:
+        raise PromptError(f"prompt file '{name}.md' declares the name '{m.group(1)}' in its header")
+    return Prompt(name=name, version=int(m.group(2)), text=body.strip() + "\n")
+
+
+@cache
+def load(name: str) -> Prompt:
+    """Load prompts/<name>.md from the installed package."""
+    if not re.fullmatch(r"[a-z_]+", name):
+        raise PromptError(f"invalid prompt name {name!r}")
+    try:
+        raw = resources.files(__name__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PromptError(
+            f"no prompt named '{name}' (known: {', '.join(PROMPT_NAMES)})"
+        ) from None
+    return parse(name, raw)
+
+
+def load_all() -> dict[str, Prompt]:
+    return {name: load(name) for name in PROMPT_NAMES}
