@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +25,11 @@ class ReadContext:
     # Services named in the manifest, used to attribute records whose file names carry them.
     services: list[str] = field(default_factory=list)
     max_line_bytes: int = 1_000_000
+    # Manifest incident window (UTC), used to date notes that give only a time of day ("14:05 UTC").
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    # Called now and then with the bytes read so far in the current file (progress of big files).
+    on_bytes: Callable[[int], None] | None = None
 
 
 class FileReader(Protocol):

@@ -1,0 +1,304 @@
+"""Helpers every reader shares: bounded line iteration, fast Evidence construction, normalisers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers.base import ReadContext
+
+# A continuation line is appended to the previous record only up to these bounds, so one runaway
+# stack trace cannot hold an unbounded buffer.
+MAX_CONTINUATION_LINES = 200
+MAX_RECORD_CHARS = 16_000
+# JSON documents (PagerDuty, Prometheus, ...) are parsed whole; refuse absurd sizes instead of
+# exhausting memory.
+MAX_JSON_DOC_BYTES = 256 * 1024 * 1024
+
+_LEVELS = {
+    "trace": "debug", "debug": "debug", "dbg": "debug", "d": "debug", "verbose": "debug",
+    "info": "info", "information": "info", "informational": "info", "i": "info", "notice": "info",
+    "normal": "info", "ok": "info",
+    "warn": "warning", "warning": "warning", "w": "warning",
+    "error": "error", "err": "error", "e": "error", "fail": "error", "failed": "error",
+    "critical": "critical", "crit": "critical", "fatal": "critical", "f": "critical",
+    "alert": "critical", "emerg": "critical", "emergency": "critical", "panic": "critical",
+    "severe": "critical", "page": "critical",
+}
+# Python logging numeric levels, also used by some JSON loggers (pino uses 10..60).
+_NUMERIC_LEVELS = ((50, "critical"), (40, "error"), (30, "warning"), (20, "info"), (0, "debug"))
+_PINO_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
+
+
+def norm_level(value: Any) -> str | None:
+    """Map any level spelling (WARN, err, E, 40, ...) to debug|info|warning|error|critical."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        iv = int(value)
+        if iv in _PINO_LEVELS and iv in (10, 60):
+            return _PINO_LEVELS[iv]
+        for floor, name in _NUMERIC_LEVELS:
+            if iv >= floor:
+                return name
+        return None
+    return _LEVELS.get(str(value).strip().lower())
+
+
+def id_part(rel: str) -> str:
+    """A path as it may appear inside an evidence id (ids never contain whitespace)."""
+    return rel.replace("%", "%25").replace(" ", "%20").replace("\t", "%09")
+
+
+_GENERIC_STEMS = {
+    "access", "error", "errors", "app", "application", "server", "output", "out", "stdout",
+    "stderr", "log", "logs", "events", "messages", "syslog", "combined", "current", "debug", "main",
+}
+_STEM_NOISE = re.compile(r"[-_.]?(\d{4}-?\d{2}-?\d{2}.*|\d+)$")
+
+
+def service_from_name(rel: str, services: list[str]) -> str | None:
+    """Attribute a file to a service: a manifest service named in its path, else its name."""
+    low = rel.lower()
+    for s in sorted(services, key=len, reverse=True):
+        # Whole-token match: service "api" must not claim "rapid.log".
+        if s and re.search(r"(?<![a-z0-9])" + re.escape(s.lower()) + r"(?![a-z0-9])", low):
+            return s
+    parts = rel.split("/")
+    stem = parts[-1].split(".")[0]
+    stem = _STEM_NOISE.sub("", stem) or stem
+    if stem.lower() in _GENERIC_STEMS or not stem:
+        parent = parts[-2] if len(parts) >= 2 else ""
+        return parent if parent and parent.lower() not in _GENERIC_STEMS and parent != "var" else None
+    return stem
+
+
+def make(
+    kind: EvidenceKind,
+    eid: str,
+    source: str,
+    locator: str,
+    *,
+    ts: datetime | None = None,
+    assumed: bool = False,
+    service: str | None = None,
+    level: str | None = None,
+    text: str = "",
+    attrs: dict[str, Any] | None = None,
+) -> Evidence:
+    """Build Evidence without per-record validation (hot path). Callers pass UTC-aware `ts`
+    produced by tools.timeparse, which is the invariant the validator would otherwise enforce."""
+    ev = _new(Evidence)
+    _set(ev, "__dict__", {
+        "id": eid, "kind": kind, "ts": ts, "ts_assumed": assumed, "source": source, "locator": locator,
+        "service": service, "level": level, "text": text, "attrs": attrs if attrs is not None else {},
+        "flags": [],
+    })
+    _set(ev, "__pydantic_fields_set__", set(_FIELDS))
+    _set(ev, "__pydantic_extra__", None)
+    _set(ev, "__pydantic_private__", None)
+    return ev
+
+
+# What BaseModel.model_construct does, minus its per-call field introspection (~5x faster).
+_new = Evidence.__new__
+_set = object.__setattr__
+_FIELDS = frozenset(Evidence.model_fields)
+
+
+PROGRESS_EVERY = 8 * 1024 * 1024
+
+
+def iter_lines(
+    path: Path, max_line_bytes: int, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """Yield (line number, text, problem) reading in binary without ever holding an over-long
+    line: such a line yields text None. Invalid UTF-8 is replaced and reported as a problem."""
+    limit = max(1, max_line_bytes)
+    with open(path, "rb", buffering=1024 * 1024) as f:
+        lineno = 0
+        readline = f.readline
+        next_report = PROGRESS_EVERY
+        while True:
+            raw = readline(limit + 1)
+            if not raw:
+                return
+            lineno += 1
+            if on_bytes is not None and lineno % 4096 == 0:
+                pos = f.tell()
+                if pos >= next_report:
+                    on_bytes(pos)
+                    next_report = pos + PROGRESS_EVERY
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                # Drain the rest of the line in bounded chunks.
+                while not raw.endswith(b"\n"):
+                    raw = readline(1024 * 1024)
+                    if not raw:
+                        break
+                yield lineno, None, f"line longer than {max_line_bytes} bytes (skipped)"
+                continue
+            try:
+                text = raw.decode("utf-8")
+                problem = None
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", errors="replace")
+                problem = "invalid UTF-8 (replaced, line kept)"
+            if lineno == 1 and text.startswith("\ufeff"):
+                text = text[1:]  # a UTF-8 byte-order mark is not content
+            yield lineno, text.rstrip("\r\n"), problem
+
+
+_CONTINUATION = re.compile(
+    r"\s|Traceback \(most recent call last\)|During handling of the above|The above exception"
+    r"|Caused by:|[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault)\b|\.\.\. \d+ more"
+)
+
+
+def looks_like_continuation(line: str) -> bool:
+    """Lines that continue the previous record: indented, or parts of a stack trace."""
+    return _CONTINUATION.match(line) is not None
+
+
+LineParser = Callable[[str, int], Evidence | None]
+
+
+def read_line_records(
+    path: Path,
+    rel: str,
+    ctx: ReadContext,
+    parse: LineParser,
+    *,
+    multiline: bool = True,
+    what: str = "record",
+) -> Iterator[Evidence | Malformed]:
+    """Run `parse` over each line; stack-trace lines join the record before them."""
+    pending: Evidence | None = None
+    extra: list[str] = []
+    extra_chars = 0
+
+    def finish(ev: Evidence) -> Evidence:
+        if extra:
+            ev.text = ev.text + "\n" + "\n".join(extra)
+            ev.attrs["continuation_lines"] = len(extra)
+        return ev
+
+    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes):
+        if problem is not None:
+            yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
+            if text is None:
+                continue
+        assert text is not None
+        if not text.strip():
+            continue
+        ev = parse(text, lineno)
+        if ev is not None:
+            if pending is not None:
+                yield finish(pending)
+            pending, extra, extra_chars = ev, [], 0
+        elif multiline and pending is not None and looks_like_continuation(text):
+            if len(extra) < MAX_CONTINUATION_LINES and extra_chars < MAX_RECORD_CHARS:
+                extra.append(text)
+                extra_chars += len(text)
+        else:
+            yield Malformed(source=rel, locator=f"line {lineno}", reason=f"not a {what}: {text[:80]!r}")
+    if pending is not None:
+        yield finish(pending)
+
+
+def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
+    """Parse a whole JSON document; a bad one becomes a Malformed with a clear reason."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, Malformed(source=rel, reason=f"unreadable: {exc.strerror}")
+    if size > MAX_JSON_DOC_BYTES:
+        return None, Malformed(source=rel, reason=f"JSON document too large ({size} bytes)")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text.rstrip()) - 1
+        why = "truncated JSON" if truncated else "invalid JSON"
+        return None, Malformed(
+            source=rel, locator=f"line {exc.lineno}", reason=f"{why}: {exc.msg} at char {exc.pos}"
+        )
+
+
+def first_json_value(head: str) -> Any:
+    """The first JSON value in a file head: the whole document if it fits, else the first line."""
+    s = head.lstrip("\ufeff \t\r\n")
+    if not s:
+        return None
+    try:
+        return json.loads(s)
+    except json.JSONDecodeError:
+        pass
+    line = s.split("\n", 1)[0]
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def json_lines_objects(head: str, n: int = 5) -> list[dict[str, Any]]:
+    """Up to n leading JSON-object lines of a head (for sniffing JSON Lines files)."""
+    out: list[dict[str, Any]] = []
+    for line in head.lstrip("\ufeff").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            break
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            break
+        if isinstance(obj, dict):
+            out.append(obj)
+        if len(out) >= n:
+            break
+    return out
+
+
+def iter_json_lines(
+    path: Path, rel: str, ctx: ReadContext
+) -> Iterator[tuple[int, Any] | Malformed]:
+    """(line number, parsed value) per JSON line; bad lines become Malformed."""
+    loads = json.loads
+    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes):
+        if problem is not None:
+            yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
+            if text is None:
+                continue
+        assert text is not None
+        if not text or text.isspace():
+            continue
+        try:
+            yield lineno, loads(text)
+        except ValueError as exc:
+            yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+
+
+def looks_like_jsonl(head: str) -> bool:
+    """Two or more JSON objects on their own lines: a JSON Lines file, not one JSON document."""
+    return len(json_lines_objects(head, 2)) >= 2
+
+
+def first_line_unterminated(head: str) -> bool:
+    """The head holds no complete first line (a JSON line longer than the sniff window)."""
+    return "\n" not in head.lstrip("\ufeff \t\r\n")
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (exports are often ragged)."""
+    return value if isinstance(value, dict) else {}
+
+
+def clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"

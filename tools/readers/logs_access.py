@@ -1,0 +1,72 @@
+"""nginx / Apache access logs in Common or Combined format, with an optional trailing request time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers.base import ReadContext
+from tools.readers.common import id_part, make, read_line_records, service_from_name
+from tools.timeparse import parse_ts
+
+ACCESS = re.compile(
+    r'(\S+) (\S+) (\S+) \[([^\]]+)\] "(?:([A-Z]+) ([^" ]+)[^"]*|[^"]*)" (\d{3}) (\d+|-)'
+    r'(?: "([^"]*)" "([^"]*)")?(.*)'
+)
+# nginx setups append $request_time as a bare float, or as rt=/request_time=/urt=.
+_TRAILING_TIME = re.compile(r'\s*(?:(?:rt|request_time)=)?"?(\d+(?:\.\d+)?)"?(?:\s|$)')
+
+
+class AccessLogReader:
+    name = "log.access"
+    needs_year = False
+
+    def sniff(self, path: Path, head: str) -> bool:
+        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+        if not lines:
+            return False
+        hits = sum(1 for ln in lines if ACCESS.match(ln))
+        return hits >= 1 and hits * 2 >= len(lines)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        file_service = service_from_name(rel, ctx.services)
+        rid = id_part(rel)
+        tz = ctx.default_tz
+
+        def parse(line: str, lineno: int) -> Evidence | None:
+            m = ACCESS.match(line)
+            if not m:
+                return None
+            client, _ident, user, ts_s, method, req_path, status, size, referer, agent, rest = m.groups()
+            parsed = parse_ts(ts_s, tz)
+            st = int(status)
+            attrs: dict[str, object] = {"format": "access", "status": st, "client": client}
+            if method:
+                attrs["method"] = method
+            if req_path:
+                attrs["path"] = req_path
+            if size != "-":
+                attrs["bytes"] = int(size)
+            if user != "-":
+                attrs["user"] = user
+            if referer and referer != "-":
+                attrs["referer"] = referer
+            if agent:
+                attrs["user_agent"] = agent
+            if rest:
+                t = _TRAILING_TIME.match(rest)
+                if t:
+                    attrs["latency_ms"] = round(float(t.group(1)) * 1000.0, 3)
+            level = "error" if st >= 500 else "warning" if st >= 400 else "info"
+            return make(
+                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                service=file_service, level=level, text=line, attrs=attrs,
+            )
+
+        return read_line_records(path, rel, ctx, parse, multiline=False, what="access log line")
+
+
+READER = AccessLogReader()

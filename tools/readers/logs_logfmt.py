@@ -1,0 +1,77 @@
+"""logfmt lines (Go services, Prometheus, Loki): `ts=2024-04-25T14:03:07Z level=error msg="..." k=v`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers.base import ReadContext
+from tools.readers.common import id_part, make, norm_level, read_line_records, service_from_name
+from tools.readers.logs_jsonl import LEVEL_KEYS, MSG_KEYS, SERVICE_KEYS, TS_KEYS, normalise_http
+from tools.timeparse import parse_ts
+
+_PAIR = re.compile(r'([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|\S*)')
+_LINE = re.compile(r'\s*[\w.\-/@]+=(?:"(?:[^"\\]|\\.)*"|\S*)(?:\s+[\w.\-/@]+=(?:"(?:[^"\\]|\\.)*"|\S*))+\s*$')
+_KEYS = frozenset((*TS_KEYS, *LEVEL_KEYS, *MSG_KEYS))
+
+
+def parse_pairs(line: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in _PAIR.findall(line):
+        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out[k] = v
+    return out
+
+
+class LogfmtReader:
+    name = "log.logfmt"
+    needs_year = False
+
+    def sniff(self, path: Path, head: str) -> bool:
+        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+        if not lines:
+            return False
+        hits = sum(1 for ln in lines if _LINE.match(ln) and _KEYS & parse_pairs(ln).keys())
+        return hits >= 1 and hits * 2 >= len(lines)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        file_service = service_from_name(rel, ctx.services)
+        rid = id_part(rel)
+        tz = ctx.default_tz
+
+        def parse(line: str, lineno: int) -> Evidence | None:
+            if not _LINE.match(line):
+                return None
+            attrs = parse_pairs(line)
+            parsed = None
+            for k in TS_KEYS:
+                if k in attrs:
+                    parsed = parse_ts(attrs[k], tz)
+                    if parsed is not None:
+                        del attrs[k]
+                        break
+            level = None
+            for k in LEVEL_KEYS:
+                if k in attrs:
+                    level = norm_level(attrs.pop(k))
+                    break
+            text = next((attrs.pop(k) for k in MSG_KEYS if k in attrs), None)
+            if text is None:
+                text = line
+            service = next((attrs[k] for k in SERVICE_KEYS if attrs.get(k)), None) or file_service
+            normalise_http(dict(attrs), attrs)
+            attrs["format"] = "logfmt"
+            return make(
+                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                service=service, level=level, text=text, attrs=attrs,
+            )
+
+        return read_line_records(path, rel, ctx, parse, what="logfmt line")
+
+
+READER = LogfmtReader()

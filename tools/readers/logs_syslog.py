@@ -1,0 +1,108 @@
+"""Syslog: RFC 5424 (dated, structured) and RFC 3164/BSD (no year, read after the dated sources)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers.base import ReadContext
+from tools.readers.common import id_part, make, read_line_records, service_from_name
+from tools.timeparse import parse_ts
+
+# <34>1 2024-04-25T14:03:07.123Z host app 1234 ID47 [sd@1 k="v"] message
+RFC5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)"
+)
+# <34>Apr 25 14:03:07 host app[1234]: message   (PRI optional, as in /var/log files)
+RFC3164 = re.compile(
+    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)"
+)
+_SD_PARAM = re.compile(r'(\S+?)="((?:[^"\\]|\\.)*)"')
+
+
+def pri_level(pri: str | None) -> str | None:
+    """Syslog severity (PRI mod 8) as a normalised level."""
+    if pri is None:
+        return None
+    sev = int(pri) % 8
+    if sev <= 2:
+        return "critical"
+    return {3: "error", 4: "warning", 5: "info", 6: "info"}.get(sev, "debug")
+
+
+def _nil(v: str) -> str | None:
+    return None if v == "-" else v
+
+
+def _sniff(rx: re.Pattern[str], head: str) -> bool:
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return False
+    hits = sum(1 for ln in lines if rx.match(ln))
+    return hits >= 1 and hits * 2 >= len(lines)
+
+
+class Syslog5424Reader:
+    name = "log.syslog5424"
+    needs_year = False
+
+    def sniff(self, path: Path, head: str) -> bool:
+        return _sniff(RFC5424, head)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        file_service = service_from_name(rel, ctx.services)
+        rid = id_part(rel)
+        tz = ctx.default_tz
+
+        def parse(line: str, lineno: int) -> Evidence | None:
+            m = RFC5424.match(line)
+            if not m:
+                return None
+            pri, ts_s, host, app, procid, msgid, sd, msg = m.groups()
+            parsed = parse_ts(ts_s, tz) if ts_s != "-" else None
+            attrs: dict[str, object] = {"format": "syslog", "host": _nil(host), "pid": _nil(procid),
+                                        "msgid": _nil(msgid)}
+            if sd != "-":
+                attrs["structured_data"] = dict(_SD_PARAM.findall(sd))
+            return make(
+                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                service=_nil(app) or file_service, level=pri_level(pri),
+                text=msg.lstrip("\ufeff"), attrs=attrs,
+            )
+
+        return read_line_records(path, rel, ctx, parse, what="RFC 5424 syslog line")
+
+
+class Syslog3164Reader:
+    name = "log.syslog3164"
+    needs_year = True
+
+    def sniff(self, path: Path, head: str) -> bool:
+        return _sniff(RFC3164, head)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        file_service = service_from_name(rel, ctx.services)
+        rid = id_part(rel)
+        tz, year = ctx.default_tz, ctx.year_hint
+
+        def parse(line: str, lineno: int) -> Evidence | None:
+            m = RFC3164.match(line)
+            if not m:
+                return None
+            pri, ts_s, host, app, pid, msg = m.groups()
+            parsed = parse_ts(ts_s, tz, year)
+            return make(
+                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                ts=parsed[0] if parsed else None, assumed=True,
+                service=app or file_service, level=pri_level(pri), text=msg,
+                attrs={"format": "syslog", "host": host, "pid": pid},
+            )
+
+        return read_line_records(path, rel, ctx, parse, what="RFC 3164 syslog line")
+
+
+RFC5424_READER = Syslog5424Reader()
+RFC3164_READER = Syslog3164Reader()

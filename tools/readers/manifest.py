@@ -1,0 +1,140 @@
+"""incident.yaml: the optional manifest that scopes a dump (title, severity, window, timezone, ...).
+
+A broken manifest is reported and ignored; ingestion then falls back to UTC and inferred scope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+
+from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers.base import ReadContext
+from tools.readers.common import make
+from tools.timeparse import UTC, parse_ts, parse_zone
+
+MANIFEST_NAMES = ("incident.yaml", "incident.yml")
+_KEY = re.compile(r"^(title|severity|commander|timezone|window|services|opt_in_names):", re.MULTILINE)
+
+
+class Manifest(BaseModel):
+    """The manifest fields ingestion and scoping use; `raw` keeps every key as written."""
+
+    title: str | None = None
+    severity: str | None = None
+    commander: str | None = None
+    timezone: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    services: list[str] = Field(default_factory=list)
+    opt_in_names: bool = False
+    raw: dict[str, Any] = Field(default_factory=dict)
+    problems: list[str] = Field(default_factory=list)
+
+    def tz(self) -> tzinfo:
+        return (parse_zone(self.timezone) if self.timezone else None) or UTC
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return v
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read a manifest; never raises. Problems are listed in `Manifest.problems`."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return Manifest(problems=[f"{path.name}: unreadable ({exc.strerror})"])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return Manifest(problems=[f"{path.name}: invalid YAML{where}; manifest ignored"])
+    if data is None:
+        return Manifest(problems=[f"{path.name}: empty manifest"])
+    if not isinstance(data, dict):
+        return Manifest(problems=[f"{path.name}: not a mapping of keys; manifest ignored"])
+    m = Manifest(raw=_jsonable(data))
+    problems: list[str] = []
+    for key in ("title", "severity", "commander"):
+        if data.get(key) is not None:
+            setattr(m, key, str(data[key]).strip())
+    if data.get("timezone") is not None:
+        m.timezone = str(data["timezone"]).strip()
+        if parse_zone(m.timezone) is None:
+            problems.append(f"timezone {m.timezone!r} is not a known zone; UTC is assumed")
+    tz = m.tz()
+    window = data.get("window")
+    if isinstance(window, dict):
+        for key, attr in (("start", "window_start"), ("end", "window_end")):
+            if window.get(key) is None:
+                continue
+            parsed = parse_ts(window[key], tz)
+            if parsed is None:
+                problems.append(f"window.{key} {window[key]!r} is not a timestamp")
+            else:
+                setattr(m, attr, parsed[0])
+        if m.window_start and m.window_end and m.window_end < m.window_start:
+            problems.append("window.end is before window.start; window ignored")
+            m.window_start = m.window_end = None
+    elif window is not None:
+        problems.append("window should be a mapping with start and end")
+    services = data.get("services")
+    if isinstance(services, str):
+        m.services = [services]
+    elif isinstance(services, list):
+        m.services = [str(s.get("name") if isinstance(s, dict) else s) for s in services if s]
+    opt = data.get("opt_in_names")
+    if opt is not None:
+        if isinstance(opt, bool):
+            m.opt_in_names = opt
+        else:
+            problems.append("opt_in_names should be true or false; names stay redacted")
+    m.problems = problems
+    return m
+
+
+class ManifestReader:
+    name = "manifest"
+    needs_year = False
+
+    def sniff(self, path: Path, head: str) -> bool:
+        if path.name.lower() in MANIFEST_NAMES:
+            return True
+        return path.suffix.lower() in (".yaml", ".yml") and len(set(_KEY.findall(head))) >= 3
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        m = load_manifest(path)
+        for p in m.problems:
+            yield Malformed(source=rel, reason=p)
+        if not m.raw:
+            return
+        parts = [f"Incident manifest: {m.title or '(untitled)'}"]
+        if m.severity:
+            parts.append(f"severity {m.severity}")
+        if m.window_start or m.window_end:
+            s = m.window_start.isoformat() if m.window_start else "?"
+            e = m.window_end.isoformat() if m.window_end else "?"
+            parts.append(f"window {s} to {e}")
+        if m.services:
+            parts.append("services " + ", ".join(m.services))
+        yield make(
+            EvidenceKind.MANIFEST, "manifest", rel, "", ts=None, assumed=False,
+            text="; ".join(parts), attrs=dict(m.raw),
+        )
+
+
+READER = ManifestReader()

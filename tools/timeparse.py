@@ -1,0 +1,227 @@
+"""Timestamp parsing for every format the readers meet, always to aware UTC.
+
+`parse_ts` returns `(datetime_utc, assumed)` or None. `assumed` is True whenever we had to apply a
+rule the source did not state: a zone for a naive timestamp (`default_tz`) or a year for a yearless
+one (`year_hint`). Hand-written regexes cover the hot formats (ISO-8601, epoch, Apache, klog,
+RFC 3164) because dateutil's generic parser costs ~50 µs per call, far too slow per log line;
+dateutil remains the fallback for the long tail.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from dateutil import parser as _dateparser
+
+UTC = timezone.utc
+
+
+def _fixed(hours: float) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+# Zone abbreviations appear in hand-written notes and some syslog/daemon formats. They are
+# ambiguous in general (IST, CST); we pick the reading most common in ops tooling and document it.
+TZINFOS: dict[str, tzinfo] = {
+    "UTC": UTC, "GMT": UTC, "Z": UTC, "UT": UTC,
+    "EST": _fixed(-5), "EDT": _fixed(-4),
+    "CST": _fixed(-6), "CDT": _fixed(-5),
+    "MST": _fixed(-7), "MDT": _fixed(-6),
+    "PST": _fixed(-8), "PDT": _fixed(-7),
+    "AKST": _fixed(-9), "AKDT": _fixed(-8),
+    "HST": _fixed(-10),
+    "WET": UTC, "WEST": _fixed(1),
+    "BST": _fixed(1), "IST": _fixed(5.5),
+    "CET": _fixed(1), "CEST": _fixed(2),
+    "EET": _fixed(2), "EEST": _fixed(3),
+    "MSK": _fixed(3),
+    "JST": _fixed(9), "KST": _fixed(9),
+    "SGT": _fixed(8), "HKT": _fixed(8),
+    "AEST": _fixed(10), "AEDT": _fixed(11),
+    "NZST": _fixed(12), "NZDT": _fixed(13),
+}
+
+MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?|[A-Z]{2,5})?$"
+)
+_EPOCH = re.compile(r"-?\d+(?:\.\d+)?$")
+# Apache/nginx: 25/Apr/2024:14:03:07 +0000
+_CLF = re.compile(r"(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\s*([+-]\d{4}))?$")
+# klog/glog: "E0425 14:03:07.123456" (level letter optional when the caller strips it)
+_KLOG = re.compile(r"[IWEF]?(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
+# RFC 3164: "Apr 25 14:03:07" / "Apr  5 14:03:07"
+_BSD = re.compile(r"([A-Za-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
+
+
+def _frac_us(frac: str | None) -> int:
+    if not frac:
+        return 0
+    return int((frac + "000000")[:6])
+
+
+_OFFSET_CACHE: dict[str, tzinfo | None] = {}
+
+
+def _offset(tok: str) -> tzinfo | None:
+    """Cached: a log repeats the same few zone tokens millions of times."""
+    if tok in _OFFSET_CACHE:
+        return _OFFSET_CACHE[tok]
+    tz = _offset_uncached(tok)
+    if len(_OFFSET_CACHE) < 4096:  # bounded: hostile input must not grow it without limit
+        _OFFSET_CACHE[tok] = tz
+    return tz
+
+
+def _offset_uncached(tok: str) -> tzinfo | None:
+    """A zone token (Z, +hh:mm, +hhmm, +hh, or a known abbreviation) as tzinfo; None if unknown."""
+    if tok in ("Z", "z"):
+        return UTC
+    if tok[0] in "+-":
+        digits = tok[1:].replace(":", "")
+        hours = int(digits[:2])
+        minutes = int(digits[2:4]) if len(digits) >= 4 else 0
+        delta = timedelta(hours=hours, minutes=minutes)
+        if not delta:
+            return UTC
+        return timezone(-delta if tok[0] == "-" else delta)
+    return TZINFOS.get(tok.upper())
+
+
+def _finish(dt: datetime, tz: tzinfo | None, default_tz: tzinfo, assumed: bool) -> tuple[datetime, bool]:
+    if tz is None:
+        tz = default_tz
+        assumed = True
+    if tz is UTC:  # the common case: skip the conversion
+        return dt.replace(tzinfo=UTC), assumed
+    return dt.replace(tzinfo=tz).astimezone(UTC), assumed
+
+
+def from_epoch(value: float) -> datetime | None:
+    """Epoch seconds, ms, µs or ns (told apart by magnitude) as UTC; None if out of range."""
+    if not math.isfinite(value):
+        return None
+    a = abs(value)
+    # Cut-offs sit between plausible ranges: 1e11 s is year 5138, 1e11 ms is 1973.
+    if a >= 1e17:
+        value /= 1e9
+    elif a >= 1e14:
+        value /= 1e6
+    elif a >= 1e11:
+        value /= 1e3
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_ts(
+    value: Any,
+    default_tz: tzinfo = UTC,
+    year_hint: int | None = None,
+) -> tuple[datetime, bool] | None:
+    """Parse one timestamp value to (aware UTC datetime, assumed) or None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        dt = from_epoch(float(value))
+        return None if dt is None else (dt, False)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=default_tz).astimezone(UTC), True
+        return value.astimezone(UTC), False
+    s = str(value).strip()
+    if not s or len(s) > 64:
+        return None
+    try:
+        return _parse_str(s, default_tz, year_hint)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_str(s: str, default_tz: tzinfo, year_hint: int | None) -> tuple[datetime, bool] | None:
+    m = _ISO.match(s)
+    if m:
+        y, mo, d, h, mi, sec, frac, tok = m.groups()
+        tz = None
+        if tok:
+            tz = _offset(tok)
+            if tz is None:
+                return None  # an unknown zone word: refuse rather than guess
+        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), _frac_us(frac))
+        return _finish(dt, tz, default_tz, False)
+    if _EPOCH.match(s):
+        ep = from_epoch(float(s))
+        return None if ep is None else (ep, False)
+    m = _CLF.match(s)
+    if m:
+        d, mon, y, h, mi, sec, off = m.groups()
+        month = MONTHS.get(mon.lower())
+        if month is None:
+            return None
+        dt = datetime(int(y), month, int(d), int(h), int(mi), int(sec))
+        return _finish(dt, _offset(off) if off else None, default_tz, False)
+    m = _KLOG.match(s)
+    if m:
+        mo, d, h, mi, sec, frac = m.groups()
+        return _yearless(int(mo), int(d), int(h), int(mi), int(sec), _frac_us(frac), default_tz, year_hint)
+    m = _BSD.match(s)
+    if m:
+        mon, d, h, mi, sec, frac = m.groups()
+        month = MONTHS.get(mon.lower())
+        if month is None:
+            return None
+        return _yearless(month, int(d), int(h), int(mi), int(sec), _frac_us(frac), default_tz, year_hint)
+    return _fallback(s, default_tz)
+
+
+def _yearless(
+    month: int, day: int, h: int, mi: int, sec: int, us: int, default_tz: tzinfo, year_hint: int | None
+) -> tuple[datetime, bool] | None:
+    # No year in the source and none inferred: there is nothing honest to return.
+    if year_hint is None:
+        return None
+    dt = datetime(year_hint, month, day, h, mi, sec, us)
+    return dt.replace(tzinfo=default_tz).astimezone(UTC), True
+
+
+def _fallback(s: str, default_tz: tzinfo) -> tuple[datetime, bool] | None:
+    # Require a 4-digit year so dateutil never fills one in from today's date.
+    if not re.search(r"\d{4}", s) or not re.search(r"\d{1,2}:\d{2}", s):
+        return None
+    try:
+        dt = _dateparser.parse(s, tzinfos=TZINFOS)
+    except (ValueError, OverflowError, _dateparser.ParserError):
+        return None
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=default_tz).astimezone(UTC), True
+    return dt.astimezone(UTC), False
+
+
+def parse_zone(name: str) -> tzinfo | None:
+    """A manifest `timezone` value (IANA name, abbreviation, UTC offset) as tzinfo; None if unknown."""
+    s = str(name).strip()
+    if not s:
+        return None
+    if s.upper() in TZINFOS:
+        return TZINFOS[s.upper()]
+    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+-]\d{1,2})(?::?(\d{2}))?", s, re.IGNORECASE)
+    if m:
+        hours = int(m.group(1))
+        minutes = int(m.group(2) or 0)
+        if abs(hours) > 14 or minutes >= 60:
+            return None
+        delta = timedelta(hours=abs(hours), minutes=minutes)
+        return timezone(-delta if hours < 0 or m.group(1).startswith("-") else delta)
+    try:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        return ZoneInfo(s)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
