@@ -137,7 +137,10 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
             factor="prompts", applies=bool(prompt_ids) or traces > 0,
             finding=(f"{traces} LLM request trace(s) are available for prompt archaeology; prompt or "
                      "template changes near the incident should be diffed against the last good "
-                     "version." if (prompt_ids or traces) else
+                     "version." if traces else
+                     "Prompt or template records appear in the evidence, but no LLM request traces "
+                     "were provided [DATA GAP]: prompt archaeology needs the traced requests of the "
+                     "affected window." if prompt_ids else
                      "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
                      "is involved in the failure path."),
             evidence=prompt_ids,

@@ -9,8 +9,20 @@ from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, norm_level, read_line_records, service_from_name
-from tools.readers.logs_jsonl import LEVEL_KEYS, MSG_KEYS, SERVICE_KEYS, TS_KEYS, normalise_http
+from tools.readers.common import (
+    id_part,
+    make,
+    norm_level,
+    read_line_records,
+    service_from_name,
+)
+from tools.readers.logs_jsonl import (
+    LEVEL_KEYS,
+    MSG_KEYS,
+    SERVICE_KEYS,
+    TS_KEYS,
+    normalise_http,
+)
 from tools.timeparse import parse_ts
 
 _PAIR = re.compile(r'([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|\S*)')
