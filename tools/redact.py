@@ -3,6 +3,10 @@
 Placeholders are stable within a run (`[REDACTED:email#3]` is always the same address), so a
 reader can still follow "the same key appears in three places" without seeing the key. Only a
 hash of each value is kept in memory, never the value.
+
+Speed matters: ingestion pushes millions of lines through here. One combined trigger scan finds
+which kinds could possibly match a line; most log lines trigger nothing and return at once, and
+the rest run only the patterns their triggers name.
 """
 
 from __future__ import annotations
@@ -10,55 +14,140 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+_NOT_BEFORE_PHONE = r"(?<![\w.:/+\-])"
+_NOT_AFTER_PHONE = r"(?![\w:/\-]|\.\d)"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    pattern: re.Pattern[str]
+    group: int  # 0: replace the whole match; n: replace only group n (keep labels, user, host)
+    trigger: str  # cheap regex fragment that every match of `pattern` contains
+
+
 # Order matters: specific token shapes before generic assignments, URLs before emails.
-_PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
-    ("private_key", re.compile(
-        r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----(?:.*?-----END (?:[A-Z]+ )?PRIVATE KEY-----|[A-Za-z0-9+/=\s\\n]*)",
-        re.S), 0),
-    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}"), 0),
-    ("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"), 0),
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), 0),
-    ("aws_secret_key", re.compile(
-        r"(?i)(?<=aws_secret_access_key)(\s*[=:]\s*[\"']?)([A-Za-z0-9/+=]{40})"), 2),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b"), 0),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), 0),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
-    ("bearer_token", re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9_\-.=+/]{16,})"), 2),
-    ("url_password", re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I), 2),
-    ("password", re.compile(
-        r"(?i)(\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|token)\b"
-        r"[\"']?\s*[=:]\s*[\"']?)([^\s\"',;&]{6,})"), 2),
-    ("email", re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"), 0),
-    ("phone", re.compile(
-        r"(?<![\w.:/-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}(?![\w.:/-])"), 0),
+_KINDS: list[_Kind] = [
+    _Kind(
+        "private_key",
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+            # A whole block, or a fragment cut off before its END line (JSON-escaped "\n" too).
+            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?:[A-Za-z0-9+/=\s]|\\n|\\r)*)",
+            re.S,
+        ),
+        0,
+        r"PRIVATE KEY-----",
+    ),
+    _Kind("anthropic_key", re.compile(r"(?<![\w\-])sk-ant-[A-Za-z0-9_\-]{20,}"), 0, r"sk-ant-"),
+    _Kind(
+        "openai_key",
+        re.compile(r"(?<![\w\-])sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
+        0,
+        r"sk-",
+    ),
+    _Kind("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), 0, r"AKIA|ASIA"),
+    _Kind(
+        "aws_secret_key",
+        # Forty base64 characters are only a secret when labelled as one.
+        re.compile(
+            r"(?i)(\b(?:aws_?)?secret_?access_?key[\"']?\s*[=:]\s*[\"']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+        ),
+        2,
+        r"(?i:secret_?access_?key)",
+    ),
+    _Kind(
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b"),
+        0,
+        r"gh[pousr]_|github_pat_",
+    ),
+    _Kind("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), 0, r"xox[abposr]-"),
+    _Kind(
+        "jwt",
+        re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,}"),
+        0,
+        r"eyJ",
+    ),
+    _Kind(
+        "bearer_token",
+        re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9_\-.=+/~]{16,})"),
+        2,
+        r"(?i:bearer)",
+    ),
+    _Kind(
+        "url_password",
+        re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I),
+        2,
+        r"://[^/\s@]+@",
+    ),
+    _Kind(
+        "password",
+        re.compile(
+            r"(?i)(\b(?:password|passwd|pwd|pass|secret|client_secret|api[_-]?key|apikey|access[_-]?token|"
+            r"auth[_-]?token|refresh[_-]?token|token)\b[\"']?\s*[=:]\s*[\"']?)([^\s\"',;&]{6,})"
+        ),
+        2,
+        r"(?i:pass|pwd|secret|key|token)[\w\-]*[\"']?\s*[=:]",
+    ),
+    _Kind(
+        "email",
+        re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
+        0,
+        r"\w@[A-Za-z0-9\-]+\.",
+    ),
+    _Kind(
+        "phone",
+        re.compile(
+            _NOT_BEFORE_PHONE
+            + r"(?:"
+            # International: "+" or "00", country code, then 2-5 groups (8-15 digits checked below).
+            r"(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,5}"
+            # NANP: (415) 555-0199, 415-555-0199, 415.555.0199, 1-415-555-0199, 415 555 0199.
+            r"|(?:1[ .\-])?\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"
+            r"|(?:1([ .\-]))?\d{3}([ .\-])\d{3}\2\d{4}"
+            r")"
+            + _NOT_AFTER_PHONE
+        ),
+        0,
+        r"\+\d|\b00[1-9]|\(\d{3}\)|\d{3}[ .\-]\d{3}[ .\-]\d{4}",
+    ),
 ]
-# Cheap screen: a line with none of these substrings cannot match any pattern above.
-_SCREEN = re.compile(
-    r"PRIVATE KEY|sk-|AKIA|ASIA|aws_secret|gh[pousr]_|github_pat_|xox|eyJ|[Bb]earer|BEARER|://[^/\s]*@|@|"
-    r"(?i:pass|pwd|secret|key|token)|\d{3,4}[ .\-]\d{3,4}"
-)
+_BY_NAME = {k.name: k for k in _KINDS}
+# One scan of the line names every kind that could match. Zero-width (lookahead) so a trigger
+# never hides another one overlapping it ("token=sk-..." must fire both).
+_TRIGGER = re.compile("(?=" + "|".join(f"(?P<{k.name}>{k.trigger})" for k in _KINDS) + ")")
 _PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_]+#\d+\]")
 
+# Structured fields whose whole value is a secret, whatever it looks like ({"password": "x"}).
+_SECRET_KEY = re.compile(
+    r"(?i)^(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|x-api-key|access[_-]?token|"
+    r"auth[_-]?token|refresh[_-]?token|token|authorization|private[_-]?key|secret[_-]?key|"
+    r"aws_secret_access_key|secret_access_key)$"
+)
 
-def _looks_like_phone(s: str) -> bool:
-    digits = re.sub(r"\D", "", s)
-    if not 9 <= len(digits) <= 15:
-        return False
-    # Dates, times and version-like runs are the usual false positives.
-    return not re.fullmatch(r"\d{4}[ .\-]\d{2}[ .\-]\d{2}", s.strip())
+
+def _plausible_phone(s: str) -> bool:
+    digits = sum(c.isdigit() for c in s)
+    return 10 <= digits <= 15
 
 
 class Redactor:
-    """Stateful per run: numbering of placeholders is by first appearance per kind."""
+    """Stateful per run: placeholders are numbered by first appearance per kind."""
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
-        self._ids: dict[str, dict[str, int]] = {}
+        self._ids: dict[str, dict[bytes, int]] = {}
+        self._subs: dict[str, Callable[[re.Match[str]], str]] = {
+            k.name: self._make_sub(k) for k in _KINDS
+        }
 
-    def _placeholder(self, kind: str, value: str) -> str:
-        digest = hashlib.blake2b(value.encode("utf-8", "replace"), digest_size=12).hexdigest()
+    def placeholder(self, kind: str, value: str) -> str:
+        """The stable placeholder for `value` of `kind` (counts one redaction)."""
+        digest = hashlib.blake2b(value.encode("utf-8", "replace"), digest_size=16).digest()
         table = self._ids.setdefault(kind, {})
         n = table.get(digest)
         if n is None:
@@ -66,36 +155,58 @@ class Redactor:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         return f"[REDACTED:{kind}#{n}]"
 
-    def _sub(self, kind: str, group: int) -> Callable[[re.Match[str]], str]:
+    def _make_sub(self, kind: _Kind) -> Callable[[re.Match[str]], str]:
+        name, group = kind.name, kind.group
+
         def repl(m: re.Match[str]) -> str:
-            value = m.group(group) if group else m.group(0)
+            value = m.group(group)
             if _PLACEHOLDER.fullmatch(value):
                 return m.group(0)
-            if kind == "phone" and not _looks_like_phone(value):
+            if name == "phone" and not _plausible_phone(value):
                 return m.group(0)
-            ph = self._placeholder(kind, value)
+            ph = self.placeholder(name, value)
             if not group:
                 return ph
-            start, end = m.span(group)
             base = m.start(0)
+            start, end = m.span(group)
             whole = m.group(0)
-            return whole[: start - base] + ph + whole[end - base:]
+            return whole[: start - base] + ph + whole[end - base :]
 
         return repl
 
     def redact_text(self, text: str) -> str:
-        if not text or not _SCREEN.search(text):
+        if not text:
             return text
-        for kind, pattern, group in _PATTERNS:
-            text = pattern.sub(self._sub(kind, group), text)
+        found = {m.lastgroup for m in _TRIGGER.finditer(text)}
+        if not found:
+            return text
+        for kind in _KINDS:
+            if kind.name in found:
+                text = kind.pattern.sub(self._subs[kind.name], text)
         return text
 
     def redact_obj(self, obj: Any) -> Any:
-        """Redact every string inside dicts/lists (keys are kept as they are)."""
+        """Redact every string inside dicts/lists/tuples; keys are kept as they are.
+
+        A string stored under a secret-looking key (password, api_key, authorization, ...) is
+        replaced whole, since a bare value carries no label for the text patterns to see.
+        """
         if isinstance(obj, str):
             return self.redact_text(obj)
         if isinstance(obj, dict):
-            return {k: self.redact_obj(v) for k, v in obj.items()}
+            out: dict[Any, Any] = {}
+            for k, v in obj.items():
+                if (
+                    isinstance(v, str)
+                    and v
+                    and isinstance(k, str)
+                    and _SECRET_KEY.match(k)
+                    and not _PLACEHOLDER.fullmatch(v)
+                ):
+                    out[k] = self.placeholder("password", v)
+                else:
+                    out[k] = self.redact_obj(v)
+            return out
         if isinstance(obj, list):
             return [self.redact_obj(v) for v in obj]
         if isinstance(obj, tuple):
@@ -104,5 +215,8 @@ class Redactor:
 
 
 def redact_text(text: str) -> str:
-    """One-off redaction with a fresh placeholder numbering (ingestion keeps one Redactor per run)."""
+    """One-off redaction with a fresh numbering (ingestion keeps one Redactor per run)."""
     return Redactor().redact_text(text)
+
+
+KINDS: tuple[str, ...] = tuple(_BY_NAME)

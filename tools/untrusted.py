@@ -10,9 +10,12 @@ from __future__ import annotations
 import html
 import re
 
-_SCREEN = re.compile(
-    r"(?i)ignore|disregard|forget|you are now|system|assistant|instruction|prompt|canary|"
-    r"im_start|\[INST\]|tool_call|function_call|```tool|do not tell|as an ai|pretend|override"
+# Lower-case cues; the regexes below run only when one is present (ingestion checks every record).
+_CUES = (
+    "ignore", "disregard", "forget", "override", "you are now", "instruction", "system prompt",
+    "do not tell", "do not inform", "do not reveal", "as an ai", "canary", "pretend", "note to",
+    "note for", "message to", "message for", "im_start", "im_end", "inst]", "system:",
+    "assistant:", "user:", "tool_call", "function_call", "```tool", "<function=", "### ",
 )
 _INSTRUCTION = re.compile(
     r"(?i)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)?"
@@ -33,7 +36,10 @@ _TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_cal
 
 def instruction_flags(text: str) -> list[str]:
     """Flag names for `text` (empty when it looks like ordinary evidence)."""
-    if not text or not _SCREEN.search(text):
+    if not text:
+        return []
+    low = text.lower()
+    if not any(c in low for c in _CUES):
         return []
     flags = []
     if _INSTRUCTION.search(text):
