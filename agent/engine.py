@@ -56,4 +56,4 @@ class OfflineEngine:
     def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:
         from agent.validators.repair import repair_report
 
-        return repair_report(report, findings)
+        return repair_report(report, findings, names=store.people())

@@ -152,7 +152,7 @@ def default_validate(report: Report, store: EvidenceStore) -> list[ValidationFin
     from agent.validators import validate_markdown
 
     return validate_markdown(render_markdown(report), evidence=store, report=report,
-                             names_opt_in=report.names_opt_in)
+                             names=store.people(), names_opt_in=report.names_opt_in)
 
 
 def route_after_review(state: PostmortemState) -> Literal["synthesis", "light_synthesis", "close"]:

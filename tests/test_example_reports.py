@@ -62,3 +62,17 @@ def test_light_review_is_short_and_says_why(drafts: dict[str, RunResult]) -> Non
     assert "**Light review.**" in light.markdown and "minor (P3)" in light.markdown
     assert len(light.markdown) < len(full.markdown)
     assert len(light.report.action_items) <= 2
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_reports_name_roles_not_people(name: str, drafts: dict[str, RunResult]) -> None:
+    import json
+    import re
+
+    users = json.loads((ROOT / "examples" / name / "slack" / "users.json").read_text())
+    people = {u.get("real_name") or u["profile"].get("real_name") for u in users if not u.get("is_bot")}
+    people = {p for p in people if p}
+    assert people
+    for p in people:
+        for part in p.split():
+            assert not re.search(rf"\b{re.escape(part)}\b", drafts[name].markdown), (p, part)

@@ -383,6 +383,21 @@ class EvidenceStore:
         ).fetchall()
         return [_row_to_evidence(r) for r in rows]
 
+    def people(self) -> list[str]:
+        """Names of people as the evidence records them (chat users, commit authors, page agents),
+        so validators can keep them out of reports unless the team opted in."""
+        rows = self._db.execute(
+            "SELECT DISTINCT v FROM ("
+            " SELECT json_extract(attrs, '$.user') AS v FROM evidence WHERE kind='chat'"
+            " AND coalesce(json_extract(attrs, '$.bot'), 0) = 0"
+            " UNION SELECT json_extract(attrs, '$.author') FROM evidence WHERE kind='commit'"
+            " UNION SELECT json_extract(attrs, '$.agent') FROM evidence WHERE kind='page'"
+            ") WHERE v IS NOT NULL AND length(v) >= 2"
+        ).fetchall()
+        services = {s.lower() for s in self.services()}
+        return sorted({str(r[0]) for r in rows if isinstance(r[0], str)
+                       and not r[0].startswith("[REDACTED") and r[0].lower() not in services})
+
     def services(self) -> list[str]:
         rows = self._db.execute(
             "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service"

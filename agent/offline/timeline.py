@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from agent.offline import signals
@@ -41,12 +42,19 @@ PD_CATEGORY = {
 }
 
 
+# People named in the evidence (set per timeline build): quotes elide them so reports refer to
+# roles; "…" keeps each remaining fragment verbatim for the grounding check.
+PEOPLE: ContextVar[tuple[re.Pattern[str], ...]] = ContextVar("PEOPLE", default=())
+
+
 def snippet(ev: Evidence, limit: int = SNIPPET) -> str:
     """A short verbatim fragment of an evidence text, safe to quote (or a description if not)."""
     if ev.flags:
         return "(content flagged as instruction-like; quoted nowhere, not followed)"
     text = " ".join(ev.text.split())
     text = text.replace("`", "'")
+    for pat in PEOPLE.get():
+        text = pat.sub("…", text)
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -138,6 +146,8 @@ def _fmt(v: float) -> str:
 
 
 def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
+    PEOPLE.set(tuple(re.compile(r"(?<![\w@])@?" + re.escape(n) + r"\b", re.I)
+                     for n in sorted(store.people(), key=len, reverse=True)))
     start, end = incident_window(scope, store)
     b = _Builder()
 
