@@ -36,6 +36,11 @@ _BLAME_PHRASES: list[tuple[str, str]] = [
     (r"\b(?:poor|bad) judge?ments?\b", "decisions made with the information available"),
     (r"\b(?:was|were) not paying attention\b", "had no alert pointing at the problem"),
     (r"\bdid(?: not|n't) bother to\b", "had no prompt to"),
+    (r"\b(?:was|were|is|are|been)\s+(?:careless|sloppy|lazy|negligent|incompetent|inattentive|reckless|complacent)"
+     r"\s*(?=[.;!]|$)", "had no safeguard to rely on"),
+    # "X was careless and forgot to ..." -> "X forgot to ...", which the fault-clause rule reframes.
+    (r"\b(?:was|were|is|are|been)\s+(?:careless|sloppy|lazy|negligent|incompetent|inattentive|reckless|complacent)"
+     r"(?:\s+and\b|\s*,)?\s*", ""),
     (r"\b(?:careless(?:ly)?|sloppy|lazy|negligent(?:ly)?|incompetent|blindly|inattentive|reckless(?:ly)?|complacent)\s+", ""),
     (r"\bnegligence\b", "the missing safeguard"),
     (r"(?:\b(?:the|a|an)\s+)?(?:[\w@-]+\s+){0,2}?[\w@-]+['’]s (?:mistake|oversight|slip|lapse|error)\b", "the missing check"),
@@ -43,8 +48,9 @@ _BLAME_PHRASES: list[tuple[str, str]] = [
     (r"\b(?:mistakenly|accidentally|inadvertently|wrongly)\s+", ""),
     (r"\bcarelessness\b", "the missing safeguard"),
 ]
+_NOT_SUBJECT = r"(?<![\w@'’-])(?!(?:because|since|as|when|after|before|and|but|so|that|while|if|then)\b)"
 _FAULT_CLAUSE = re.compile(
-    r"(?P<subj>(?:(?:the|a|an|our|their|his|her|one)\s+)?(?:[\w@'’-]+\s+){0,3}?[\w@'’-]+)\s+"
+    _NOT_SUBJECT + r"(?P<subj>(?:(?:the|a|an|our|their|his|her|one)\s+)?(?:[\w@'’-]+\s+){0,3}?[\w@'’-]+)\s+"
     r"(?:(?:failed|forgot|neglected) to|(?:did not|didn't|never)(?= \w))\s+(?P<rest>[^.;]*)",
     re.IGNORECASE,
 )
