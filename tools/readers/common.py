@@ -35,6 +35,15 @@ _NUMERIC_LEVELS = ((50, "critical"), (40, "error"), (30, "warning"), (20, "info"
 _PINO_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
 
 
+def mostly_matching(head: str, accept: Callable[[str], bool], n: int = 20) -> bool:
+    """Content sniffing for line formats: at least half of the first `n` non-blank lines match."""
+    lines = [ln for ln in head.splitlines()[:n] if ln.strip()]
+    if not lines:
+        return False
+    hits = sum(1 for ln in lines if accept(ln))
+    return hits >= 1 and hits * 2 >= len(lines)
+
+
 def norm_level(value: Any) -> str | None:
     """Map any level spelling (WARN, err, E, 40, ...) to debug|info|warning|error|critical."""
     if value is None or isinstance(value, bool):

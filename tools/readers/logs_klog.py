@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, read_line_records, service_from_name
+from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.timeparse import UTC
 
 KLOG = re.compile(
@@ -26,11 +26,7 @@ class KlogReader:
     needs_year = True
 
     def sniff(self, path: Path, head: str) -> bool:
-        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-        if not lines:
-            return False
-        hits = sum(1 for ln in lines if KLOG.match(ln))
-        return hits >= 1 and hits * 2 >= len(lines)
+        return mostly_matching(head, lambda ln: bool(KLOG.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)

@@ -10,6 +10,7 @@ from typing import Any
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import (
+    mostly_matching,
     id_part,
     make,
     norm_level,
@@ -44,11 +45,7 @@ class LogfmtReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-        if not lines:
-            return False
-        hits = sum(1 for ln in lines if _LINE.match(ln) and _KEYS & parse_pairs(ln).keys())
-        return hits >= 1 and hits * 2 >= len(lines)
+        return mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)

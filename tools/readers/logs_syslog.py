@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, read_line_records, service_from_name
+from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.timeparse import parse_ts
 
 # <34>1 2024-04-25T14:03:07.123Z host app 1234 ID47 [sd@1 k="v"] message
@@ -37,11 +37,7 @@ def _nil(v: str) -> str | None:
 
 
 def _sniff(rx: re.Pattern[str], head: str) -> bool:
-    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-    if not lines:
-        return False
-    hits = sum(1 for ln in lines if rx.match(ln))
-    return hits >= 1 and hits * 2 >= len(lines)
+    return mostly_matching(head, lambda ln: bool(rx.match(ln)))
 
 
 class Syslog5424Reader:

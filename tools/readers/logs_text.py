@@ -14,6 +14,7 @@ from pathlib import Path
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import (
+    mostly_matching,
     id_part,
     make,
     norm_level,
@@ -45,11 +46,7 @@ class PythonLoggingReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-        if not lines:
-            return False
-        hits = sum(1 for ln in lines if PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln))
-        return hits >= 1 and hits * 2 >= len(lines)
+        return mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
@@ -82,11 +79,7 @@ class IsoTextLogReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
-        if not lines:
-            return False
-        hits = sum(1 for ln in lines if ISO_LINE.match(ln))
-        return hits >= 1 and hits * 2 >= len(lines)
+        return mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
