@@ -106,48 +106,63 @@ _KINDS: list[_Kind] = [
     ),
 ]
 _BY_NAME = {k.name: k for k in _KINDS}
-# Digits to "0" so digit shapes can be tested with plain substring checks (C speed, no regex).
+# Digits to "0" so digit shapes can be tested with plain substring search (C speed, no regex).
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_PHONE_SHAPES = (b"000-000-0000", b"000.000.0000", b"000 000 0000", b"(000)", b"+0")
+_INTL_PHONE = re.compile(r"\+[1-9]\d{0,2}[ .\-(]|\+[1-9]\d{9}")
+# Any of these (in the lower-cased line) makes some pattern possible; most log lines hold none.
+_WORDS = ("sk-", "akia", "asia", "gh", "github_pat_", "xox", "eyj", "bearer", "@", "pass", "pwd", "secret", "key", "token", "private")
 
 
 def _candidates(text: str) -> set[str]:
-    """Kinds whose pattern could match `text`, by substring checks only.
+    """Kinds whose pattern could match `text`, found by substring search only.
 
-    A single combined regex was tried first: Python's engine scans alternations position by
-    position and managed ~35k lines/s; these checks run at well over 1M lines/s on log lines.
-    Every check is implied by its kind's pattern, so no candidate is ever missed.
+    A combined trigger regex was tried first: Python's engine walks an alternation position by
+    position and managed ~35k lines/s. Each check below is implied by its kind's pattern, so a
+    candidate is never missed; a false candidate only costs one regex run.
     """
     found: set[str] = set()
     low = text.lower()
-    if "private key-----" in low:
-        found.add("private_key")
-    if "sk-" in text:
-        found.add("anthropic_key")
-        found.add("openai_key")
-    if "AKIA" in text or "ASIA" in text:
-        found.add("aws_access_key")
-    if "_" in text and ("gh" in text or "github_pat_" in text):
-        found.add("github_token")
-    if "xox" in text:
-        found.add("slack_token")
-    if "eyJ" in text:
-        found.add("jwt")
-    if "bearer" in low:
-        found.add("bearer_token")
-    if "@" in text:
-        found.add("email")
-        if "://" in text:
-            found.add("url_password")
-    if ("=" in text or ":" in text) and (
-        "pass" in low or "pwd" in low or "secret" in low or "key" in low or "token" in low
-    ):
-        found.add("password")
-        if "access" in low:
-            found.add("aws_secret_key")
-    if "-" in text or "." in text or " " in text or "+" in text or "(" in text:
+    for word in _WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
+        if word in low:
+            break
+    else:
+        low = ""
+    if low:
+        if "private key-----" in low:
+            found.add("private_key")
+        if "sk-" in text:
+            found.update(("anthropic_key", "openai_key"))
+        if "AKIA" in text or "ASIA" in text:
+            found.add("aws_access_key")
+        if ("gh" in text and "_" in text) or "github_pat_" in text:
+            found.add("github_token")
+        if "xox" in text:
+            found.add("slack_token")
+        if "eyJ" in text:
+            found.add("jwt")
+        if "bearer" in low:
+            found.add("bearer_token")
+        if "@" in text:
+            found.add("email")
+            if "://" in text:
+                found.add("url_password")
+        if ("=" in text or ":" in text) and (
+            "pass" in low or "pwd" in low or "secret" in low
+            or "key" in low or "token" in low
+        ):
+            found.add("password")
+            if "secret" in low:
+                found.add("aws_secret_key")
+    if "+" in text and _INTL_PHONE.search(text):
+        found.add("phone")
+    else:
         shaped = text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO)
-        if any(s in shaped for s in _PHONE_SHAPES):
+        if (
+            shaped.find(b"000-000-0000") >= 0
+            or shaped.find(b"000.000.0000") >= 0
+            or shaped.find(b"000 000 0000") >= 0
+            or shaped.find(b"(000)") >= 0
+        ):
             found.add("phone")
     return found
 
@@ -160,6 +175,9 @@ _SECRET_KEY = re.compile(
     r"auth[_-]?token|refresh[_-]?token|token|authorization|private[_-]?key|secret[_-]?key|"
     r"aws_secret_access_key|secret_access_key)$"
 )
+
+
+_KEY_CUES = ("pass", "pwd", "secret", "key", "token", "authorization")
 
 
 def _plausible_phone(s: str) -> bool:
@@ -217,6 +235,23 @@ class Redactor:
                 text = kind.pattern.sub(self._subs[kind.name], text)
         return text
 
+    @staticmethod
+    def _flat_and_clean(obj: dict[Any, Any]) -> bool:
+        """True for a flat dict (a JSON log line's fields) that certainly needs no change.
+
+        One candidate check over all values joined beats one per value: JSON log lines carry
+        many short string fields and ingestion sees millions of them.
+        """
+        strs = _flat_strings(obj)
+        if strs is None:
+            return False
+        keys = "\n".join(obj).lower()
+        if any(w in keys for w in _KEY_CUES) and any(
+            isinstance(v, str) and v and _SECRET_KEY.match(k) for k, v in obj.items()
+        ):
+            return False
+        return not strs or not _candidates("\n".join(strs))
+
     def redact_obj(self, obj: Any) -> Any:
         """Redact every string inside dicts/lists/tuples; keys are kept as they are.
 
@@ -224,8 +259,11 @@ class Redactor:
         replaced whole, since a bare value carries no label for the text patterns to see.
         """
         if isinstance(obj, str):
-            return self.redact_text(obj)
+            # Nothing shorter than "a@b.io" can match; most attribute values are short words.
+            return obj if len(obj) < 6 else self.redact_text(obj)
         if isinstance(obj, dict):
+            if self._flat_and_clean(obj):
+                return obj
             out: dict[Any, Any] = {}
             for k, v in obj.items():
                 if (
@@ -244,6 +282,18 @@ class Redactor:
         if isinstance(obj, tuple):
             return tuple(self.redact_obj(v) for v in obj)
         return obj
+
+
+def _flat_strings(obj: dict[Any, Any]) -> list[str] | None:
+    strs: list[str] = []
+    for k, v in obj.items():
+        if type(k) is not str:
+            return None
+        if type(v) is str:
+            strs.append(v)
+        elif isinstance(v, (dict, list, tuple)):
+            return None
+    return strs
 
 
 def redact_text(text: str) -> str:

@@ -28,9 +28,10 @@ _INSTRUCTION = re.compile(
     r"|\bas an ai(?: language model)?,? (?:you|ignore)\b"
     r"|\b(?:print|output|write|include|insert|add) (?:the )?(?:word |phrase |string |token )?[\"'`]?canary"
     r"|\bpretend (?:to be|you are)\b"
+    r"|\breveal (?:your|the) (?:system )?(?:prompt|instructions)\b"
     r"|\b(?:note|message) (?:to|for) (?:the )?(?:ai|llm|assistant|model|postmortem (?:bot|agent|tool))\b"
 )
-_ROLE = re.compile(r"(?im)^\s*(?:system|assistant|user)\s*:|<\|im_start\|>|<\|im_end\|>|\[/?INST\]|^#{2,3}\s*(?:instruction|system)\b")
+_ROLE = re.compile(r"(?im)^\s*(?:system|assistant)\s*:|<\|im_start\|>|<\|im_end\|>|\[/?INST\]|^#{2,3}\s*(?:instruction|system)\b")
 _TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_call>|```tool|<function=")
 
 
@@ -39,7 +40,10 @@ def instruction_flags(text: str) -> list[str]:
     if not text:
         return []
     low = text.lower()
-    if not any(c in low for c in _CUES):
+    for cue in _CUES:  # a plain loop: any() over a generator costs ~2x on clean lines
+        if cue in low:
+            break
+    else:
         return []
     flags = []
     if _INSTRUCTION.search(text):
@@ -51,7 +55,14 @@ def instruction_flags(text: str) -> list[str]:
     return flags
 
 
+_DELIMITER = re.compile(r"(?i)<(/?)(\s*evidence)")
+
+
 def quote_evidence(ev_id: str, text: str) -> str:
-    """Evidence as inert data for a prompt: delimiters cannot be closed from inside the text."""
-    body = html.escape(text, quote=False)
+    """Evidence as inert data for a prompt: delimiters cannot be opened or closed from inside.
+
+    Only our own tag is escaped (`<evidence`, `</evidence` -> `&lt;...`), so the rest of the
+    text reaches the model verbatim and quotes taken from it still match the stored evidence.
+    """
+    body = _DELIMITER.sub(r"&lt;\1\2", text)
     return f'<evidence id="{html.escape(ev_id)}">\n{body}\n</evidence>'

@@ -6,10 +6,13 @@ One `git log --numstat` call reads every commit with its files and diffstat (Git
 
 from __future__ import annotations
 
+import codecs
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 import git
 
@@ -18,12 +21,32 @@ from tools.readers.base import ReadContext
 
 MAX_COMMITS = 5000
 MAX_MESSAGE = 4000
+MAX_FILES = 500  # a vendoring commit can touch 50k files; the count is kept in files_total
+_SHA = re.compile(r"[0-9a-fA-F]{4,40}")
 _REC = "\x1e"  # record separator between commits
 _FMT = _REC + "%H%x00%P%x00%an%x00%ae%x00%cI%x00%B%x00"
 
 
 def _is_repo(path: Path) -> bool:
     return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
+
+
+def _records(stream: IO[bytes]) -> Iterator[str]:
+    """Split `git log` output into commit records as it arrives."""
+    pending = ""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # blocks split characters
+    while True:
+        block = stream.read(1 << 16)
+        if not block:
+            pending += decoder.decode(b"", final=True)
+            break
+        pending += decoder.decode(block)
+        *done, pending = pending.split(_REC)
+        for rec in done:
+            if rec.strip():
+                yield rec
+    if pending.strip():
+        yield pending
 
 
 def _parse_numstat(block: str) -> tuple[list[str], int, int]:
@@ -52,33 +75,47 @@ class GitReader:
     def read_dir(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         try:
             repo = git.Repo(str(path))
-            out = repo.git.log("--all", f"--max-count={self.max_commits}", "--date-order",
-                               f"--format={_FMT}", "--numstat", "--no-renames")
+            repo_path = str(Path(repo.git_dir if repo.bare else repo.working_tree_dir or path).resolve())
+            # Streamed from the git process: thousands of commits never sit in memory at once.
+            proc = repo.git.log("--all", f"--max-count={self.max_commits}", "--date-order",
+                                f"--format={_FMT}", "--numstat", "--no-renames", as_process=True)
         except (git.GitError, OSError, ValueError) as exc:
             yield Malformed(source=rel, reason=f"not a readable git repository: {exc.__class__.__name__}")
             return
-        for chunk in out.split(_REC):
-            if not chunk.strip():
-                continue
-            fields = chunk.split("\x00")
-            if len(fields) < 7:
-                yield Malformed(source=rel, reason="unparseable git log record")
-                continue
-            sha, parents, author, email, date, message, numstat = fields[:7]
+        failed: str | None = None
+        try:
+            for chunk in _records(proc.stdout):
+                yield from self._commit(chunk, rel, repo_path)
             try:
-                ts = datetime.fromisoformat(date).astimezone(timezone.utc)
-            except ValueError:
-                yield Malformed(source=rel, locator=sha, reason=f"bad commit date {date!r}")
-                continue
-            files, ins, dels = _parse_numstat(numstat)
-            message = message.strip()
-            yield Evidence(
-                id=f"commit:{sha[:12]}", kind=EvidenceKind.COMMIT, ts=ts, source=rel, locator=sha,
-                text=message[:MAX_MESSAGE],
-                attrs={"sha": sha, "author": author, "email": email, "files": files,
-                       "insertions": ins, "deletions": dels, "parents": parents.split(),
-                       "message": message[:MAX_MESSAGE], "repo": str(path.resolve())},
-            )
+                proc.wait()
+            except git.GitCommandError as exc:  # an empty repository has no commits to log
+                if "does not have any commits" not in str(exc):
+                    failed = str(exc)[:200]
+        finally:
+            proc.stdout.close()
+        if failed:
+            yield Malformed(source=rel, reason=f"git log failed: {failed}")
+
+    def _commit(self, chunk: str, rel: str, repo_path: str) -> Iterator[Evidence | Malformed]:
+        fields = chunk.split("\x00")
+        if len(fields) < 7:
+            yield Malformed(source=rel, reason="unparseable git log record")
+            return
+        sha, parents, author, email, date, message, numstat = fields[:7]
+        try:
+            ts = datetime.fromisoformat(date).astimezone(timezone.utc)
+        except ValueError:
+            yield Malformed(source=rel, locator=sha, reason=f"bad commit date {date!r}")
+            return
+        files, ins, dels = _parse_numstat(numstat)
+        message = message.strip()
+        yield Evidence(
+            id=f"commit:{sha[:12]}", kind=EvidenceKind.COMMIT, ts=ts, source=rel, locator=sha,
+            text=message[:MAX_MESSAGE],
+            attrs={"sha": sha, "author": author, "email": email, "files": files[:MAX_FILES],
+                   "files_total": len(files), "insertions": ins, "deletions": dels,
+                   "parents": parents.split(), "message": message[:MAX_MESSAGE], "repo": repo_path},
+        )
 
     def read_bundle(self, bundle: Path, rel: str, ctx: ReadContext, workdir: Path) -> Iterator[Evidence | Malformed]:
         """Clone the bundle into `workdir` (never beside the dump) and read the clone."""
@@ -96,6 +133,9 @@ class GitReader:
 
 def show_commit_diff(repo_path: str | Path, sha: str, max_chars: int = 6000) -> str:
     """The patch of one commit (stat + diff), cut at `max_chars` with a notice."""
+    # The sha may come from a model's tool call: only hex, so it can never be read as an option.
+    if not _SHA.fullmatch(sha or ""):
+        return f"[diff unavailable: {sha!r} is not a commit sha (4-40 hex digits)]"
     try:
         repo = git.Repo(str(repo_path))
         text = repo.git.show(sha, "--stat", "--patch", "--format=%H%n%an %cI%n%n%B", "--no-color")

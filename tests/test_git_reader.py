@@ -78,3 +78,33 @@ def test_broken_bundle_is_reported_not_raised(tmp_path: Path) -> None:
     items = list(GitReader().read_bundle(bad, "repo.bundle", ReadContext(root=tmp_path), tmp_path / "w"))
     assert len(items) == 1 and isinstance(items[0], Malformed)
     assert "could not be cloned" in items[0].reason
+
+
+def test_cap_keeps_the_newest_commits_and_shas_are_deterministic(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    commits = _read(list(GitReader(max_commits=1).read_dir(repo, "repo", ReadContext(root=tmp_path))))
+    assert len(commits) == 1 and commits[0].text.startswith("serving: upgrade vllm")
+    other = tmp_path / "again"
+    other.mkdir()
+    # Fixed author/committer dates: the same history gives the same shas, so ids are stable.
+    assert _git(_repo(other), "rev-parse", "HEAD") == _git(repo, "rev-parse", "HEAD")
+
+
+def test_bare_repo_is_sniffed_and_read(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    reader = GitReader()
+    assert reader.sniff_dir(bare) and not reader.sniff_dir(tmp_path / "repo" / "serving")
+    assert len(_read(list(reader.read_dir(bare, "bare.git", ReadContext(root=tmp_path))))) == 2
+
+
+def test_diff_refuses_option_like_shas(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    out = show_commit_diff(repo, "--output=" + str(tmp_path / "pwned"))
+    assert "not a commit sha" in out and not (tmp_path / "pwned").exists()
+
+
+def test_not_a_repo_is_malformed(tmp_path: Path) -> None:
+    items = list(GitReader().read_dir(tmp_path, "nothing", ReadContext(root=tmp_path)))
+    assert len(items) == 1 and isinstance(items[0], Malformed)
