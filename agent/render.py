@@ -220,11 +220,27 @@ def _appendix(r: Report) -> list[str]:
     return out + [""]
 
 
+def _computed_values(r: Report) -> list[str]:
+    """Every derived value with how it was derived: the reader can check it, and `validate`
+    accepts declared derivations when it has no JSON report beside the Markdown."""
+    rows: dict[str, tuple[str, str]] = {}
+    for f in r.computed_facts:
+        text = str(f.get("text") or "").strip()
+        if text and text not in rows:
+            ev = f.get("evidence") or []
+            rows[text] = (str(f.get("derivation") or ""), ids(list(ev)) if ev else "—")
+    if not rows:
+        return []
+    out = ["## Appendix: Computed values", "", "| Value | How it was derived | Sources |", "|---|---|---|"]
+    out += [f"| {cell(t)} | {cell(d)} | {cell(src)} |" for t, (d, src) in rows.items()]
+    return out + [""]
+
+
 def render_markdown(r: Report) -> str:
     if r.review_type == "light":
         return render_light(r)
     parts = (_header(r) + _unresolved(r) + _summary(r) + _timeline(r) + _detection(r) + _analysis(r)
-             + _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r))
+             + _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r) + _computed_values(r))
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -241,7 +257,7 @@ def render_light(r: Report) -> str:
     out += ["", "| Factor | Applies | Finding |", "|---|---|---|"]
     out += [f"| {i.factor.replace('_', '-')} | {'yes' if i.applies else 'no'} | {cell(i.finding)} |" for i in r.ai_lens]
     out += [""]
-    out += _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r)
+    out += _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r) + _computed_values(r)
     return "\n".join(out).rstrip() + "\n"
 
 

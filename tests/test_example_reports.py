@@ -76,3 +76,11 @@ def test_reports_name_roles_not_people(name: str, drafts: dict[str, RunResult]) 
     for p in people:
         for part in p.split():
             assert not re.search(rf"\b{re.escape(part)}\b", drafts[name].markdown), (p, part)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_offline_drafts_are_clean_before_any_repair(name: str, drafts: dict[str, RunResult]) -> None:
+    """The offline engine writes rule-abiding text by construction; the repair loop is a backstop."""
+    v = drafts[name].report.validation
+    assert v.passed and v.repair_rounds == 0
+    assert not [f for f in v.findings if f.severity == "error"]

@@ -147,10 +147,10 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
         ),
         AILensItem(
             factor="non_determinism", applies=True,
-            finding=("Observations here come from this incident's runs only; model behaviour seen in "
-                     "traces is what the model produced in these runs, not what it will reliably do. "
-                     "Reproduction needs repeated sampling (fixed seed and temperature) before any "
-                     "claim of consistency." if traces else
+            finding=("Observations here come from this incident's runs only: the traces show what the "
+                     "model produced in these runs. Whether the behaviour recurs needs repeated "
+                     "sampling (fixed seed and temperature) before the review draws conclusions."
+                     if traces else
                      "The failure path shown by the evidence is deterministic infrastructure or data "
                      "behaviour; no sampled model output is needed to explain it, so stochasticity "
                      "only affects how reproductions should be run (repeat them)."),

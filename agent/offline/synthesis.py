@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from agent.offline import actions, detection as det
-from agent.report import Report, TimelineEvent
+from agent.report import Report, TimelineEvent, iso_z
 from agent.state import Analysis, Scope
 from tools.models import Inventory
 
@@ -80,7 +80,33 @@ def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[Timelin
         names_opt_in=names_opt_in,
     )
     report.summary = _summary(scope, a, [f"{i.id} {short_action(i.action)}" for i in items])
+    report.computed_facts = a.computed_facts + _derived_facts(report)
     return report
+
+
+_NUM_UNIT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|(?:min|requests|h)\b)")
+
+
+def _derived_facts(report: Report) -> list[dict[str, object]]:
+    """Values the engine derived rather than read: times of metric samples (the series hold them,
+    not a record of their own), and the numbers in its own rules and action templates."""
+    facts: list[dict[str, object]] = []
+    for e in report.timeline:
+        if e.evidence and e.evidence[0].startswith("metric:"):
+            facts.append({"text": iso_z(e.timestamp), "derivation": f"sample time in {e.evidence[0]}"})
+    d = report.detection
+    onset_source = d.evidence[0] if d.evidence else ""
+    if d.first_anomaly_at is not None and onset_source.startswith("metric:"):
+        facts.append({"text": iso_z(d.first_anomaly_at), "derivation": f"sample time in {onset_source}"})
+    for m in report.impact.metrics:
+        for hms in re.findall(r"peak at (\d{2}:\d{2}:\d{2})Z", m.detail):
+            facts.append({"text": hms, "derivation": f"sample time of the peak in {', '.join(m.evidence)}"})
+    texts = [report.severity_rationale] + [m.detail for m in report.impact.metrics] + [
+        f"{i.action} {i.verification}" for i in report.action_items]
+    for t in texts:
+        for num in sorted(set(_NUM_UNIT.findall(t))):
+            facts.append({"text": num, "derivation": "stated by the engine's rule or template"})
+    return facts
 
 
 def _inventory_summary(inv: Inventory | None) -> dict[str, object]:

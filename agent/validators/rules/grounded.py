@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Rule, finding
-from agent.validators.markdown import Unit, is_marked, metadata
+from agent.validators.markdown import Unit, is_marked, metadata, tables
 from agent.validators.patterns import DATE, EVIDENCE_ID, ISO_TS, QUANTITY, TIME_ONLY
 
 RULE_ID = "grounded"
@@ -37,8 +37,22 @@ _SHA = re.compile(r"(?<![\w:/.-])([0-9a-f]{7,40})(?![\w-])")
 _ITALIC = re.compile(r"(?<!\*)\*(?!\*)[^*]+\*(?!\*)")
 
 
+COMPUTED_SECTION = "appendix: computed values"
+
+
+def _declared(ctx: Context) -> list[str]:
+    """Values a report declares as derived, with their derivation, in an "Appendix: Computed
+    values" table (first column). Our renderer writes one; any team may use the convention."""
+    out: list[str] = []
+    for sec in ctx.doc.sections:
+        if sec.title.strip().lower().startswith(COMPUTED_SECTION):
+            for table in tables(ctx.doc, sec):
+                out += [cells[0].replace(",", "").lower() for _, cells in table[1:] if cells]
+    return out
+
+
 def _computed(ctx: Context) -> tuple[list[str], list[float]]:
-    texts: list[str] = []
+    texts: list[str] = _declared(ctx)
     values: list[float] = []
     for f in ctx.report.computed_facts if ctx.report else []:
         if isinstance(f, dict):
