@@ -133,6 +133,10 @@ def _detection(r: Report) -> list[str]:
     return out + [""]
 
 
+def factor_name(factor: str) -> str:
+    return "non-determinism" if factor == "non_determinism" else factor.replace("_", " ")
+
+
 def _analysis(r: Report) -> list[str]:
     out = ["## Technical Analysis", "", "### Change analysis", ""]
     if r.suspected_triggers:
@@ -147,7 +151,7 @@ def _analysis(r: Report) -> list[str]:
     out += [f"- `{m}`" for m in r.failure_modes] or ["- [DATA GAP] No failure mode matched the evidence."]
     out += ["", "### AI-native factors", "", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
     for item in r.ai_lens:
-        out.append(f"| {item.factor.replace('_', '-')} | {'yes' if item.applies else 'no'} | "
+        out.append(f"| {factor_name(item.factor)} | {'yes' if item.applies else 'no'} | "
                    f"{cell(item.finding)} | {cell(ids(item.evidence)) if item.evidence else '—'} |")
     out += ["", "### Hypotheses", ""]
     for h in r.hypotheses:
@@ -254,8 +258,9 @@ def render_light(r: Report) -> str:
         t = r.suspected_triggers[0]
         out.append(f"- Top suspected trigger: `{t.ref[:12]}` {t.summary} ({ids(t.evidence)})")
     out += [f"- Failure mode: `{m}`" for m in r.failure_modes]
-    out += ["", "| Factor | Applies | Finding |", "|---|---|---|"]
-    out += [f"| {i.factor.replace('_', '-')} | {'yes' if i.applies else 'no'} | {cell(i.finding)} |" for i in r.ai_lens]
+    out += ["", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
+    out += [f"| {factor_name(i.factor)} | {'yes' if i.applies else 'no'} | {cell(i.finding)} | "
+            f"{cell(ids(i.evidence)) if i.evidence else '—'} |" for i in r.ai_lens]
     out += [""]
     out += _causes(r) + _lessons(r) + _actions(r) + _gaps(r) + _appendix(r) + _computed_values(r)
     return "\n".join(out).rstrip() + "\n"

@@ -106,7 +106,9 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
     commits_week = list(store.iter(kinds=[EvidenceKind.COMMIT],
                                    start=(first - timedelta(days=7)) if first else None, end=first))
     traces = store.count(kinds=[EvidenceKind.TRACE])
-    metrics = [str(e.attrs.get("name") or "") for e in store.iter(kinds=[EvidenceKind.METRIC])]
+    trace_ids = [e.id for e in store.search(None, kinds=[EvidenceKind.TRACE], start=start, end=end, limit=2)[0]]
+    metric_ev = list(store.iter(kinds=[EvidenceKind.METRIC]))
+    metrics = [str(e.attrs.get("name") or "") for e in metric_ev]
     eval_ids = _ids(store, "eval OR evals OR evaluation OR benchmark OR regression", start, end)
     prompt_ids = _ids(store, "prompt OR prompts OR system_prompt OR template", start, end)
     data_ids = _ids(store, "dataset OR shard OR schema OR index OR reindex OR corpus OR embedding", start, end)
@@ -143,7 +145,7 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
                      "affected window." if prompt_ids else
                      "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
                      "is involved in the failure path."),
-            evidence=prompt_ids,
+            evidence=prompt_ids or trace_ids,
         ),
         AILensItem(
             factor="non_determinism", applies=True,
@@ -154,7 +156,7 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
                      "The failure path shown by the evidence is deterministic infrastructure or data "
                      "behaviour; no sampled model output is needed to explain it, so stochasticity "
                      "only affects how reproductions should be run (repeat them)."),
-            evidence=[],
+            evidence=trace_ids or mode_ev[:1],
         ),
         AILensItem(
             factor="opacity", applies=True,
@@ -165,7 +167,7 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
                         "[DATA GAP]: quality regressions would be invisible to dashboards."
                         if not any(q in " ".join(metrics).lower() for q in ("score", "quality", "accuracy", "eval", "refusal"))
                         else "At least one quality-level series exists, which narrows the opacity.")),
-            evidence=[],
+            evidence=[e.id for e in metric_ev[:2]],
         ),
         AILensItem(
             factor="rapid_iteration", applies=bool(commits_week),
@@ -361,10 +363,17 @@ def _lessons(a: Analysis, timeline: list[TimelineEvent]) -> None:
 def _computed_facts(a: Analysis) -> list[dict[str, object]]:
     facts: list[dict[str, object]] = []
     d = a.detection
-    for name in ("time_to_detect_s", "time_to_acknowledge_s", "time_to_mitigate_s", "time_to_resolve_s"):
+    spans = {
+        "time_to_detect_s": "detection minus first anomaly",
+        "time_to_acknowledge_s": "acknowledgement minus detection",
+        "time_to_mitigate_s": "first mitigation minus first anomaly",
+        "time_to_resolve_s": "resolution minus first anomaly",
+    }
+    for name, how in spans.items():
         v = getattr(d, name)
         if v is not None:
-            facts.append({"text": det.human_duration(v), "value": v, "derivation": name})
+            facts.append({"text": det.human_duration(v), "value": v, "derivation": how,
+                          "evidence": d.evidence[:1]})
     for m in a.impact.metrics:
         facts.append({"text": f"{m.value:g} {m.unit}", "value": m.value, "derivation": m.detail,
                       "evidence": m.evidence})
