@@ -30,7 +30,8 @@ class Engine(Protocol):
     def analysis(self, store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis: ...
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
-                  analysis: Analysis, today: date, names_opt_in: bool) -> Report: ...
+                  analysis: Analysis, today: date, names_opt_in: bool,
+                  store: EvidenceStore | None = None) -> Report: ...
 
     def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report: ...
 
@@ -50,7 +51,8 @@ class OfflineEngine:
         return offline_analysis.analyse(store, scope, timeline)
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
-                  analysis: Analysis, today: date, names_opt_in: bool) -> Report:
+                  analysis: Analysis, today: date, names_opt_in: bool,
+                  store: EvidenceStore | None = None) -> Report:
         return offline_synthesis.synthesize(scope, inventory, timeline, analysis, today, names_opt_in)
 
     def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:

@@ -116,7 +116,8 @@ def _synthesize(state: PostmortemState, runtime: Runtime[Context], stage: str) -
         report = engine.repair(state.report, state.findings, runtime.context.store(state.store_path))
     else:
         report = engine.synthesis(state.scope, state.inventory, state.timeline, state.analysis,
-                                  state.options.postmortem_date, state.options.names_opt_in)
+                                  state.options.postmortem_date, state.options.names_opt_in,
+                                  store=runtime.context.store(state.store_path))
     return {"report": report, "markdown": render_markdown(report),
             "completed": _done(stage, state, runtime)}
 

@@ -25,8 +25,8 @@ class BlamingEngine(OfflineEngine):
     """Synthesis writes blame language; repair is the real offline repair."""
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline, analysis: Analysis,  # type: ignore[no-untyped-def]
-                  today: date, names_opt_in: bool) -> Report:
-        report = super().synthesis(scope, inventory, timeline, analysis, today, names_opt_in)
+                  today: date, names_opt_in: bool, store: EvidenceStore | None = None) -> Report:
+        report = super().synthesis(scope, inventory, timeline, analysis, today, names_opt_in, store)
         report.summary.append(BLAME)
         return report
 
