@@ -42,6 +42,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS evidence_fts USING fts5(
 """
 _COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
 _BATCH = 5000
+# One encoder for every row: json.dumps with arguments builds a new one per call.
+_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
 
 def _epoch(dt: datetime | None) -> float | None:
@@ -113,8 +115,8 @@ class EvidenceStore:
                     ev.service,
                     ev.level,
                     ev.text,
-                    json.dumps(ev.attrs, default=str, separators=(",", ":")),
-                    json.dumps(ev.flags),
+                    _encode(ev.attrs) if ev.attrs else "{}",
+                    _encode(ev.flags) if ev.flags else "[]",
                 )
             )
             if len(batch) >= _BATCH:
