@@ -304,8 +304,10 @@ class ChatSession:
 
 
 def run_terminal(session: ChatSession, first: Prompt | None, read: Callable[[str], str],
-                 write: Callable[[str], None], llm_available: bool) -> str:
-    """The REPL: returns "closed" or "quit". `read`/`write` make it scriptable in tests."""
+                 write: Callable[[str], None], llm_available: bool,
+                 respond: Callable[[str, str], Iterator[str]] | None = None) -> str:
+    """The REPL: returns "closed" or "quit". `read`/`write` make it scriptable in tests.
+    `respond(text, report_json)` streams a model reply to free-form remarks when an LLM is set."""
     prompt = first
     if not llm_available:
         write("Offline mode: every stage runs on the deterministic engine; free-form discussion "
@@ -334,9 +336,11 @@ def run_terminal(session: ChatSession, first: Prompt | None, read: Callable[[str
             write(f"Session {session.session_id}; finished stages: {', '.join(st.completed)}")
             continue
         prompt = session.answer(line)
-        reply = session.state().last_reply
-        if reply:
-            write(reply)
+        st = session.state()
+        if st.last_reply:
+            write(st.last_reply)
+        if respond is not None and st.last_reply.startswith("Noted"):
+            write("".join(respond(line, st.report.model_dump_json() if st.report else _scope_text(st))))
     write(f"Session closed. {len(session.state().tracker_export)} action(s) ready for the tracker.")
     return "closed"
 

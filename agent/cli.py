@@ -269,7 +269,8 @@ def chat(
                 first = sess.start(new_initial_state(path, workdir / "runs" / sid, today, names))
             run_terminal(sess, first, read=lambda p: input(p),
                          write=lambda t: out.print(t, markup=False, highlight=False),
-                         llm_available=engine.name != "offline")
+                         llm_available=engine.name != "offline",
+                         respond=getattr(engine, "respond", None))
         finally:
             ctx.close()
 

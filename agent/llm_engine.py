@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -217,6 +218,15 @@ class LLMEngine(OfflineEngine):
         merged = merge_narrative(report, out, store)
         merged.usage = self._usage()
         return merged
+
+    def respond(self, text: str, report_json: str) -> Iterator[str]:
+        """A streamed facilitator reply to a free-form chat message (the user's own words)."""
+        user = prompts.load("chat").render(report=truncate_to_tokens(report_json, FACTS_TOKENS))
+        messages = [self._system(), {"role": "user", "content": user + "\n\nThe reviewer says:\n" + text}]
+        try:
+            yield from self.client.stream(messages, stage="chat")
+        except LLMError as exc:
+            yield f"[the model is unavailable: {exc}]"
 
     def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:
         revised = self.narrate(report, store, findings, report.validation.repair_rounds + 1)

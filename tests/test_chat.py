@@ -87,3 +87,24 @@ def test_chat_cli_quits_and_resumes_by_session_id(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "Stage 3/7" in second.stdout and "Stage 1/7" not in second.stdout
     assert "Session closed" in second.stdout
+
+
+def test_free_form_remarks_get_a_model_reply_when_an_llm_is_set(tmp_path: Path) -> None:
+    sid = "chat-test-llm"
+    out: list[str] = []
+    seen: list[tuple[str, str]] = []
+
+    def respond(text: str, context: str) -> "object":
+        seen.append((text, context))
+        yield "Good question: "
+        yield "the timeline shows the alert first (alert:...)."
+
+    with checkpointer(tmp_path) as saver:
+        s = _session(saver, sid)
+        first = s.start(new_initial_state(DUMP, tmp_path / "runs" / sid, TODAY, False))
+        answers = iter(["why is the window this long?", "/quit"])
+        run_terminal(s, first, read=lambda _p: next(answers), write=out.append, llm_available=True,
+                     respond=respond)
+        assert s.state().notes == ["why is the window this long?"]
+    assert seen and seen[0][0] == "why is the window this long?" and "Title:" in seen[0][1]
+    assert "Good question: the timeline shows the alert first (alert:...)." in out

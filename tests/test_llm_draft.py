@@ -159,3 +159,11 @@ def test_budget_exhaustion_is_a_fallback_not_a_crash(fake_openai: FakeOpenAI, tm
     assert res.report.validation.passed
     assert any("Budget" in f or "budget" in f for f in res.report.usage["fallbacks"])
     assert len(fake_openai.requests) <= 2
+
+
+def test_chat_reply_streams_from_the_model(fake_openai: FakeOpenAI) -> None:
+    fake_openai.enqueue(completion("The alert fired first.", stream_chunks=["The alert ", "fired first."]))
+    engine = _engine(fake_openai)
+    assert "".join(engine.respond("what fired first?", '{"title": "x"}')) == "The alert fired first."
+    body = fake_openai.requests[-1].body
+    assert body["stream"] is True and "what fired first?" in json.dumps(body)
