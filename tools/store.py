@@ -34,11 +34,13 @@ CREATE TABLE IF NOT EXISTS evidence (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Plain unicode61: "vllm-inference" and "upstream_error" index as separate words, so a search for
+# "vllm" or "error" finds them; multi-part terms ("server.go") are matched as phrases.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_evidence_ts ON evidence(ts);
 CREATE INDEX IF NOT EXISTS ix_evidence_kind_ts ON evidence(kind, ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS evidence_fts USING fts5(
-    text, content='evidence', content_rowid='rowid', tokenize='unicode61 tokenchars ''_-.''');
+    text, content='evidence', content_rowid='rowid', tokenize='unicode61');
 """
 _COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
 _BATCH = 5000
