@@ -246,9 +246,7 @@ def _after_review(state: ChatState) -> Literal["synthesis", "light_synthesis", "
 
 def build_chat_graph(checkpointer: BaseCheckpointSaver | None = None):  # type: ignore[no-untyped-def]
     cg = StateGraph(ChatState, context_schema=g.Context)
-    for name, fn in (("scoping", g.scoping), ("data_collection", g.data_collection),
-                     ("timeline", g.timeline), ("analysis", g.analysis), ("synthesis", g.synthesis),
-                     ("light_synthesis", g.light_synthesis), ("review", g.review), ("close", g.close)):
+    for name, fn in g.STAGE_NODES.items():
         cg.add_node(name, fn)
     cg.add_node("confirm_scope", confirm_scope)
     cg.add_node("confirm_evidence", confirm_evidence)

@@ -175,16 +175,18 @@ def close(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"tracker_export": tracker, "completed": _done("close", state, runtime)}
 
 
+# The stage nodes, shared by the draft graph and the chat graph (which adds review gates).
+STAGE_NODES = {
+    "scoping": scoping, "data_collection": data_collection, "timeline": timeline,
+    "analysis": analysis, "synthesis": synthesis, "light_synthesis": light_synthesis,
+    "review": review, "close": close,
+}
+
+
 def build_graph(checkpointer: BaseCheckpointSaver | None = None):  # type: ignore[no-untyped-def]
     g = StateGraph(PostmortemState, context_schema=Context)
-    g.add_node("scoping", scoping)
-    g.add_node("data_collection", data_collection)
-    g.add_node("timeline", timeline)
-    g.add_node("analysis", analysis)
-    g.add_node("synthesis", synthesis)
-    g.add_node("light_synthesis", light_synthesis)
-    g.add_node("review", review)
-    g.add_node("close", close)
+    for name, node in STAGE_NODES.items():
+        g.add_node(name, node)
     g.add_edge(START, "scoping")
     g.add_edge("scoping", "data_collection")
     g.add_edge("data_collection", "timeline")
