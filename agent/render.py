@@ -10,7 +10,7 @@ import json
 import re
 
 from agent.offline.detection import human_duration
-from agent.report import Report, TimelineEvent, iso_z
+from agent.report import Report, TimelineEvent, fmt_value, iso_z
 
 KEY_CATEGORIES = ("trigger", "anomaly", "alert", "page", "detection", "ack", "mitigation",
                   "recovery", "resolution")
@@ -74,7 +74,7 @@ def _impact_lines(r: Report) -> list[str]:
     if r.impact.metrics:
         out.append("- Business / compute / quality impact:")
         for m in r.impact.metrics:
-            out.append(f"  - **{m.name}: {m.value:g} {m.unit}** — {m.detail} ({ids(m.evidence)})")
+            out.append(f"  - **{m.name}: {fmt_value(m.value)} {m.unit}** — {m.detail} ({ids(m.evidence)})")
     for g in r.impact.data_gaps:
         out.append(f"- {g}")
     out.append(f"- Safety or trust exposure: {r.impact.safety_exposure or _safety_line(r)}")

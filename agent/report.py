@@ -26,6 +26,13 @@ AI_FACTORS: tuple[AIFactor, ...] = (
 FAILURE_CATEGORIES = ("training", "serving", "rag", "agentic", "eval", "safety", "data", "infra")
 
 
+def fmt_value(v: float) -> str:
+    """How reports write a computed number: thousands separators, at most four decimals."""
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.4f}".rstrip("0").rstrip(".")
+
+
 def iso_z(dt: datetime) -> str:
     """ISO-8601 UTC with a trailing Z, to the second (what reports and JSON show)."""
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
 from agent.offline.lexicon import CANARY, MITIGATION
 from agent.offline.timeline import incident_window, metric_excursions
-from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep
+from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep, fmt_value
 from agent.state import Analysis, Scope
 from tools.models import EvidenceKind
 from tools.store import EvidenceStore
@@ -375,7 +375,7 @@ def _computed_facts(a: Analysis) -> list[dict[str, object]]:
             facts.append({"text": det.human_duration(v), "value": v, "derivation": how,
                           "evidence": d.evidence[:1]})
     for m in a.impact.metrics:
-        facts.append({"text": f"{m.value:g} {m.unit}", "value": m.value, "derivation": m.detail,
+        facts.append({"text": f"{fmt_value(m.value)} {m.unit}", "value": m.value, "derivation": m.detail,
                       "evidence": m.evidence})
     for t in a.triggers:
         for r in t.reasons:
