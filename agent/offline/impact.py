@@ -5,6 +5,7 @@ A number the data cannot support becomes a `[DATA GAP]` that says which data wou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from agent.offline import signals
@@ -95,17 +96,21 @@ def _metric_impacts(imp: Impact, excursions: list[tuple[signals.Excursion, Evide
 
 
 def _guess_unit(name: str) -> str:
-    n = name.lower()
-    if n.endswith("_seconds") or "latency_s" in n:
-        return "s"
-    if n.endswith("_ms") or "latency_ms" in n:
-        return "ms"
-    if "ratio" in n:
-        return "ratio"
-    if "bytes" in n:
-        return "bytes"
-    if "percent" in n or "pct" in n:
-        return "%"
+    """Unit from the series name; recording rules ("job:x_seconds:p99_5m") carry it mid-name."""
+    from tools.readers.prometheus import guess_unit
+
+    for part in name.split(":"):
+        unit = guess_unit(part)
+        if unit:
+            return unit
+    tokens = set(re.split(r"[:_]", name.lower()))
+    if {"toks", "tokens"} & tokens and "per" in tokens and {"s", "second", "sec"} & tokens:
+        return "tokens/s"
+    for token, unit in (("seconds", "s"), ("ms", "ms"), ("ratio", "ratio"), ("bytes", "bytes"), ("days", "days"),
+                        ("hours", "h"), ("minutes", "min"),
+                        ("percent", "%"), ("pct", "%")):
+        if token in tokens:
+            return unit
     return "value"
 
 

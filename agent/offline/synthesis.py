@@ -99,6 +99,9 @@ def _derived_facts(report: Report) -> list[dict[str, object]]:
     if d.first_anomaly_at is not None and onset_source.startswith("metric:"):
         facts.append({"text": iso_z(d.first_anomaly_at), "derivation": f"sample time in {onset_source}"})
     for m in report.impact.metrics:
+        for base, unit in re.findall(r"baseline mean ([\d.,]+) (\S+)", m.detail):
+            facts.append({"text": f"{base} {unit}", "derivation": f"mean of the samples before the window in "
+                                                                 f"{', '.join(m.evidence)}"})
         for hms in re.findall(r"peak at (\d{2}:\d{2}:\d{2})Z", m.detail):
             facts.append({"text": hms, "derivation": f"sample time of the peak in {', '.join(m.evidence)}"})
     texts = [report.severity_rationale] + [m.detail for m in report.impact.metrics] + [
