@@ -343,10 +343,6 @@ def run_terminal(session: ChatSession, first: Prompt | None, read: Callable[[str
     return "closed"
 
 
-def chat_lines(items: list[str]) -> Iterator[str]:
-    yield from items
-
-
 def new_initial_state(dump: Path, workdir: Path, today: Any, names_opt_in: bool) -> ChatState:
     from agent.state import RunOptions
 
