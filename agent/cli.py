@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -116,10 +117,16 @@ def draft(
     if path is None and resume is None:
         _fail("give an incident dump path, or --resume RUN_ID")
 
+    started: dict[str, float] = {}
+
     def on_stage(stage: str, phase: str) -> None:
+        # Per-stage wall time, so a slow dump shows where the time goes.
         if phase == "start":
+            started[stage] = time.perf_counter()
             idx = STAGES.index(stage.replace("light_", "")) + 1 if stage.replace("light_", "") in STAGES else 0
             err.print(f"[cyan]stage {idx}/7[/] {stage.replace('_', ' ')} ...")
+        elif stage in started:
+            err.print(f"          {stage.replace('_', ' ')} done in {time.perf_counter() - started.pop(stage):.1f} s")
 
     run_id = resume
     if resume is None:

@@ -69,18 +69,13 @@ def compute_impact(store: EvidenceStore, detection: Detection, window_start: dat
 
 
 def _peak_minute_ratio(store: EvidenceStore, start: datetime, end: datetime | None) -> float | None:
-    # Minute buckets from the aggregate, then per-bucket status totals only for the window.
+    """Worst one-minute 5xx ratio in the window, from the store's per-minute totals."""
     lo = start.timestamp() - 60
     hi = end.timestamp() + 60 if end else float("inf")
     best = None
-    for b, _n, _e, with_status in store.log_buckets(60):
-        if not (lo <= b <= hi) or with_status < 20:
-            continue
-        bstart = datetime.fromtimestamp(b, tz=start.tzinfo)
-        bend = datetime.fromtimestamp(b + 59.999, tz=start.tzinfo)
-        total, failed, *_ = store.status_totals(bstart, bend)
-        if total >= 20:
-            r = failed / total
+    for b, _n, _e, with_status, failed in store.minute_stats():
+        if lo <= b <= hi and with_status >= 20:
+            r = failed / with_status
             best = r if best is None else max(best, r)
     return best
 
