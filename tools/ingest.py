@@ -9,9 +9,14 @@ Everything streams: readers are generators feeding `store.add_many`, so memory s
 from __future__ import annotations
 
 import dataclasses
+import gc
+import multiprocessing
 import os
-from collections import Counter
+import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,9 +31,10 @@ from tools.readers.registry import pick_dir_reader, pick_reader
 from tools.readers.slack import READER as SLACK_READER
 from tools.readers.slack import WORKSPACE_FILES as SLACK_LISTS
 from tools.readers.slack import day_dirs as slack_day_dirs
-from tools.redact import Redactor
-from tools.store import EvidenceStore
-from tools.untrusted import instruction_flags
+from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResult, UnitTask, run_unit
+from tools.readers.common import line_spans
+from tools.redact import Redactor, retag
+from tools.store import EvidenceStore, ShardWriter
 
 try:  # written in parallel by another engineer; ingestion must still work without it
     from tools.readers.git import GitReader
@@ -37,14 +43,15 @@ except ImportError:  # pragma: no cover - only while tools/readers/git.py is abs
 
 Progress = Callable[[int, int, str], None]
 
-MAX_MALFORMED_EXAMPLES = 3
-MAX_UNTRUSTED_IDS = 5000
 MAX_ARCHIVE_DEPTH = 2
 MAX_LISTED_REJECTIONS = 50
 _ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 _BUNDLE_MAGIC = (b"# v2 git bundle", b"# v3 git bundle")
-# Read failures a reader can hit on hostile input; reported on the source, never re-raised.
-_READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+# Big line-oriented files are read in slices of this size, so both cores share one big log.
+CHUNK_BYTES = 16 * 1024 * 1024
+# Below this much line-oriented data, worker start-up (~0.5 s) costs more than it saves.
+PARALLEL_MIN_BYTES = 48 * 1024 * 1024
+WORKERS_ENV = "POSTMORTEM_INGEST_WORKERS"
 
 GAP_TEXT: dict[str, str] = {
     "metrics": "No metrics: no Prometheus query results in the dump, so impact and recovery are not measured from time series.",
@@ -74,34 +81,6 @@ class _Scan:
     manifest: tuple[Path, str] | None = None
 
 
-class _Stats:
-    """Per-source counters filled while records stream past."""
-
-    def __init__(self, rel: str, kind: str) -> None:
-        self.report = SourceReport(path=rel, kind=kind)
-        self.first: datetime | None = None
-        self.last: datetime | None = None
-
-    def malformed(self, m: Malformed) -> None:
-        self.report.malformed += 1
-        if len(self.report.malformed_examples) < MAX_MALFORMED_EXAMPLES:
-            self.report.malformed_examples.append(m)
-
-    def seen(self, ev: Evidence) -> None:
-        ts = ev.ts
-        if ts is not None:
-            if self.first is None or ts < self.first:
-                self.first = ts
-            if self.last is None or ts > self.last:
-                self.last = ts
-            if ev.ts_assumed:
-                self.report.assumed_ts += 1
-
-    def done(self) -> SourceReport:
-        self.report.first_ts, self.report.last_ts = self.first, self.last
-        return self.report
-
-
 def _head(path: Path) -> bytes:
     with open(path, "rb") as f:
         return f.read(HEAD_BYTES)
@@ -118,6 +97,70 @@ def _is_bare_repo(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
+class IngestError(RuntimeError):
+    """Ingestion could not finish; the message says what to do."""
+
+
+def resolve_workers(workers: int | None) -> int:
+    if workers is None:
+        env = os.environ.get(WORKERS_ENV, "").strip()
+        if env:
+            try:
+                workers = int(env)
+            except ValueError:
+                raise IngestError(f"{WORKERS_ENV} must be a whole number, got {env!r}") from None
+        else:
+            workers = min(os.cpu_count() or 1, 8)
+    return max(1, workers)
+
+
+def _splittable(job: _Job) -> bool:
+    return job.reader is not None and getattr(job.reader, "splittable", False)
+
+
+def _spans(job: _Job) -> list[tuple[int, int, int] | None]:
+    if not _splittable(job):
+        return [None]
+    try:
+        return list(line_spans(job.path, CHUNK_BYTES)) or [None]
+    except OSError:
+        return [None]  # the reader meets the same error and reports it on the source
+
+
+class _Pool:
+    """Worker processes that read slices of line files into shard files, merged in order by the parent.
+
+    `spawn` rather than fork: the parent holds SQLite handles and a progress thread, which a
+    forked child must not inherit."""
+
+    def __init__(self, workers: int, shard_dir: Path) -> None:
+        self.tag = secrets.token_hex(6)
+        self.dir = shard_dir
+        remove_tree(shard_dir)
+        shard_dir.mkdir(parents=True, exist_ok=True)
+        # gc.freeze: the imported modules' objects leave the collector's view, so the full
+        # collections that millions of short-lived records trigger stay cheap.
+        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=gc.freeze)
+        self._next = 0
+        self.broken = False  # a worker died (killed, out of memory, unguarded __main__): read inline
+
+    def shard_path(self, index: int) -> Path:
+        return self.dir / f"{index:06d}.sqlite"
+
+    def submit(self, job: _Job, span: tuple[int, int, int], ctx: ReadContext, collect_years: bool) -> Future[UnitResult]:
+        index, self._next = self._next, self._next + 1
+        assert job.reader is not None
+        task = UnitTask(index=index, reader=job.reader.name, path=str(job.path), rel=job.rel,
+                        ctx=dataclasses.replace(ctx, span=span, on_bytes=None), shard=str(self.shard_path(index)),
+                        tag=self.tag, collect_years=collect_years)
+        return self._ex.submit(run_unit, task)
+
+    def close(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
+        remove_tree(self.dir)
+
+
 class _Ingestor:
     def __init__(
         self, store: EvidenceStore, workdir: Path, progress: Progress | None,
@@ -128,10 +171,10 @@ class _Ingestor:
         self.progress = progress
         self.max_line_bytes = max_line_bytes
         self.max_archive_bytes = max_archive_bytes
-        self.redactor = Redactor()
-        self.untrusted: list[str] = []
-        self.untrusted_total = 0
-        self.years: Counter[int] = Counter()
+        self.filter = RecordFilter(Redactor())
+        self.workers = 1
+        self.worker_cpu_s = 0.0
+        self.cpu_started = time.process_time()
         self.sources: list[SourceReport] = []
         self.done_bytes = 0
         self.total_bytes = 0
@@ -267,54 +310,80 @@ class _Ingestor:
         return job.dir_reader.read_dir(job.path, job.rel, ctx)
 
     def run(self, job: _Job, ctx: ReadContext, collect_years: bool) -> SourceReport:
-        stats = _Stats(job.rel or ".", job.kind)
+        """Read one whole source here, in this process."""
+        stats = Stats(job.rel or ".", job.kind)
+        self._inline(job, ctx, collect_years, stats, job.size)
+        return stats.done()
+
+    def _inline(self, job: _Job, ctx: ReadContext, collect_years: bool, stats: Stats, size: int) -> None:
         if self.progress:
             progress, base, total = self.progress, self.done_bytes, self.total_bytes
             self.progress(base, total, job.rel)
-            cap = job.size
-            ctx = dataclasses.replace(ctx, on_bytes=lambda n: progress(base + min(n, cap), total, job.rel))
-        added = self.store.add_many(self._pipeline(self._items(job, ctx), stats, collect_years, job.rel))
-        stats.report.records = added
-        self.done_bytes += job.size
-        return stats.done()
+            ctx = dataclasses.replace(ctx, on_bytes=lambda n: progress(base + min(n, size), total, job.rel))
+        items = self._items(job, ctx)
+        stats.report.records += self.store.add_many(self.filter.stream(items, stats, collect_years, job.rel))
+        self.done_bytes += size
 
-    def _pipeline(
-        self, items: Iterator[Evidence | Malformed], stats: _Stats, collect_years: bool, rel: str
-    ) -> Iterator[Evidence]:
-        redact_text = self.redactor.redact_text
-        redact_obj = self.redactor.redact_obj
-        years = self.years
-        try:
-            for item in items:
-                if isinstance(item, Malformed):
-                    stats.malformed(item)
+    def run_phase(self, jobs: list[_Job], ctx_for: Callable[[_Job], ReadContext], collect_years: bool,
+                  pool: _Pool | None) -> list[SourceReport]:
+        """Read `jobs` in order; slices of big line files go to the worker pool when there is one.
+
+        Results are merged strictly in job and slice order, so record order, ids and redaction
+        numbers are those of a single-process run."""
+        units = [(job, span) for job in jobs for span in _spans(job)]
+        futures: dict[int, Future[UnitResult]] = {}
+        if pool is not None and not pool.broken:
+            for i, (job, span) in enumerate(units):
+                if span is not None:
+                    futures[i] = pool.submit(job, span, ctx_for(job), collect_years)
+        stats: dict[int, Stats] = {}
+        for i, (job, span) in enumerate(units):
+            st = stats.setdefault(id(job), Stats(job.rel or ".", job.kind))
+            if i in futures and pool is not None and not pool.broken:
+                try:
+                    self._merge(job, span, pool, futures.pop(i), st)  # type: ignore[arg-type]
                     continue
-                ev = item
-                # Write through __dict__: pydantic's __setattr__ costs more than the work here.
-                d = ev.__dict__
-                text = d["text"] = redact_text(d["text"])
-                if d["attrs"]:
-                    d["attrs"] = redact_obj(d["attrs"])
-                flags = instruction_flags(text)
-                if flags:
-                    d["flags"] = list(flags)
-                    self.untrusted_total += 1
-                    if len(self.untrusted) < MAX_UNTRUSTED_IDS:
-                        self.untrusted.append(ev.id)
-                stats.seen(ev)
-                if collect_years and ev.ts is not None and not ev.ts_assumed:
-                    years[ev.ts.year] += 1
-                yield ev
-        except _READ_ERRORS as exc:
-            # A reader hit something it did not expect: keep what it read, report where it stopped.
-            stats.malformed(Malformed(source=rel, reason=f"reading stopped: {exc.__class__.__name__}: {exc}"[:300]))
-            stats.report.note = "reading stopped early (see malformed examples)"
+                except BrokenProcessPool as exc:
+                    # Units merge in order, so reading this one and the rest here gives the same store.
+                    pool.broken = True
+                    st.report.note = f"worker processes stopped ({exc}); read in the main process from here"
+            ctx = ctx_for(job)
+            size = job.size if span is None else span[1] - span[0]
+            self._inline(job, dataclasses.replace(ctx, span=span) if span else ctx, collect_years, st, size)
+        out, done = [], set()
+        for job, _ in units:
+            if id(job) not in done:
+                done.add(id(job))
+                out.append(stats[id(job)].done())
+        return out
+
+    def _merge(self, job: _Job, span: tuple[int, int, int], pool: _Pool, fut: Future[UnitResult], st: Stats) -> None:
+        res = fut.result()
+        shard = pool.shard_path(res.index)
+        mapping = self.filter.redactor.renumber(res.seen, res.counts)
+        if any(res.seen.values()):
+            writer = ShardWriter(shard, fresh=False)
+            try:
+                writer.rewrite(f"#~{pool.tag}~", lambda t: retag(t, pool.tag, mapping))
+            finally:
+                writer.close()
+        added = self.store.merge_shard(shard)
+        shard.unlink(missing_ok=True)
+        st.absorb(res.report, added)
+        self.filter.years.update(res.years)
+        f = self.filter
+        f.untrusted_total += res.untrusted_total
+        f.untrusted.extend(res.untrusted[: max(0, MAX_UNTRUSTED_IDS - len(f.untrusted))])
+        self.worker_cpu_s += res.cpu_s
+        self.done_bytes += span[1] - span[0]
+        if self.progress:
+            self.progress(self.done_bytes, self.total_bytes, job.rel)
 
     def year_for(self, manifest: Manifest, job: _Job) -> tuple[int, str]:
         if manifest.window_start is not None:
             return manifest.window_start.year, "manifest window"
-        if self.years:
-            year, _ = max(self.years.items(), key=lambda kv: (kv[1], kv[0]))
+        if self.filter.years:
+            year, _ = max(self.filter.years.items(), key=lambda kv: (kv[1], kv[0]))
             return year, "most common year of the dated evidence"
         mtime = datetime.fromtimestamp(job.path.stat().st_mtime, tz=timezone.utc)
         return mtime.year, "file modification time"
@@ -329,8 +398,13 @@ def ingest(
     progress: Progress | None = None,
     max_line_bytes: int = 1_000_000,
     max_archive_bytes: int = DEFAULT_MAX_BYTES,
+    workers: int | None = None,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
 ) -> Inventory:
-    """Read every source in `dump` into `store`, then finalize it and save the Inventory."""
+    """Read every source in `dump` into `store`, then finalize it and save the Inventory.
+
+    `workers` (default: $POSTMORTEM_INGEST_WORKERS, else the CPU count, at most 8) worker
+    processes read slices of line-oriented logs once there are `parallel_min_bytes` of them."""
     dump = Path(dump)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -372,32 +446,47 @@ def ingest(
 
     dated = [j for j in scan.jobs if not j.needs_year]
     yearless = [j for j in scan.jobs if j.needs_year]
-    for job in dated:
-        ing.sources.append(ing.run(job, ctx, True))
-    for job in yearless:
-        year, why = ing.year_for(manifest, job)
-        src = ing.run(job, dataclasses.replace(ctx, year_hint=year), False)
-        src.note = (src.note + "; " if src.note else "") + f"no year in the source: {year} assumed from the {why}"
-        ing.sources.append(src)
+    n_workers = resolve_workers(workers)
+    line_bytes = sum(j.size for j in scan.jobs if _splittable(j))
+    pool = _Pool(n_workers, workdir / "shards") if n_workers > 1 and line_bytes >= parallel_min_bytes else None
+    ing.workers = n_workers if pool is not None else 1
+    try:
+        ing.sources += ing.run_phase(dated, lambda job: ctx, True, pool)
+        # Yearless formats last: their year comes from what the dated sources said.
+        hints = {id(job): ing.year_for(manifest, job) for job in yearless}
+        reports = ing.run_phase(yearless, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]), False, pool)
+        for job, src in zip(yearless, reports):
+            year, why = hints[id(job)]
+            src.note = (src.note + "; " if src.note else "") + f"no year in the source: {year} assumed from the {why}"
+            ing.sources.append(src)
+    finally:
+        if pool is not None:
+            pool.close()
     if ing.progress:
         ing.progress(ing.total_bytes, ing.total_bytes, "")
     return _finish(inv, ing, store, manifest, scan)
 
 
 def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Manifest, scan: _Scan) -> Inventory:
+    started = time.perf_counter()
     store.finalize()
+    # How the load went, for benchmarks (kept out of the Inventory, which must not vary by run).
+    store.set_meta("ingest_stats", {"workers": ing.workers, "worker_cpu_s": round(ing.worker_cpu_s, 2),
+                                    "main_cpu_s": round(time.process_time() - ing.cpu_started, 2),
+                                    "finalize_s": round(time.perf_counter() - started, 2)})
     inv.sources = ing.sources
     inv.skipped.extend(scan.skipped)
     inv.total_records = store.count()
     inv.total_malformed = sum(s.malformed for s in inv.sources)
     inv.first_ts, inv.last_ts = store.time_span()
     inv.kinds = {k.value: n for k in EvidenceKind if (n := store.count(kinds=[k]))}
-    inv.redactions = dict(ing.redactor.counts)
-    inv.untrusted = list(ing.untrusted)
+    flt = ing.filter
+    inv.redactions = dict(flt.redactor.counts)
+    inv.untrusted = list(flt.untrusted)
     inv.data_gaps = data_gaps(inv.kinds)
-    if ing.untrusted_total > len(ing.untrusted):
+    if flt.untrusted_total > len(flt.untrusted):
         inv.data_gaps.append(
-            f"{ing.untrusted_total} records were flagged as instruction-like; only the first {len(ing.untrusted)} ids are listed."
+            f"{flt.untrusted_total} records were flagged as instruction-like; only the first {len(flt.untrusted)} ids are listed."
         )
     if manifest.raw or manifest.problems:
         inv.manifest = manifest.model_dump(mode="json")

@@ -35,6 +35,14 @@ _ROLE = re.compile(r"(?im)^\s*(?:system|assistant)\s*:|<\|im_start\|>|<\|im_end\
 _TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_call>|```tool|<function=")
 
 
+def has_cue(low: str) -> bool:
+    """False when lower-cased text holds none of the cues, so instruction_flags would return []."""
+    for cue in _CUES:
+        if cue in low:
+            return True
+    return False
+
+
 def instruction_flags(text: str) -> list[str]:
     """Flag names for `text` (empty when it looks like ordinary evidence)."""
     if not text:

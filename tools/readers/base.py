@@ -30,6 +30,9 @@ class ReadContext:
     window_end: datetime | None = None
     # Called now and then with the bytes read so far in the current file (progress of big files).
     on_bytes: Callable[[int], None] | None = None
+    # (start byte, end byte, first line number): read only this slice of the file. Set only for
+    # readers with `splittable = True`, whose records never span lines beyond continuations.
+    span: tuple[int, int, int] | None = None
 
 
 class FileReader(Protocol):

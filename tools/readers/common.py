@@ -124,31 +124,39 @@ PROGRESS_EVERY = 8 * 1024 * 1024
 
 
 def iter_lines(
-    path: Path, max_line_bytes: int, on_bytes: Callable[[int], None] | None = None
+    path: Path, max_line_bytes: int, on_bytes: Callable[[int], None] | None = None,
+    span: tuple[int, int, int] | None = None,
 ) -> Iterator[tuple[int, str | None, str | None]]:
     """Yield (line number, text, problem) reading in binary without ever holding an over-long
-    line: such a line yields text None. Invalid UTF-8 is replaced and reported as a problem."""
+    line: such a line yields text None. Invalid UTF-8 is replaced and reported as a problem.
+
+    `span` = (start byte, end byte, number of the line at start) reads one slice of a big file
+    (see `line_spans`); slices start at line starts, so line numbers stay those of the file."""
     limit = max(1, max_line_bytes)
+    start, end, first = span if span is not None else (0, -1, 1)
     with open(path, "rb", buffering=1024 * 1024) as f:
-        lineno = 0
+        if start:
+            f.seek(start)
+        pos = start
+        lineno = first - 1
         readline = f.readline
         next_report = PROGRESS_EVERY
-        while True:
+        while end < 0 or pos < end:
             raw = readline(limit + 1)
             if not raw:
                 return
+            pos += len(raw)
             lineno += 1
-            if on_bytes is not None and lineno % 4096 == 0:
-                pos = f.tell()
-                if pos >= next_report:
-                    on_bytes(pos)
-                    next_report = pos + PROGRESS_EVERY
+            if on_bytes is not None and lineno % 4096 == 0 and pos - start >= next_report:
+                on_bytes(pos - start)
+                next_report = pos - start + PROGRESS_EVERY
             if len(raw) > limit and not raw.endswith(b"\n"):
                 # Drain the rest of the line in bounded chunks.
                 while not raw.endswith(b"\n"):
                     raw = readline(1024 * 1024)
                     if not raw:
                         break
+                    pos += len(raw)
                 yield lineno, None, f"line longer than {max_line_bytes} bytes (skipped)"
                 continue
             try:
@@ -160,6 +168,54 @@ def iter_lines(
             if lineno == 1 and text.startswith("\ufeff"):
                 text = text[1:]  # a UTF-8 byte-order mark is not content
             yield lineno, text.rstrip("\r\n"), problem
+
+
+def line_spans(path: Path, chunk_bytes: int) -> list[tuple[int, int, int]]:
+    """Cut a line-oriented file into slices of about `chunk_bytes` for parallel reading.
+
+    A cut lands at the start of a line that is neither blank nor a continuation line (indented,
+    stack trace), so a multi-line record is never split between slices. Each slice carries the
+    number of its first line, counted in one pass over the file."""
+    size = path.stat().st_size
+    if size <= chunk_bytes:
+        return [(0, size, 1)]
+    cuts = [0]
+    with open(path, "rb") as f:
+        target = chunk_bytes
+        while target < size:
+            f.seek(target - 1)
+            _finish_line(f)  # the byte before target: a cut exactly at a line start is kept
+            cut = f.tell()
+            for _ in range(10_000):  # a run of continuation lines longer than this is cut anyway
+                peek = f.readline(4096)
+                if not peek or (peek.strip() and not looks_like_continuation(peek.decode("utf-8", "replace"))):
+                    break
+                if not peek.endswith(b"\n"):
+                    _finish_line(f)
+                cut = f.tell()
+            if cut >= size:
+                break
+            cuts.append(cut)
+            target = cut + chunk_bytes
+        cuts.append(size)
+        # Line number at each cut: newlines before it, plus one.
+        numbers = [1]
+        f.seek(0)
+        count, pos = 0, 0
+        for nxt in cuts[1:-1]:
+            while pos < nxt:
+                block = f.read(min(1 << 20, nxt - pos))
+                count += block.count(b"\n")
+                pos += len(block)
+            numbers.append(count + 1)
+    return [(cuts[i], cuts[i + 1], numbers[i]) for i in range(len(cuts) - 1)]
+
+
+def _finish_line(f: Any) -> None:
+    while True:
+        raw = f.readline(1 << 20)
+        if not raw or raw.endswith(b"\n"):
+            return
 
 
 _CONTINUATION = re.compile(
@@ -196,7 +252,7 @@ def read_line_records(
             ev.attrs["continuation_lines"] = len(extra)
         return ev
 
-    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes):
+    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
         if problem is not None:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
             if text is None:
@@ -280,7 +336,7 @@ def iter_json_lines(
 ) -> Iterator[tuple[int, Any] | Malformed]:
     """(line number, parsed value) per JSON line; bad lines become Malformed."""
     loads = json.loads
-    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes):
+    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
         if problem is not None:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
             if text is None:

@@ -117,6 +117,7 @@ def is_trace(obj: dict[str, Any]) -> bool:
 class LlmTraceReader:
     name = "trace.llm"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         objs = json_lines_objects(head)

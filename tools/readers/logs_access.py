@@ -22,6 +22,7 @@ _TRAILING_TIME = re.compile(r'\s*(?:(?:rt|request_time)=)?"?(\d+(?:\.\d+)?)"?(?:
 class AccessLogReader:
     name = "log.access"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return mostly_matching(head, lambda ln: bool(ACCESS.match(ln)))

@@ -106,6 +106,7 @@ def normalise_http(obj: dict[str, Any], attrs: dict[str, Any]) -> None:
 class JsonLinesLogReader:
     name = "log.jsonl"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         objs = json_lines_objects(head)

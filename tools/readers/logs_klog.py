@@ -24,6 +24,7 @@ _LEVEL = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 class KlogReader:
     name = "log.klog"
     needs_year = True
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return mostly_matching(head, lambda ln: bool(KLOG.match(ln)))

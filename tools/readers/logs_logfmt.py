@@ -43,6 +43,7 @@ def parse_pairs(line: str) -> dict[str, Any]:
 class LogfmtReader:
     name = "log.logfmt"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))

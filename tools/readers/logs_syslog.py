@@ -43,6 +43,7 @@ def _sniff(rx: re.Pattern[str], head: str) -> bool:
 class Syslog5424Reader:
     name = "log.syslog5424"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return _sniff(RFC5424, head)
@@ -75,6 +76,7 @@ class Syslog5424Reader:
 class Syslog3164Reader:
     name = "log.syslog3164"
     needs_year = True
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return _sniff(RFC3164, head)

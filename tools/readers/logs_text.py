@@ -44,6 +44,7 @@ ISO_LINE = re.compile(
 class PythonLoggingReader:
     name = "log.pylogging"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
@@ -77,6 +78,7 @@ class PythonLoggingReader:
 class IsoTextLogReader:
     name = "log.iso"
     needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
         return mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))

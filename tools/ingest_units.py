@@ -1,0 +1,192 @@
+"""Units of ingest work and the code that runs one, in this process or in a worker process.
+
+A unit is one source, or one slice of a big line-oriented file (`line_spans`). Every record of a
+unit goes through the same `RecordFilter` (redaction, instruction flags, counters) wherever it
+runs. A worker writes its unit to a shard file and returns a `UnitResult`; the parent merges
+shards in unit order, so the store is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tools.models import Evidence, Malformed, SourceReport
+from tools.readers.base import ReadContext
+from tools.readers.registry import FILE_READERS
+from tools.redact import Redactor, could_hold_secret, secret_keys
+from tools.store import ShardWriter
+from tools.untrusted import has_cue, instruction_flags
+
+MAX_MALFORMED_EXAMPLES = 3
+MAX_UNTRUSTED_IDS = 5000
+FAULT_ENV = "POSTMORTEM_FAULT_IN_WORKER"
+# Read failures a reader can hit on hostile input; reported on the source, never re-raised.
+READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+class Stats:
+    """Per-source counters filled while records stream past (or merged from unit results)."""
+
+    def __init__(self, rel: str, kind: str) -> None:
+        self.report = SourceReport(path=rel, kind=kind)
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    def malformed(self, m: Malformed) -> None:
+        self.report.malformed += 1
+        if len(self.report.malformed_examples) < MAX_MALFORMED_EXAMPLES:
+            self.report.malformed_examples.append(m)
+
+    def seen(self, ev: Evidence) -> None:
+        ts = ev.ts
+        if ts is not None:
+            if self.first is None or ts < self.first:
+                self.first = ts
+            if self.last is None or ts > self.last:
+                self.last = ts
+            if ev.ts_assumed:
+                self.report.assumed_ts += 1
+
+    def absorb(self, part: SourceReport, records: int) -> None:
+        """Add one unit's report (a slice of this source) to the source's totals."""
+        r = self.report
+        r.records += records
+        r.malformed += part.malformed
+        room = MAX_MALFORMED_EXAMPLES - len(r.malformed_examples)
+        r.malformed_examples.extend(part.malformed_examples[:max(0, room)])
+        r.assumed_ts += part.assumed_ts
+        if part.note and part.note not in r.note:
+            r.note = f"{r.note}; {part.note}" if r.note else part.note
+        for ts in (part.first_ts, part.last_ts):
+            if ts is not None:
+                self.first = ts if self.first is None or ts < self.first else self.first
+                self.last = ts if self.last is None or ts > self.last else self.last
+
+    def done(self) -> SourceReport:
+        self.report.first_ts, self.report.last_ts = self.first, self.last
+        return self.report
+
+
+class RecordFilter:
+    """Redacts and flags records on their way to storage, and counts what it saw."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.untrusted: list[str] = []
+        self.untrusted_total = 0
+        self.years: Counter[int] = Counter()
+
+    def stream(
+        self, items: Iterator[Evidence | Malformed], stats: Stats, collect_years: bool, rel: str
+    ) -> Iterator[Evidence]:
+        redact_text = self.redactor.redact_text
+        redact_obj = self.redactor.redact_obj
+        years = self.years
+        try:
+            for item in items:
+                if isinstance(item, Malformed):
+                    stats.malformed(item)
+                    continue
+                ev = item
+                # Write through __dict__: pydantic's __setattr__ costs more than the work here.
+                d = ev.__dict__
+                text, attrs = d["text"], d["attrs"]
+                # One screen over the text and every flat attribute value: most records need
+                # neither redaction nor flags, and this decides it with one lower() and a few
+                # dozen substring checks instead of a full pass per field.
+                strs = _flat_strings(attrs) if attrs else []
+                blob = text if not strs else text + "\n" + "\n".join(strs)
+                low = blob.lower()
+                if strs is None or could_hold_secret(blob, low) or (attrs and secret_keys(tuple(attrs))):
+                    text = d["text"] = redact_text(text)
+                    if attrs:
+                        d["attrs"] = redact_obj(attrs)
+                    low = text.lower()
+                if has_cue(low):
+                    flags = instruction_flags(text)
+                    if flags:
+                        d["flags"] = list(flags)
+                        self.untrusted_total += 1
+                        if len(self.untrusted) < MAX_UNTRUSTED_IDS:
+                            self.untrusted.append(ev.id)
+                stats.seen(ev)
+                if collect_years and ev.ts is not None and not ev.ts_assumed:
+                    years[ev.ts.year] += 1
+                yield ev
+        except READ_ERRORS as exc:
+            # A reader hit something it did not expect: keep what it read, report where it stopped.
+            stats.malformed(Malformed(source=rel, reason=f"reading stopped: {exc.__class__.__name__}: {exc}"[:300]))
+            stats.report.note = "reading stopped early (see malformed examples)"
+
+
+def _flat_strings(attrs: dict[str, Any]) -> list[str] | None:
+    """The string values of a flat dict; None when a value nests (those take the full path)."""
+    strs: list[str] = []
+    for v in attrs.values():
+        t = type(v)
+        if t is str:
+            strs.append(v)
+        elif t is dict or t is list or t is tuple:
+            return None
+    return strs
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitTask:
+    """Everything a worker process needs to read one unit (picklable: names and paths only)."""
+
+    index: int
+    reader: str  # a FileReader's name
+    path: str
+    rel: str
+    ctx: ReadContext  # with span set and no callbacks
+    shard: str
+    tag: str
+    collect_years: bool
+
+
+class UnitResult(BaseModel):
+    """What a worker reports back; the records themselves are in the shard file."""
+
+    index: int
+    report: SourceReport
+    rows: int
+    years: dict[int, int] = Field(default_factory=dict)
+    untrusted: list[str] = Field(default_factory=list)
+    untrusted_total: int = 0
+    seen: dict[str, list[bytes]] = Field(default_factory=dict)  # redacted-value digests, in order
+    counts: dict[str, int] = Field(default_factory=dict)
+    cpu_s: float = 0.0  # the worker's CPU time for this unit (benchmarks report it)
+
+
+_READERS = {r.name: r for r in FILE_READERS}
+
+
+def run_unit(task: UnitTask) -> UnitResult:
+    """Worker entry point: read one unit into its shard."""
+    if os.environ.get(FAULT_ENV):
+        os._exit(71)  # tests: a worker that dies mid-run (the parent must carry on alone)
+    started = time.process_time()
+    reader = _READERS[task.reader]
+    flt = RecordFilter(Redactor(tag=task.tag))
+    stats = Stats(task.rel, task.reader)
+    shard = ShardWriter(task.shard)
+    try:
+        items = reader.read(Path(task.path), task.rel, task.ctx)
+        rows = shard.add_many(flt.stream(items, stats, task.collect_years, task.rel))
+    finally:
+        shard.close()
+    return UnitResult(
+        index=task.index, report=stats.done(), rows=rows, years=dict(flt.years),
+        untrusted=flt.untrusted, untrusted_total=flt.untrusted_total,
+        seen=flt.redactor.seen(), counts=dict(flt.redactor.counts), cpu_s=time.process_time() - started,
+    )
