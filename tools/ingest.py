@@ -321,7 +321,12 @@ class _Ingestor:
             self.progress(base, total, job.rel)
             ctx = dataclasses.replace(ctx, on_bytes=lambda n: progress(base + min(n, size), total, job.rel))
         items = self._items(job, ctx)
-        stats.report.records += self.store.add_many(self.filter.stream(items, stats, collect_years, job.rel))
+        before = self.store.last_rowid()
+        stats.report.records += self.store.add_many(self.filter.stream(items, stats, job.rel))
+        span = self.store.span_stats(before)
+        stats.dated(span)
+        if collect_years:
+            self.filter.years.update(span.years)
         self.done_bytes += size
 
     def run_phase(self, jobs: list[_Job], ctx_for: Callable[[_Job], ReadContext], collect_years: bool,
@@ -468,12 +473,11 @@ def ingest(
 
 
 def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Manifest, scan: _Scan) -> Inventory:
-    started = time.perf_counter()
-    store.finalize()
+    finalize = store.finalize()
     # How the load went, for benchmarks (kept out of the Inventory, which must not vary by run).
     store.set_meta("ingest_stats", {"workers": ing.workers, "worker_cpu_s": round(ing.worker_cpu_s, 2),
                                     "main_cpu_s": round(time.process_time() - ing.cpu_started, 2),
-                                    "finalize_s": round(time.perf_counter() - started, 2)})
+                                    "finalize_s": finalize})
     inv.sources = ing.sources
     inv.skipped.extend(scan.skipped)
     inv.total_records = store.count()

@@ -23,7 +23,7 @@ from tools.models import Evidence, Malformed, SourceReport
 from tools.readers.base import ReadContext
 from tools.readers.registry import FILE_READERS
 from tools.redact import Redactor, could_hold_secret, secret_keys
-from tools.store import ShardWriter
+from tools.store import ShardWriter, SpanStats
 from tools.untrusted import has_cue, instruction_flags
 
 MAX_MALFORMED_EXAMPLES = 3
@@ -46,15 +46,13 @@ class Stats:
         if len(self.report.malformed_examples) < MAX_MALFORMED_EXAMPLES:
             self.report.malformed_examples.append(m)
 
-    def seen(self, ev: Evidence) -> None:
-        ts = ev.ts
-        if ts is not None:
-            if self.first is None or ts < self.first:
-                self.first = ts
-            if self.last is None or ts > self.last:
-                self.last = ts
-            if ev.ts_assumed:
-                self.report.assumed_ts += 1
+    def dated(self, span: SpanStats) -> None:
+        """Take in the time span of rows just written (counted in SQL, not record by record)."""
+        self.report.assumed_ts += span.assumed
+        for ts in (span.first, span.last):
+            if ts is not None:
+                self.first = ts if self.first is None or ts < self.first else self.first
+                self.last = ts if self.last is None or ts > self.last else self.last
 
     def absorb(self, part: SourceReport, records: int) -> None:
         """Add one unit's report (a slice of this source) to the source's totals."""
@@ -85,12 +83,9 @@ class RecordFilter:
         self.untrusted_total = 0
         self.years: Counter[int] = Counter()
 
-    def stream(
-        self, items: Iterator[Evidence | Malformed], stats: Stats, collect_years: bool, rel: str
-    ) -> Iterator[Evidence]:
+    def stream(self, items: Iterator[Evidence | Malformed], stats: Stats, rel: str) -> Iterator[Evidence]:
         redact_text = self.redactor.redact_text
         redact_obj = self.redactor.redact_obj
-        years = self.years
         try:
             for item in items:
                 if isinstance(item, Malformed):
@@ -106,7 +101,7 @@ class RecordFilter:
                 strs = _flat_strings(attrs) if attrs else []
                 blob = text if not strs else text + "\n" + "\n".join(strs)
                 low = blob.lower()
-                if strs is None or could_hold_secret(blob, low) or (attrs and secret_keys(tuple(attrs))):
+                if strs is None or could_hold_secret(blob, low) or (attrs and secret_keys(attrs)):
                     text = d["text"] = redact_text(text)
                     if attrs:
                         d["attrs"] = redact_obj(attrs)
@@ -118,9 +113,6 @@ class RecordFilter:
                         self.untrusted_total += 1
                         if len(self.untrusted) < MAX_UNTRUSTED_IDS:
                             self.untrusted.append(ev.id)
-                stats.seen(ev)
-                if collect_years and ev.ts is not None and not ev.ts_assumed:
-                    years[ev.ts.year] += 1
                 yield ev
         except READ_ERRORS as exc:
             # A reader hit something it did not expect: keep what it read, report where it stopped.
@@ -182,7 +174,11 @@ def run_unit(task: UnitTask) -> UnitResult:
     shard = ShardWriter(task.shard)
     try:
         items = reader.read(Path(task.path), task.rel, task.ctx)
-        rows = shard.add_many(flt.stream(items, stats, task.collect_years, task.rel))
+        rows = shard.add_many(flt.stream(items, stats, task.rel))
+        span = shard.span_stats(0)
+        stats.dated(span)
+        if task.collect_years:
+            flt.years.update(span.years)
     finally:
         shard.close()
     return UnitResult(

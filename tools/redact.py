@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,13 @@ _BY_NAME = {k.name: k for k in _KINDS}
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 # Any of these (in the lower-cased line) makes some pattern possible; most log lines hold none.
 _WORDS = ("sk-", "akia", "asia", "gh", "github_pat_", "xox", "eyj", "bearer", "@", "pass", "pwd", "secret", "key", "token", "private")
+# The ingest screen is stricter than _WORDS where plain words are common in logs ("token limit
+# exceeded", "high"): a label must be followed by = or : as the password pattern requires, and
+# "gh" must start a GitHub token prefix.
+_SHAPED_WORDS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "eyj",
+                 "bearer", "@", "private")
+_LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
+_LABELLED = re.compile(r"(?:pass|pwd|secret|key|token)\w*[\"']?\s*[=:]")
 
 
 _PHONE_SHAPES = ("000-000-0000", "000.000.0000", "000 000 0000", "(000)")
@@ -136,10 +143,16 @@ def _phone_shaped(text: str) -> bool:
 def could_hold_secret(text: str, low: str) -> bool:
     """False only when no pattern can match `text` (`low` is text.lower()): the ingest fast path.
 
-    Every pattern but the phone one needs one of _WORDS in the lower-cased text."""
-    for word in _WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
+    Each pattern but the phone one needs one of _SHAPED_WORDS, or a label word followed by = or
+    :, in the lower-cased text."""
+    for word in _SHAPED_WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
         if word in low:
             return True
+    for word in _LABEL_WORDS:
+        if word in low:
+            if _LABELLED.search(low):
+                return True
+            break
     return _phone_shaped(text)
 
 
@@ -202,18 +215,22 @@ _SECRET_KEY = re.compile(
 _KEY_CUES = ("pass", "pwd", "secret", "key", "token", "authorization")
 
 
-_KEYS_CHECKED: dict[tuple[str, ...], bool] = {}
+_KEY_IS_SECRET: dict[object, bool] = {}
 
 
-def secret_keys(keys: tuple[str, ...]) -> bool:
-    """True when some key names a secret field (password, api_key, ...). Cached: a log file
-    repeats the same key set on every line."""
-    hit = _KEYS_CHECKED.get(keys)
-    if hit is None:
-        hit = any(isinstance(k, str) and _SECRET_KEY.match(k) for k in keys)
-        if len(_KEYS_CHECKED) < 4096:  # bounded: hostile input must not grow it without limit
-            _KEYS_CHECKED[keys] = hit
-    return hit
+def secret_keys(keys: Iterable[object]) -> bool:
+    """True when some key names a secret field (password, api_key, ...). Memoised per key name:
+    a log repeats the same few keys on every line."""
+    memo = _KEY_IS_SECRET
+    for k in keys:
+        hit = memo.get(k)
+        if hit is None:
+            hit = isinstance(k, str) and _SECRET_KEY.match(k) is not None
+            if len(memo) < 65536:  # bounded: hostile input must not grow it without limit
+                memo[k] = hit
+        if hit:
+            return True
+    return False
 
 
 def _plausible_phone(s: str) -> bool:
