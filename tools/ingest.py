@@ -50,7 +50,7 @@ _BUNDLE_MAGIC = (b"# v2 git bundle", b"# v3 git bundle")
 # Big line-oriented files are read in slices of this size, so both cores share one big log.
 CHUNK_BYTES = 16 * 1024 * 1024
 # Below this much line-oriented data, worker start-up (~0.5 s) costs more than it saves.
-PARALLEL_MIN_BYTES = 48 * 1024 * 1024
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 WORKERS_ENV = "POSTMORTEM_INGEST_WORKERS"
 
 GAP_TEXT: dict[str, str] = {

@@ -51,6 +51,21 @@ class Evidence(BaseModel):
         return v.astimezone(timezone.utc)
 
 
+_FIELDS = frozenset(Evidence.model_fields)
+
+
+def trusted_evidence(fields: dict[str, Any]) -> Evidence:
+    """Evidence from fields already in their final form (all of them, `ts` aware UTC), without
+    validation: what BaseModel.model_construct does, minus its per-call introspection (~5x
+    faster). For hot paths only: readers after parsing, the store reading its own rows."""
+    ev = Evidence.__new__(Evidence)
+    object.__setattr__(ev, "__dict__", fields)
+    object.__setattr__(ev, "__pydantic_fields_set__", set(_FIELDS))
+    object.__setattr__(ev, "__pydantic_extra__", None)
+    object.__setattr__(ev, "__pydantic_private__", None)
+    return ev
+
+
 class Malformed(BaseModel):
     """A record a reader could not parse. Counted and reported, never fatal."""
 

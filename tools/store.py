@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tools.models import Evidence, EvidenceKind, Inventory
+from tools.models import Evidence, EvidenceKind, Inventory, trusted_evidence
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evidence (
@@ -162,21 +162,18 @@ class ShardWriter:
         self._db.close()
 
 
+_KINDS = {k.value: k for k in EvidenceKind}
+_loads = json.loads
+
+
 def _row_to_evidence(row: Sequence[Any]) -> Evidence:
-    ts = None if row[2] is None else datetime.fromtimestamp(row[2], tz=timezone.utc)
-    return Evidence(
-        id=row[0],
-        kind=EvidenceKind(row[1]),
-        ts=ts,
-        ts_assumed=bool(row[3]),
-        source=row[4],
-        locator=row[5],
-        service=row[6],
-        level=row[7],
-        text=row[8],
-        attrs=json.loads(row[9]),
-        flags=json.loads(row[10]),
-    )
+    # Rows were validated on the way in; analysis reads tens of thousands of them.
+    return trusted_evidence({
+        "id": row[0], "kind": _KINDS[row[1]],
+        "ts": None if row[2] is None else datetime.fromtimestamp(row[2], tz=timezone.utc),
+        "ts_assumed": bool(row[3]), "source": row[4], "locator": row[5], "service": row[6],
+        "level": row[7], "text": row[8], "attrs": _loads(row[9]), "flags": _loads(row[10]),
+    })
 
 
 def fts_query(text: str) -> str:
@@ -220,6 +217,10 @@ class EvidenceStore:
         self._services: list[str] | None = None
         self._minutes: dict[int, list[int]] = {}  # minute -> [logs, errors, with status, 5xx]
         self._minutes_complete = self._indexed == 0
+        # Derived read-only results, kept per instance once the store is complete (finalized or
+        # reopened): the store is append-then-query, so they cannot go stale.
+        self.memo: dict[Any, Any] = {}
+        self._finalized_once = not fresh
 
     def _has_evidence(self) -> bool:
         return self._db.execute(
@@ -321,6 +322,8 @@ class EvidenceStore:
             self._db.executemany("INSERT INTO log_minutes VALUES (?,?,?,?,?)",
                                  [(m, *tot) for m, tot in sorted(self._minutes.items())])
         self._minutes_complete = True
+        self._finalized_once = True
+        self.memo.clear()
         step("fts_merge", "INSERT INTO evidence_fts(evidence_fts, rank) VALUES ('automerge', 4)",
              "INSERT INTO evidence_fts(evidence_fts, rank) VALUES ('merge', 500)")
         t = time.perf_counter()
@@ -559,7 +562,13 @@ class EvidenceStore:
         self, start: datetime | None = None, end: datetime | None = None, limit: int = 20000,
         include_warnings: bool = False,
     ) -> list[Evidence]:
-        """Error-level or 5xx log records (and warnings, if asked) in time order (bounded)."""
+        """Error-level or 5xx log records (and warnings, if asked) in time order (bounded).
+        Remembered per arguments: timeline and analysis ask the same questions."""
+        return list(self.remember(("errors", start, end, limit, include_warnings),
+                                  lambda: self._errors(start, end, limit, include_warnings)))
+
+    def _errors(self, start: datetime | None, end: datetime | None, limit: int,
+                include_warnings: bool) -> list[Evidence]:
         where, params = self._where(kinds=["log"], start=start, end=end, service=None, levels=None)
         cond = self._ERR if not include_warnings else f"({self._ERR} OR level = 'warning')"
         where += f" AND {cond}"
@@ -567,6 +576,16 @@ class EvidenceStore:
             f"SELECT {_COLUMNS} FROM evidence{where} ORDER BY ts, rowid LIMIT ?", params + [limit]
         ).fetchall()
         return [_row_to_evidence(r) for r in rows]
+
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered under `key` once the store is complete (the store is
+        append-then-query, so a derived result cannot go stale after finalize)."""
+        if key in self.memo:
+            return self.memo[key]
+        value = compute()
+        if self._finalized_once:
+            self.memo[key] = value
+        return value
 
     def match(
         self,

@@ -114,12 +114,39 @@ class Classification:
 
 def classify(store: EvidenceStore, start: datetime | None, end: datetime | None,
              trigger_ids: list[str]) -> Classification:
-    scores: dict[str, float] = defaultdict(float)
-    ev_for: dict[str, list[str]] = defaultdict(list)
-    seen_text: dict[str, set[str]] = defaultdict(set)
-    specialist: list[str] = []
+    """Failure modes the evidence in the window supports. The scan of the window is remembered
+    on the store (timeline and analysis both ask); trigger commits are scanned on top of a copy."""
+    def window_scan() -> _Scan:
+        base = _Scan()
+        base.window(store, start, end)
+        return base
 
-    def scan(kind: EvidenceKind, eid: str, text: str) -> None:
+    scan = store.remember(("taxonomy", start, end), window_scan).copy()
+    for ev in store.get_many(trigger_ids):
+        scan.add(ev.kind, ev.id, ev.text + " " + " ".join(str(f) for f in ev.attrs.get("files") or []))
+    return scan.result()
+
+
+class _Scan:
+    """Scores per failure mode, with the evidence behind them, built record by record."""
+
+    def __init__(self) -> None:
+        self.scores: dict[str, float] = defaultdict(float)
+        self.ev_for: dict[str, list[str]] = defaultdict(list)
+        self.seen_text: dict[str, set[str]] = defaultdict(set)
+        self.specialist: list[str] = []
+
+    def copy(self) -> _Scan:
+        c = _Scan()
+        c.scores.update(self.scores)
+        c.ev_for.update({k: list(v) for k, v in self.ev_for.items()})
+        c.seen_text.update({k: set(v) for k, v in self.seen_text.items()})
+        c.specialist = list(self.specialist)
+        return c
+
+    def add(self, kind: EvidenceKind, eid: str, text: str) -> None:
+        scores, ev_for, seen_text, specialist = self.scores, self.ev_for, self.seen_text, self.specialist
+
         if SPECIALIST_TRIGGERS.search(text) and len(specialist) < 3:
             specialist.append(eid)
         for m in TAXONOMY:
@@ -133,24 +160,27 @@ def classify(store: EvidenceStore, start: datetime | None, end: datetime | None,
             if len(ev_for[m.id]) < 4:
                 ev_for[m.id].append(eid)
 
-    for ev in store.errors(start=start, end=end, limit=5000, include_warnings=True):
-        scan(ev.kind, ev.id, ev.text)
-    warn_kinds = [EvidenceKind.ALERT, EvidenceKind.K8S_EVENT, EvidenceKind.CHAT, EvidenceKind.NOTE,
-                  EvidenceKind.PAGE, EvidenceKind.TRACE]
-    for ev in store.iter(kinds=warn_kinds, start=start, end=end):
-        if ev.flags:
-            continue
-        scan(ev.kind, ev.id, ev.text + " " + " ".join(str(v) for v in (ev.attrs.get("labels") or {}).values()))
-    for ev in store.iter(kinds=[EvidenceKind.NOTE]):
-        if ev.ts is None and not ev.flags:
+    def window(self, store: EvidenceStore, start: datetime | None, end: datetime | None) -> None:
+        scan = self.add
+        for ev in store.errors(start=start, end=end, limit=5000, include_warnings=True):
             scan(ev.kind, ev.id, ev.text)
-    for ev in store.iter(kinds=[EvidenceKind.METRIC]):
-        scan(ev.kind, ev.id, str(ev.attrs.get("name") or ""))
-    for ev in store.get_many(trigger_ids):
-        scan(ev.kind, ev.id, ev.text + " " + " ".join(str(f) for f in ev.attrs.get("files") or []))
-    picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE), key=lambda m: (-scores[m], m))
-    # Generic infra modes only when nothing AI-specific explains the incident.
-    specific = [m for m in picked if not m.startswith("infra.")]
-    modes = (specific + [m for m in picked if m.startswith("infra.")][:1]) if specific else picked[:2]
-    return Classification(modes=modes[:5], scores=dict(scores), evidence=dict(ev_for),
-                          specialist_hits=specialist)
+        warn_kinds = [EvidenceKind.ALERT, EvidenceKind.K8S_EVENT, EvidenceKind.CHAT, EvidenceKind.NOTE,
+                      EvidenceKind.PAGE, EvidenceKind.TRACE]
+        for ev in store.iter(kinds=warn_kinds, start=start, end=end):
+            if ev.flags:
+                continue
+            scan(ev.kind, ev.id, ev.text + " " + " ".join(str(v) for v in (ev.attrs.get("labels") or {}).values()))
+        for ev in store.iter(kinds=[EvidenceKind.NOTE]):
+            if ev.ts is None and not ev.flags:
+                scan(ev.kind, ev.id, ev.text)
+        for ev in store.iter(kinds=[EvidenceKind.METRIC]):
+            scan(ev.kind, ev.id, str(ev.attrs.get("name") or ""))
+
+    def result(self) -> Classification:
+        scores = self.scores
+        picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE), key=lambda m: (-scores[m], m))
+        # Generic infra modes only when nothing AI-specific explains the incident.
+        specific = [m for m in picked if not m.startswith("infra.")]
+        modes = (specific + [m for m in picked if m.startswith("infra.")][:1]) if specific else picked[:2]
+        return Classification(modes=modes[:5], scores=dict(scores), evidence=dict(self.ev_for),
+                              specialist_hits=list(self.specialist))
