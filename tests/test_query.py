@@ -200,3 +200,13 @@ def test_every_tool_has_a_json_schema() -> None:
         schema = model.model_json_schema()
         assert schema["type"] == "object" and "max_tokens" in schema["properties"], name
         assert callable(fn)
+
+
+def test_search_logs_stops_counting_past_the_cap(store: EvidenceStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(q, "SEARCH_COUNT_CAP", 50)
+    res = q.search_logs(store, q.SearchLogsInput(query="upstream timeout", limit=20, max_tokens=5000))
+    assert res.total == 51 and res.total_is_lower_bound and res.shown == 20
+    assert "of more than 50 matching log lines" in res.notice
+    few = q.search_logs(store, q.SearchLogsInput(level="error", service="worker", start=T0,
+                                                 end=T0 + timedelta(seconds=399), limit=100, max_tokens=20000))
+    assert few.total == 40 and not few.total_is_lower_bound  # under the cap: exact

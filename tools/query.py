@@ -98,6 +98,7 @@ class ToolResult(BaseModel):
     items: list[dict[str, Any]] = Field(default_factory=list)
     shown: int = 0
     total: int = 0
+    total_is_lower_bound: bool = False  # search_logs stops counting past SEARCH_COUNT_CAP
     truncated: bool = False
     notice: str = ""
     header: str = ""  # free text shown before the items (a summary, a diff)
@@ -132,6 +133,11 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc)  # the tool schema says naive means UTC
 
 
+# search_logs stops counting here: an exact count of a million matches costs a second and tells
+# the reader nothing more than "narrow the query".
+SEARCH_COUNT_CAP = 10_000
+
+
 def _finish(
     tool: str,
     items: list[dict[str, Any]],
@@ -146,13 +152,15 @@ def _finish(
 ) -> ToolResult:
     """Drop items (from the end the caller cares least about) until the rendering fits the budget."""
     keep_note = f" ({keep} kept)" if keep else ""
+    capped = tool == "search_logs" and total > SEARCH_COUNT_CAP
 
     def notice(shown: int) -> str:
         if total == 0:
             return f"no matching {noun}" + (f"; {hint}" if hint else "")
         if shown >= total:
             return f"showing all {total:,} matching {noun}"
-        return f"showing {shown:,} of {total:,} matching {noun}{keep_note}" + (f"; narrow with {hint}" if hint else "")
+        of = f"more than {SEARCH_COUNT_CAP:,}" if capped else f"{total:,}"
+        return f"showing {shown:,} of {of} matching {noun}{keep_note}" + (f"; narrow with {hint}" if hint else "")
 
     header_cut = False
     if header:
@@ -178,7 +186,7 @@ def _finish(
             used -= costs[hi]
     while True:
         res = ToolResult(
-            tool=tool, items=items[lo:hi], shown=hi - lo, total=total,
+            tool=tool, items=items[lo:hi], shown=hi - lo, total=total, total_is_lower_bound=capped,
             truncated=header_cut or (hi - lo) < total,
             notice=notice(hi - lo), header=header, lines=lines[lo:hi],
         )
@@ -227,6 +235,7 @@ def search_logs(store: EvidenceStore, inp: SearchLogsInput) -> ToolResult:
         found, total = store.search(
             inp.query or None, kinds=kinds, start=_utc(inp.start), end=_utc(inp.end),
             service=inp.service, levels=levels, limit=inp.limit, newest_first=inp.keep == "newest",
+            count_cap=SEARCH_COUNT_CAP,
         )
     except Exception as exc:  # noqa: BLE001 - sqlite raises OperationalError on odd FTS input
         return _finish("search_logs", [], [], 0, "records", inp.max_tokens,

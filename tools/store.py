@@ -443,8 +443,10 @@ class EvidenceStore:
         levels: Sequence[str] | None = None,
         limit: int = 100,
         newest_first: bool = False,
+        count_cap: int | None = None,
     ) -> tuple[list[Evidence], int]:
-        """Matching evidence (at most `limit`) and the total number that matched."""
+        """Matching evidence (at most `limit`) and the total number that matched; with
+        `count_cap`, counting stops at count_cap + 1 (read: "more than count_cap")."""
         where, params = self._where(
             kinds=kinds, start=start, end=end, service=service, levels=levels, prefix="e."
         )
@@ -456,7 +458,13 @@ class EvidenceStore:
             params = params + [q]
         else:
             join = ""
-        total = self._db.execute(f"SELECT count(*) FROM evidence e{join}{where}", params).fetchone()[0]
+        if count_cap is None:
+            total = self._db.execute(f"SELECT count(*) FROM evidence e{join}{where}", params).fetchone()[0]
+        else:
+            # Counting a million matches costs a second; "more than 10,000" says as much.
+            total = self._db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM evidence e{join}{where} LIMIT ?)", params + [count_cap + 1]
+            ).fetchone()[0]
         cols = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
         rows = self._db.execute(
             f"SELECT {cols} FROM evidence e{join}{where} ORDER BY e.ts {order}, e.rowid {order} LIMIT ?",
