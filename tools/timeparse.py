@@ -13,6 +13,7 @@ import math
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dateutil import parser as _dateparser
 
@@ -127,6 +128,30 @@ def parse_ts(
     year_hint: int | None = None,
 ) -> tuple[datetime, bool] | None:
     """Parse one timestamp value to (aware UTC datetime, assumed) or None when it is not one."""
+    if type(value) is str:
+        s = value.strip()
+        n = len(s)
+        if not n or n > 64:
+            return None
+        # Fast paths for the shapes that fill big logs (see below); the rest takes the general path.
+        if n >= 19 and s[16] == ":" and (default_tz is UTC or second_safe(default_tz)):
+            r = _iso_fast(s, default_tz)
+            if r is not _MISS:
+                return r  # type: ignore[return-value]
+        elif n >= 20 and s[2] == "/" and (default_tz is UTC or second_safe(default_tz)):
+            key = (s, default_tz)
+            r = _CLF_CACHE.get(key, _ABSENT)
+            if r is _ABSENT:
+                r = _match_once(_CLF, _from_clf, s, default_tz)
+                if len(_CLF_CACHE) >= _CACHE_MAX:
+                    _CLF_CACHE.clear()
+                _CLF_CACHE[key] = r
+            if r is not _MISS:
+                return r  # type: ignore[return-value]
+        try:
+            return _parse_str(s, default_tz, year_hint)
+        except (ValueError, OverflowError):
+            return None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -145,28 +170,111 @@ def parse_ts(
         return None
 
 
+# --- fast paths -------------------------------------------------------------------------------
+# A big log repeats each second many times. The caches hold the general path's result for the text
+# without its fraction (keyed with the zone text and the default zone), and the fraction is added
+# back. That is exact: the fraction (1+ ASCII digits, which _ISO's \d+ takes whole) does not change
+# what matches, every offset here is whole seconds, and zoneinfo picks an offset ignoring
+# microseconds; second_safe keeps other zones on the general path. A cached _MISS means "not this
+# shape": the general path decides, uncached.
+_MISS: Any = object()
+_ABSENT: Any = object()
+_CACHE_MAX = 8192  # logs are time-ordered, so clearing when full keeps the hit rate high
+_ISO_CACHE: dict[tuple[str, str, tzinfo], Any] = {}
+_CLF_CACHE: dict[tuple[str, tzinfo], Any] = {}
+_SAFE_TZ: dict[tzinfo, bool] = {}
+_DIGITS = "0123456789"
+_SCALE = (0, 100000, 10000, 1000, 100, 10, 1)
+_FRAC: dict[str, timedelta] = {}  # fraction digits (at most 6) -> that many microseconds
+
+
+def second_safe(tz: tzinfo) -> bool:
+    """True for zones whose offset is whole seconds and ignores microseconds (what the caches need)."""
+    if type(tz) is ZoneInfo:
+        return True
+    if type(tz) is not timezone:
+        return False  # arbitrary tzinfo: may be unhashable or offset by fractions of a second
+    ok = _SAFE_TZ.get(tz)
+    if ok is None:
+        off = tz.utcoffset(None)
+        ok = off is not None and off.microseconds == 0
+        if len(_SAFE_TZ) < 64:
+            _SAFE_TZ[tz] = ok
+    return ok
+
+
+def _iso_fast(s: str, default_tz: tzinfo) -> Any:
+    """An ISO-8601 time with seconds (`s[16]` is ":"): the cached result plus the fraction, or _MISS."""
+    head = s[:19]
+    rest = s[19:]
+    delta = None
+    if rest and (rest[0] == "." or rest[0] == ","):
+        tail = rest
+        rest = tail[1:].lstrip(_DIGITS)
+        nd = len(tail) - 1 - len(rest)
+        if not nd:
+            return _MISS
+        frac = tail[1:7] if nd >= 6 else tail[1:1 + nd]
+        delta = _FRAC.get(frac)
+        if delta is None:
+            delta = timedelta(microseconds=int(frac) * _SCALE[len(frac)])
+            if len(_FRAC) < _CACHE_MAX:
+                _FRAC[frac] = delta
+    key = (head, rest, default_tz)
+    r = _ISO_CACHE.get(key, _ABSENT)
+    if r is _ABSENT:
+        r = _match_once(_ISO, _from_iso, head + rest, default_tz)
+        if len(_ISO_CACHE) >= _CACHE_MAX:
+            _ISO_CACHE.clear()
+        _ISO_CACHE[key] = r
+    if r is None or r is _MISS or not delta:
+        return r
+    # Adding under a second to a whole-second time is .replace(microsecond=...), only cheaper.
+    return r[0] + delta, r[1]
+
+
+def _match_once(pattern: re.Pattern[str], convert: Any, s: str, default_tz: tzinfo) -> Any:
+    """_MISS when the shape does not match, None when it matches but is not a real time."""
+    m = pattern.match(s)
+    if m is None:
+        return _MISS
+    try:
+        return convert(m, default_tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+# --- general path -----------------------------------------------------------------------------
+def _from_iso(m: re.Match[str], default_tz: tzinfo) -> tuple[datetime, bool] | None:
+    y, mo, d, h, mi, sec, frac, tok = m.groups()
+    tz = None
+    if tok:
+        tz = _offset(tok)
+        if tz is None:
+            return None  # an unknown zone word: refuse rather than guess
+    dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), _frac_us(frac))
+    return _finish(dt, tz, default_tz, False)
+
+
+def _from_clf(m: re.Match[str], default_tz: tzinfo) -> tuple[datetime, bool] | None:
+    d, mon, y, h, mi, sec, off = m.groups()
+    month = MONTHS.get(mon.lower())
+    if month is None:
+        return None
+    dt = datetime(int(y), month, int(d), int(h), int(mi), int(sec))
+    return _finish(dt, _offset(off) if off else None, default_tz, False)
+
+
 def _parse_str(s: str, default_tz: tzinfo, year_hint: int | None) -> tuple[datetime, bool] | None:
     m = _ISO.match(s)
     if m:
-        y, mo, d, h, mi, sec, frac, tok = m.groups()
-        tz = None
-        if tok:
-            tz = _offset(tok)
-            if tz is None:
-                return None  # an unknown zone word: refuse rather than guess
-        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), _frac_us(frac))
-        return _finish(dt, tz, default_tz, False)
+        return _from_iso(m, default_tz)
     if _EPOCH.match(s):
         ep = from_epoch(float(s))
         return None if ep is None else (ep, False)
     m = _CLF.match(s)
     if m:
-        d, mon, y, h, mi, sec, off = m.groups()
-        month = MONTHS.get(mon.lower())
-        if month is None:
-            return None
-        dt = datetime(int(y), month, int(d), int(h), int(mi), int(sec))
-        return _finish(dt, _offset(off) if off else None, default_tz, False)
+        return _from_clf(m, default_tz)
     m = _KLOG.match(s)
     if m:
         mo, d, h, mi, sec, frac = m.groups()

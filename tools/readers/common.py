@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 
@@ -46,6 +48,15 @@ def mostly_matching(head: str, accept: Callable[[str], bool], n: int = 20) -> bo
 
 def norm_level(value: Any) -> str | None:
     """Map any level spelling (WARN, err, E, 40, ...) to debug|info|warning|error|critical."""
+    if type(value) is str:
+        # A log repeats a handful of spellings: memoise them (short ones only, bounded).
+        hit = _LEVEL_MEMO.get(value, _NO_LEVEL)
+        if hit is not _NO_LEVEL:
+            return hit
+        level = _LEVELS.get(value.strip().lower())
+        if len(value) <= 32 and len(_LEVEL_MEMO) < 1024:
+            _LEVEL_MEMO[value] = level
+        return level
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -57,6 +68,10 @@ def norm_level(value: Any) -> str | None:
                 return name
         return None
     return _LEVELS.get(str(value).strip().lower())
+
+
+_LEVEL_MEMO: dict[str, str | None] = {}
+_NO_LEVEL: Any = object()
 
 
 def id_part(rel: str) -> str:
@@ -103,21 +118,27 @@ def make(
     """Build Evidence without per-record validation (hot path). Callers pass UTC-aware `ts`
     produced by tools.timeparse, which is the invariant the validator would otherwise enforce."""
     ev = _new(Evidence)
-    _set(ev, "__dict__", {
+    _set_dict(ev, {
         "id": eid, "kind": kind, "ts": ts, "ts_assumed": assumed, "source": source, "locator": locator,
         "service": service, "level": level, "text": text, "attrs": attrs if attrs is not None else {},
         "flags": [],
     })
-    _set(ev, "__pydantic_fields_set__", set(_FIELDS))
-    _set(ev, "__pydantic_extra__", None)
-    _set(ev, "__pydantic_private__", None)
+    _set_fields_set(ev, _FIELDS_SET.copy())
+    _set_extra(ev, None)
+    _set_private(ev, None)
     return ev
 
 
-# What BaseModel.model_construct does, minus its per-call field introspection (~5x faster).
+# What BaseModel.model_construct does, minus its per-call field introspection (~5x faster). The
+# slot descriptors' own setters skip object.__setattr__'s attribute lookup.
 _new = Evidence.__new__
-_set = object.__setattr__
 _FIELDS = frozenset(Evidence.model_fields)
+_FIELDS_SET = set(_FIELDS)
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 
 
 PROGRESS_EVERY = 8 * 1024 * 1024
@@ -245,34 +266,35 @@ def read_line_records(
     pending: Evidence | None = None
     extra: list[str] = []
     extra_chars = 0
+    continuation = looks_like_continuation
 
-    def finish(ev: Evidence) -> Evidence:
-        if extra:
-            ev.text = ev.text + "\n" + "\n".join(extra)
-            ev.attrs["continuation_lines"] = len(extra)
-        return ev
+    def join(ev: Evidence, extra: list[str]) -> None:
+        ev.text = ev.text + "\n" + "\n".join(extra)
+        ev.attrs["continuation_lines"] = len(extra)
 
     for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
         if problem is not None:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
-            if text is None:
-                continue
-        assert text is not None
-        if not text.strip():
+        if text is None or not text or text.isspace():
             continue
         ev = parse(text, lineno)
         if ev is not None:
             if pending is not None:
-                yield finish(pending)
-            pending, extra, extra_chars = ev, [], 0
-        elif multiline and pending is not None and looks_like_continuation(text):
+                if extra:
+                    join(pending, extra)
+                    extra, extra_chars = [], 0
+                yield pending
+            pending = ev
+        elif multiline and pending is not None and continuation(text):
             if len(extra) < MAX_CONTINUATION_LINES and extra_chars < MAX_RECORD_CHARS:
                 extra.append(text)
                 extra_chars += len(text)
         else:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=f"not a {what}: {text[:80]!r}")
     if pending is not None:
-        yield finish(pending)
+        if extra:
+            join(pending, extra)
+        yield pending
 
 
 def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
@@ -336,18 +358,29 @@ def iter_json_lines(
 ) -> Iterator[tuple[int, Any] | Malformed]:
     """(line number, parsed value) per JSON line; bad lines become Malformed."""
     loads = json.loads
+    scan = _JSON_SCAN
     for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
         if problem is not None:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
-            if text is None:
-                continue
-        assert text is not None
-        if not text or text.isspace():
+        if text is None or not text or text.isspace():
+            continue
+        # json.loads minus its Python layers: the scanner alone, accepted only when it consumed the
+        # whole line; anything else (errors included) goes through json.loads for the same result.
+        try:
+            value, end = scan(text, 0)
+        except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
+            end = -1
+        if end == len(text):
+            yield lineno, value
             continue
         try:
             yield lineno, loads(text)
         except ValueError as exc:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+
+
+# The scanner json.loads uses (a default JSONDecoder's: same hooks, strict mode).
+_JSON_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def looks_like_jsonl(head: str) -> bool:

@@ -29,11 +29,14 @@ class AccessLogReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz = ctx.default_tz
+        match = ACCESS.match
+        trailing = _TRAILING_TIME.match
+        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = ACCESS.match(line)
+            m = match(line)
             if not m:
                 return None
             client, _ident, user, ts_s, method, req_path, status, size, referer, agent, rest = m.groups()
@@ -53,15 +56,16 @@ class AccessLogReader:
             if agent:
                 attrs["user_agent"] = agent
             if rest:
-                t = _TRAILING_TIME.match(rest)
+                t = trailing(rest)
                 if t:
                     attrs["latency_ms"] = round(float(t.group(1)) * 1000.0, 3)
             level = "error" if st >= 500 else "warning" if st >= 400 else "info"
-            return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
-                service=file_service, level=level, text=line, attrs=attrs,
-            )
+            n = str(lineno)
+            if parsed is None:
+                return make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=level,
+                            text=line, attrs=attrs)
+            return make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+                        service=file_service, level=level, text=line, attrs=attrs)
 
         return read_line_records(path, rel, ctx, parse, multiline=False, what="access log line")
 

@@ -64,43 +64,106 @@ def _as_float(v: Any) -> float | None:
         return None
 
 
-def normalise_http(obj: dict[str, Any], attrs: dict[str, Any]) -> None:
-    """Lift HTTP fields (top level or under `http`/`request`) into the contract's attr names."""
-    src = obj
-    nested = obj.get("http") if isinstance(obj.get("http"), dict) else None
-    for scope in (src, nested):
-        if not scope:
-            continue
+# Which of a role's keys an object holds depends only on its keys, and a log repeats a few key
+# layouts millions of times: plans below are cached per key tuple, so each role checks only the
+# keys present instead of probing every alias. Looking at present keys in alias order is exactly
+# what _first does.
+_HttpPlan = tuple[tuple[str, ...], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_HTTP_PLANS: dict[tuple[str, ...], _HttpPlan] = {}
+_ABSENT: Any = object()
+_PLANS_MAX = 4096
+
+
+def _present(keys: tuple[str, ...], scope: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(k for k in keys if k in scope)
+
+
+def _http_plan(scope: dict[str, Any]) -> _HttpPlan:
+    sig = tuple(scope)
+    plan = _HTTP_PLANS.get(sig)
+    if plan is None:
+        plan = (
+            _present(_STATUS_KEYS, scope), "method" in scope, _present(_PATH_KEYS, scope),
+            _present(_LATENCY_MS_KEYS, scope), _present(_LATENCY_S_KEYS, scope), _present(_BYTES_KEYS, scope),
+        )
+        if len(_HTTP_PLANS) >= _PLANS_MAX:
+            _HTTP_PLANS.clear()
+        _HTTP_PLANS[sig] = plan
+    return plan
+
+
+def _value(scope: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """_first's value, over keys known to be present."""
+    for k in keys:
+        v = scope[k]
+        if v is not None and v != "":
+            return v
+    return None
+
+
+def _http_scope(scope: dict[str, Any], attrs: dict[str, Any], plan: _HttpPlan) -> None:
+    # A step whose keys are all absent is skipped: it would look up None and change nothing.
+    status_keys, has_method, path_keys, ms_keys, s_keys, bytes_keys = plan
+    if status_keys:
         cur = attrs.get("status")
         if not (type(cur) is int and 100 <= cur <= 599):
-            _, v = _first(scope, _STATUS_KEYS)
-            iv = _as_int(v)
+            iv = _as_int(_value(scope, status_keys))
             if iv is not None and 100 <= iv <= 599:
                 attrs["status"] = iv
-        if "method" not in attrs and isinstance(scope.get("method"), str):
-            attrs["method"] = scope["method"]
-        if "path" not in attrs:
-            _, v = _first(scope, _PATH_KEYS)
-            if isinstance(v, str):
-                attrs["path"] = v
-        if "latency_ms" not in attrs or _as_float(attrs.get("latency_ms")) is None:
-            _, v = _first(scope, _LATENCY_MS_KEYS)
-            f = _as_float(v)
-            if f is None:
-                _, v = _first(scope, _LATENCY_S_KEYS)
-                f = _as_float(v)
-                f = None if f is None else f * 1000.0
-            if f is not None:
-                attrs["latency_ms"] = f
-        if "bytes" not in attrs or _as_int(attrs.get("bytes")) is None:
-            _, v = _first(scope, _BYTES_KEYS)
-            iv = _as_int(v)
-            if iv is not None:
-                attrs["bytes"] = iv
-    st = attrs.get("status")
-    if "status" in attrs and not (isinstance(st, int) and not isinstance(st, bool) and 100 <= st <= 599):
-        # A non-HTTP status ("ok", 1) stays out of the field the analysis reads as an HTTP code.
-        attrs["status_text"] = attrs.pop("status")
+    if has_method and "method" not in attrs and isinstance(scope.get("method"), str):
+        attrs["method"] = scope["method"]
+    if path_keys and "path" not in attrs:
+        v = _value(scope, path_keys)
+        if isinstance(v, str):
+            attrs["path"] = v
+    if (ms_keys or s_keys) and ("latency_ms" not in attrs or _as_float(attrs.get("latency_ms")) is None):
+        f = _as_float(_value(scope, ms_keys))
+        if f is None:
+            f = _as_float(_value(scope, s_keys))
+            f = None if f is None else f * 1000.0
+        if f is not None:
+            attrs["latency_ms"] = f
+    if bytes_keys and ("bytes" not in attrs or _as_int(attrs.get("bytes")) is None):
+        iv = _as_int(_value(scope, bytes_keys))
+        if iv is not None:
+            attrs["bytes"] = iv
+
+
+def _status_text(attrs: dict[str, Any]) -> None:
+    if "status" in attrs:
+        st = attrs["status"]
+        if not (isinstance(st, int) and not isinstance(st, bool) and 100 <= st <= 599):
+            # A non-HTTP status ("ok", 1) stays out of the field the analysis reads as an HTTP code.
+            attrs["status_text"] = attrs.pop("status")
+
+
+def normalise_http(obj: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """Lift HTTP fields (top level or under `http`/`request`) into the contract's attr names."""
+    http = obj.get("http")
+    nested = http if isinstance(http, dict) else None
+    if obj:
+        _http_scope(obj, attrs, _http_plan(obj))
+    if nested:
+        _http_scope(nested, attrs, _http_plan(nested))
+    _status_text(attrs)
+
+
+# Present keys for timestamp, level, message, error, service; has "logger"; the top-level HTTP plan
+# (None when it has nothing to do); has "http".
+_LinePlan = tuple[
+    tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], bool, _HttpPlan | None, bool
+]
+
+
+def _line_plan(obj: dict[str, Any]) -> _LinePlan:
+    hp = _http_plan(obj)
+    status_keys, has_method, path_keys, ms_keys, s_keys, bytes_keys = hp
+    return (
+        _present(TS_KEYS, obj), _present(LEVEL_KEYS, obj), _present(MSG_KEYS, obj), _present(_ERROR_KEYS, obj),
+        _present(SERVICE_KEYS, obj), "logger" in obj,
+        hp if obj and (status_keys or has_method or path_keys or ms_keys or s_keys or bytes_keys) else None,
+        "http" in obj,
+    )
 
 
 class JsonLinesLogReader:
@@ -121,8 +184,11 @@ class JsonLinesLogReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz, year = ctx.default_tz, ctx.year_hint
+        LOG = EvidenceKind.LOG
+        dumps = json.dumps
+        plans: dict[tuple[str, ...], _LinePlan] = {}
         for item in iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
@@ -131,39 +197,77 @@ class JsonLinesLogReader:
             if not isinstance(obj, dict):
                 yield Malformed(source=rel, locator=f"line {lineno}", reason="JSON line is not an object")
                 continue
+            sig = tuple(obj)
+            plan = plans.get(sig)
+            if plan is None:
+                plan = _line_plan(obj)
+                if len(plans) >= _PLANS_MAX:
+                    plans.clear()
+                plans[sig] = plan
+            ts_keys, level_keys, msg_keys, error_keys, service_keys, has_logger, http_plan, has_http = plan
             attrs = dict(obj)
-            tk, tv = _first(obj, TS_KEYS)
-            parsed = parse_ts(tv, tz, year) if tk else None
-            if tk and parsed is not None:
-                del attrs[tk]
-            lk, lv = _first(obj, LEVEL_KEYS)
-            level = norm_level(lv)
-            if lk and level is not None:
-                del attrs[lk]
-            mk, mv = _first(obj, MSG_KEYS)
-            if mk is not None and isinstance(mv, str):
-                text = mv
-                del attrs[mk]
-            else:
-                text = json.dumps(obj, ensure_ascii=False, default=str)[:2000]
-            ek, evv = _first(obj, _ERROR_KEYS)
-            if ek is not None and isinstance(evv, (str, dict)):
-                err = evv if isinstance(evv, str) else json.dumps(evv, default=str)
-                if err not in text:
-                    text = f"{text} | {ek}: {err[:4000]}"
-            _, sv = _first(obj, SERVICE_KEYS)
-            service = sv if isinstance(sv, str) and sv else file_service
-            if "logger" not in attrs:
+            # Each loop below is _first(obj, KEYS) over the keys the plan found present.
+            parsed = None
+            for k in ts_keys:
+                v = obj[k]
+                if v is not None and v != "":
+                    parsed = parse_ts(v, tz, year)
+                    if parsed is not None:
+                        del attrs[k]
+                    break
+            level = None
+            for k in level_keys:
+                v = obj[k]
+                if v is not None and v != "":
+                    level = norm_level(v)
+                    if level is not None:
+                        del attrs[k]
+                    break
+            text = None
+            for k in msg_keys:
+                v = obj[k]
+                if v is not None and v != "":
+                    if isinstance(v, str):
+                        text = v
+                        del attrs[k]
+                    break
+            if text is None:
+                text = dumps(obj, ensure_ascii=False, default=str)[:2000]
+            for k in error_keys:
+                v = obj[k]
+                if v is not None and v != "":
+                    if isinstance(v, (str, dict)):
+                        err = v if isinstance(v, str) else dumps(v, default=str)
+                        if err not in text:
+                            text = f"{text} | {k}: {err[:4000]}"
+                    break
+            service = file_service
+            for k in service_keys:
+                v = obj[k]
+                if v is not None and v != "":
+                    if isinstance(v, str) and v:
+                        service = v
+                    break
+            if not has_logger:
                 lg = obj.get("logger_name") or obj.get("name")
                 if isinstance(lg, str):
                     attrs["logger"] = lg
-            normalise_http(obj, attrs)
+            if http_plan is not None:
+                _http_scope(obj, attrs, http_plan)
+            if has_http:
+                nested = obj["http"]
+                if nested and isinstance(nested, dict):
+                    _http_scope(nested, attrs, _http_plan(nested))
+            st = attrs.get("status", _ABSENT)
+            if st is not _ABSENT and not (type(st) is int and 100 <= st <= 599):
+                _status_text(attrs)
             attrs["format"] = "jsonl"
-            yield make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
-                service=service, level=level, text=text, attrs=attrs,
-            )
+            n = str(lineno)
+            if parsed is None:
+                yield make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text, attrs=attrs)
+            else:
+                yield make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+                           service=service, level=level, text=text, attrs=attrs)
 
 
 READER = JsonLinesLogReader()

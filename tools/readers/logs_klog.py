@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
-from tools.timeparse import UTC
+from tools.timeparse import UTC, second_safe
 
 KLOG = re.compile(
     r"([IWEF])(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s+(\d+)\s+([^\s:\]]+):(\d+)\] ?(.*)"
@@ -31,29 +32,70 @@ class KlogReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz, year = ctx.default_tz, ctx.year_hint
+        match = KLOG.match
+        LOG = EvidenceKind.LOG
+        # Base (whole-second) UTC time per "MMDD HH:MM:SS" text, None for an impossible date. Only
+        # for zones whose offset ignores microseconds; others are converted line by line.
+        seconds: dict[str, datetime | None] | None = {} if second_safe(tz) else None
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = KLOG.match(line)
+            m = match(line)
             if not m:
                 return None
             sev, mo, d, h, mi, s, frac, thread, src, src_line, msg = m.groups()
             ts = None
             if year is not None:
-                try:
-                    us = int((frac or "0").ljust(6, "0")[:6])
-                    naive = datetime(year, int(mo), int(d), int(h), int(mi), int(s), us)
-                    ts = naive.replace(tzinfo=tz).astimezone(UTC)
-                except ValueError:
-                    return None
+                if seconds is not None:
+                    key = line[1:14]  # "MMDD HH:MM:SS": fixed width in the pattern
+                    base = seconds.get(key, _ABSENT)
+                    if base is _ABSENT:
+                        base = _utc(year, mo, d, h, mi, s, 0, tz)
+                        if len(seconds) >= 8192:
+                            seconds.clear()
+                        seconds[key] = base
+                    if base is None:
+                        return None
+                    delta = _FRACS.get(frac, _ABSENT)
+                    if delta is _ABSENT:
+                        delta = _micros(frac)
+                    ts = base + delta if delta is not None else base
+                else:
+                    ts = _utc(year, mo, d, h, mi, s, int((frac or "0").ljust(6, "0")[:6]), tz)
+                    if ts is None:
+                        return None
+            n = str(lineno)
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                LOG, id_prefix + n, rel, "line " + n,
                 ts=ts, assumed=True, service=file_service, level=_LEVEL[sev], text=msg,
                 attrs={"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"},
             )
 
         return read_line_records(path, rel, ctx, parse, what="klog line")
+
+
+_ABSENT: Any = object()
+
+
+def _utc(year: int, mo: str, d: str, h: str, mi: str, s: str, us: int, tz: tzinfo) -> datetime | None:
+    try:
+        return datetime(year, int(mo), int(d), int(h), int(mi), int(s), us).replace(tzinfo=tz).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _micros(frac: str | None) -> timedelta | None:
+    """The fraction as a timedelta (None for zero). Adding it to a whole-second UTC time equals
+    .replace(microsecond=...), only cheaper; memoised since fractions repeat."""
+    us = int((frac or "0").ljust(6, "0")[:6])
+    delta = timedelta(microseconds=us) if us else None
+    if len(_FRACS) < 8192:
+        _FRACS[frac] = delta
+    return delta
+
+
+_FRACS: dict[str | None, timedelta | None] = {}
 
 
 READER = KlogReader()

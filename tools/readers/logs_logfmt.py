@@ -50,11 +50,13 @@ class LogfmtReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz = ctx.default_tz
+        line_match = _LINE.match
+        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            if not _LINE.match(line):
+            if not line_match(line):
                 return None
             attrs = parse_pairs(line)
             parsed = None
@@ -69,15 +71,27 @@ class LogfmtReader:
                 if k in attrs:
                     level = norm_level(attrs.pop(k))
                     break
-            text = next((attrs.pop(k) for k in MSG_KEYS if k in attrs), None)
-            if text is None:
-                text = line
-            service = next((attrs[k] for k in SERVICE_KEYS if attrs.get(k)), None) or file_service
-            normalise_http(dict(attrs), attrs)
+            text = line
+            for k in MSG_KEYS:
+                if k in attrs:
+                    text = attrs.pop(k)
+                    break
+            service = file_service
+            for k in SERVICE_KEYS:
+                v = attrs.get(k)
+                if v:
+                    service = v
+                    break
+            # The original passed a copy of attrs as the scope to read; attrs itself reads the same,
+            # since no step writes a key a later step reads (values are strings: no nested "http").
+            normalise_http(attrs, attrs)
             attrs["format"] = "logfmt"
+            n = str(lineno)
+            if parsed is None:
+                return make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text,
+                            attrs=attrs)
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                 service=service, level=level, text=text, attrs=attrs,
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind, Malformed
@@ -29,7 +30,10 @@ def pri_level(pri: str | None) -> str | None:
     sev = int(pri) % 8
     if sev <= 2:
         return "critical"
-    return {3: "error", 4: "warning", 5: "info", 6: "info"}.get(sev, "debug")
+    return _SEVERITY.get(sev, "debug")
+
+
+_SEVERITY = {3: "error", 4: "warning", 5: "info", 6: "info"}
 
 
 def _nil(v: str) -> str | None:
@@ -50,11 +54,13 @@ class Syslog5424Reader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz = ctx.default_tz
+        match = RFC5424.match
+        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = RFC5424.match(line)
+            m = match(line)
             if not m:
                 return None
             pri, ts_s, host, app, procid, msgid, sd, msg = m.groups()
@@ -63,9 +69,12 @@ class Syslog5424Reader:
                                         "msgid": _nil(msgid)}
             if sd != "-":
                 attrs["structured_data"] = dict(_SD_PARAM.findall(sd))
+            n = str(lineno)
+            if parsed is None:
+                return make(LOG, id_prefix + n, rel, "line " + n, service=_nil(app) or file_service,
+                            level=pri_level(pri), text=msg.lstrip("\ufeff"), attrs=attrs)
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                 service=_nil(app) or file_service, level=pri_level(pri),
                 text=msg.lstrip("\ufeff"), attrs=attrs,
             )
@@ -83,17 +92,29 @@ class Syslog3164Reader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz, year = ctx.default_tz, ctx.year_hint
+        match = RFC3164.match
+        LOG = EvidenceKind.LOG
+        # "Apr 25 14:03:07" always takes parse_ts's RFC 3164 branch, a pure function of the text
+        # here (zone and year are fixed for the file), and a second repeats on many lines.
+        stamps: dict[str, tuple[datetime, bool] | None] = {}
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = RFC3164.match(line)
+            m = match(line)
             if not m:
                 return None
             pri, ts_s, host, app, pid, msg = m.groups()
-            parsed = parse_ts(ts_s, tz, year)
+            if ts_s in stamps:
+                parsed = stamps[ts_s]
+            else:
+                parsed = parse_ts(ts_s, tz, year)
+                if len(stamps) >= 8192:
+                    stamps.clear()
+                stamps[ts_s] = parsed
+            n = str(lineno)
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
+                LOG, id_prefix + n, rel, "line " + n,
                 ts=parsed[0] if parsed else None, assumed=True,
                 service=app or file_service, level=pri_level(pri), text=msg,
                 attrs={"format": "syslog", "host": host, "pid": pid},

@@ -33,12 +33,37 @@ PYLOG_DEFAULT = re.compile(
 PYLOG_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([\w.\-]*):(.*)")
 # [2024-04-25T14:03:07.123Z] [ERROR] [component] message  (brackets, level, component optional)
 _ZONE_WORDS = "|".join(sorted((z for z in TZINFOS if len(z) > 1), key=len, reverse=True))
-ISO_LINE = re.compile(
-    r"\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?(?:Z|[+-]\d{2}:?\d{2}|(?:"
-    + _ZONE_WORDS + r")\b))?)\]?"
-    r"\s*(?:\[?(" + _LEVEL_WORDS + r")\b\]?:?\s*)?(?:\[([\w.\-/]+)\]:?\s*)?(.*)",
-    re.IGNORECASE,
-)
+_ISO_TS = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+_ISO_ZONE = r"(?:\s?(?:Z|[+-]\d{2}:?\d{2}|(?:" + _ZONE_WORDS + r")\b))?"
+_ISO_REST = r"\]?\s*(?:\[?(" + _LEVEL_WORDS + r")\b\]?:?\s*)?(?:\[([\w.\-/]+)\]:?\s*)?(.*)"
+ISO_LINE = re.compile(r"\[?(" + _ISO_TS + _ISO_ZONE + ")" + _ISO_REST, re.IGNORECASE)
+# ISO_LINE without the zone group, whose case-insensitive alternation of ~30 words is most of the
+# match time. Everything after the timestamp is optional, so the engine never backtracks into it:
+# where the zone group cannot match, both patterns give the same groups (see _zone_impossible).
+_ISO_NO_ZONE = re.compile(r"\[?(" + _ISO_TS + ")" + _ISO_REST, re.IGNORECASE)
+_ZONE_STARTS = frozenset(z[:2].lower() for z in TZINFOS if len(z) > 1)
+_ZONE_FIRST = ("z", "+", "-")
+
+
+def _zone_impossible(line: str, p: int) -> bool:
+    """Cheap proof that ISO_LINE's zone group cannot match at `p` (False when unsure).
+
+    The group is an optional whitespace, then "Z", "+", "-" or a zone word (two letters or more).
+    Only ASCII is judged: there case-insensitive matching is plain lower-casing (unlike, say, the
+    Kelvin sign, which matches "k")."""
+    c = line[p:p + 1]
+    if not c:
+        return True
+    if c == " ":
+        two = line[p + 1:p + 3]
+    elif c.isspace():
+        return False
+    else:
+        two = line[p:p + 2]
+    if not two.isascii():
+        return False
+    two = two.lower()
+    return two[:1] not in _ZONE_FIRST and two not in _ZONE_STARTS
 
 
 class PythonLoggingReader:
@@ -51,23 +76,28 @@ class PythonLoggingReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz = ctx.default_tz
+        default_match, basic_match = PYLOG_DEFAULT.match, PYLOG_BASIC.match
+        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = PYLOG_DEFAULT.match(line)
+            m = default_match(line)
             if m:
                 ts_s, logger, lvl, msg = m.groups()
                 parsed = parse_ts(ts_s, tz)
             else:
-                m = PYLOG_BASIC.match(line)
+                m = basic_match(line)
                 if not m:
                     return None
                 lvl, logger, msg = m.groups()
                 parsed = None
+            n = str(lineno)
+            if parsed is None:
+                return make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=norm_level(lvl),
+                            text=msg, attrs={"logger": logger, "format": "pylogging"})
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
+                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                 service=file_service, level=norm_level(lvl), text=msg,
                 attrs={"logger": logger, "format": "pylogging"},
             )
@@ -85,25 +115,32 @@ class IsoTextLogReader:
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
-        rid = id_part(rel)
+        id_prefix = f"log:{id_part(rel)}:"
         tz = ctx.default_tz
+        fast_match, full_match = _ISO_NO_ZONE.match, ISO_LINE.match
+        zone_impossible = _zone_impossible
+        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
-            m = ISO_LINE.match(line)
+            m = fast_match(line)
             if not m:
-                return None
+                return None  # its timestamp does not match, so ISO_LINE fails too
+            if not zone_impossible(line, m.end(1)):
+                m = full_match(line)
+                assert m is not None
             ts_s, lvl, component, msg = m.groups()
             parsed = parse_ts(ts_s, tz)
             if parsed is None:
                 return None
-            attrs: dict[str, object] = {"format": "iso"}
             if component:
-                attrs["component"] = component
-            level = norm_level(lvl) if lvl else None
+                attrs: dict[str, object] = {"format": "iso", "component": component}
+            else:
+                attrs = {"format": "iso"}
+            n = str(lineno)
             return make(
-                EvidenceKind.LOG, f"log:{rid}:{lineno}", rel, f"line {lineno}",
-                ts=parsed[0], assumed=parsed[1], service=file_service, level=level,
-                text=msg, attrs=attrs,
+                LOG, id_prefix + n, rel, "line " + n,
+                ts=parsed[0], assumed=parsed[1], service=file_service,
+                level=norm_level(lvl) if lvl else None, text=msg, attrs=attrs,
             )
 
         return read_line_records(path, rel, ctx, parse, what="timestamped log line")
