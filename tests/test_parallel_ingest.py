@@ -120,3 +120,30 @@ def test_line_spans_cut_at_record_starts_and_number_lines(tmp_path: Path) -> Non
         line = data[c:data.index(b"\n", c)].decode()
         assert line.strip() and not looks_like_continuation(line)
     assert line_spans(path, len(data)) == [(0, len(data), 1)]
+
+
+def test_screen_skips_fields_the_text_holds_but_never_misses_a_secret() -> None:
+    from tools.ingest_units import RecordFilter, Stats
+    from tools.models import Evidence, EvidenceKind
+    from tools.redact import Redactor
+
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
+    line = f'10.0.0.1 - - "GET /v1/models?token={key} HTTP/1.1" 200 12'
+    records = [
+        # every field a slice of the line, the secret among them
+        Evidence(id="log:a:1", kind=EvidenceKind.LOG, source="a", text=line,
+                 attrs={"path": f"/v1/models?token={key}", "client": "10.0.0.1"}),
+        # the secret only in a field (a JSON log whose message is clean)
+        Evidence(id="log:a:2", kind=EvidenceKind.LOG, source="a", text="request served",
+                 attrs={"note": f"retry with {key}", "service": "api"}),
+        # an escaped spelling in the text, the decoded secret in a field
+        Evidence(id="log:a:3", kind=EvidenceKind.LOG, source="a", text="key \\u0073k-proj-abc",
+                 attrs={"raw": f"bearer {key}"}),
+        Evidence(id="log:a:4", kind=EvidenceKind.LOG, source="a", text="all quiet", attrs={"service": "api"}),
+    ]
+    out = list(RecordFilter(Redactor()).stream(iter(records), Stats("a", "log.text"), "a"))
+    assert [e.id for e in out] == ["log:a:1", "log:a:2", "log:a:3", "log:a:4"]
+    for ev in out[:3]:
+        assert key not in ev.text and key not in json.dumps(ev.attrs), ev.id
+    assert out[0].attrs["client"] == "10.0.0.1" and out[1].attrs["service"] == "api"
+    assert out[3].text == "all quiet" and out[3].attrs == {"service": "api"}

@@ -150,3 +150,27 @@ def test_flat_dicts_take_the_fast_path_but_secret_keys_still_hide() -> None:
     assert r.redact_obj(clean) is clean
     assert r.redact_obj({"msg": "ok", "api_key": "abc"}) == {"msg": "ok", "api_key": "[REDACTED:password#1]"}
     assert r.redact_obj({"msg": "mail ops@example.com"}) == {"msg": "mail [REDACTED:email#1]"}
+
+
+def test_one_pass_screen_answers_as_the_word_by_word_checks() -> None:
+    import random
+
+    from tools.redact import LABEL_WORDS, PHONE_SHAPES, SHAPED_WORDS, could_hold_secret
+    from tools.screen import screen
+    from tools.untrusted import CUES, has_cue
+
+    rng = random.Random(11)
+    pieces = [*SHAPED_WORDS, *LABEL_WORDS, *CUES, *PHONE_SHAPES, "+", "+1 ", "+44 20 ", "+14155550199", "(415)",
+              "415-555-0199", "415.555.0199", "1-", "=", ":", " ", "\n", "\"", "'", "_x", "GHP_", "Bearer ",
+              "ＡＫＩＡ", "İ", "é", "４１５", "٣", "\udcff", "10.2.3.4", "2024-10-08 12:00:00,123", "ok", "SeCrEt"]
+    mismatches = []
+    for _ in range(20000):
+        blob = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        low = blob.lower()
+        want = (could_hold_secret(blob, low), has_cue(low))
+        if screen(blob, low) != want:
+            mismatches.append(blob)
+    assert not mismatches, mismatches[:5]
+    # and the Unicode-digit phone the ASCII shapes cannot see is still screened in (then redacted)
+    assert screen("call ４１５-５５５-０１９９", "call ４１５-５５５-０１９９")[0]
+    assert "５５５" not in redact.redact_text("call ４１５-５５５-０１９９ now")

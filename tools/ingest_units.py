@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field
 from tools.models import Evidence, Malformed, SourceReport
 from tools.readers.base import ReadContext
 from tools.readers.registry import FILE_READERS
-from tools.redact import Redactor, could_hold_secret, secret_keys
+from tools.redact import Redactor, secret_keys
+from tools.screen import screen
 from tools.store import ShardWriter, SpanStats
 from tools.untrusted import has_cue, instruction_flags
 
@@ -96,17 +97,18 @@ class RecordFilter:
                 d = ev.__dict__
                 text, attrs = d["text"], d["attrs"]
                 # One screen over the text and every flat attribute value: most records need
-                # neither redaction nor flags, and this decides it with one lower() and a few
-                # dozen substring checks instead of a full pass per field.
-                strs = _flat_strings(attrs) if attrs else []
+                # neither redaction nor flags, and one automaton pass over the lower-cased text
+                # decides both (tools/screen.py) instead of a full pass per field.
+                strs = _flat_strings(attrs, text) if attrs else []
                 blob = text if not strs else text + "\n" + "\n".join(strs)
                 low = blob.lower()
-                if strs is None or could_hold_secret(blob, low) or (attrs and secret_keys(attrs)):
+                secret, cue = screen(blob, low)
+                if secret or strs is None or (attrs and secret_keys(attrs)):
                     text = d["text"] = redact_text(text)
                     if attrs:
                         d["attrs"] = redact_obj(attrs)
-                    low = text.lower()
-                if has_cue(low):
+                    cue = has_cue(text.lower())
+                if cue:
                     flags = instruction_flags(text)
                     if flags:
                         d["flags"] = list(flags)
@@ -120,13 +122,17 @@ class RecordFilter:
             stats.report.note = "reading stopped early (see malformed examples)"
 
 
-def _flat_strings(attrs: dict[str, Any]) -> list[str] | None:
-    """The string values of a flat dict; None when a value nests (those take the full path)."""
+def _flat_strings(attrs: dict[str, Any], text: str) -> list[str] | None:
+    """The string values of a flat dict that `text` does not already contain. A line reader's
+    fields are mostly slices of the line, and every screen check looks for a word or an unanchored
+    pattern, so a hit inside a slice is a hit inside the text: screening slices again only costs
+    time. None when a value nests (those take the full path)."""
     strs: list[str] = []
     for v in attrs.values():
         t = type(v)
         if t is str:
-            strs.append(v)
+            if v not in text:
+                strs.append(v)
         elif t is dict or t is list or t is tuple:
             return None
     return strs

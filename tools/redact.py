@@ -113,28 +113,48 @@ _WORDS = ("sk-", "akia", "asia", "gh", "github_pat_", "xox", "eyj", "bearer", "@
 # The ingest screen is stricter than _WORDS where plain words are common in logs ("token limit
 # exceeded", "high"): a label must be followed by = or : as the password pattern requires, and
 # "gh" must start a GitHub token prefix.
-_SHAPED_WORDS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "eyj",
+SHAPED_WORDS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "eyj",
                  "bearer", "@", "private")
-_LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
-_LABELLED = re.compile(r"(?:pass|pwd|secret|key|token)\w*[\"']?\s*[=:]")
+LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
+LABELLED = re.compile(r"(?:pass|pwd|secret|key|token)\w*[\"']?\s*[=:]")
 
 
-_PHONE_SHAPES = ("000-000-0000", "000.000.0000", "000 000 0000", "(000)")
+PHONE_SHAPES = ("000-000-0000", "000.000.0000", "000 000 0000", "(000)")
+
+
+# The phone pattern's \d takes any Unicode digit ("４１５"); the digit shapes below see ASCII only.
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+
+
+def digit_shapes(text: str) -> str:
+    """`text` with every ASCII digit turned into "0" (bytes.translate, then back to str, where
+    substring search is fast on digit-heavy text). Other characters may come back as several."""
+    return text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO).decode("latin-1")
+
+
+def international_at(shaped: str, i: int) -> bool:
+    """True when the "+0" at `i` of a digit_shapes string could start an international number."""
+    tail = shaped[i + 1:i + 11]
+    run = len(tail) - len(tail.lstrip("0"))
+    return run >= 10 or (1 <= run <= 3 and shaped[i + 1 + run:i + 2 + run] in (" ", ".", "-", "("))
+
+
+def has_other_digits(text: str) -> bool:
+    return not text.isascii() and _OTHER_DIGIT.search(text) is not None
 
 
 def _phone_shaped(text: str) -> bool:
-    """True when `text` holds a digit pattern some phone alternative could match (no regex).
-
-    Digits become "0" (bytes.translate, then back to str, where substring search is fast on
-    digit-heavy text); the international form is checked at each "+0" by hand."""
-    shaped = text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO).decode("latin-1")
+    """True when `text` holds a digit pattern some phone alternative could match (no regex on
+    ASCII text); the international form is checked at each "+0" by hand."""
+    if has_other_digits(text):
+        return True
+    shaped = digit_shapes(text)
     i = shaped.find("+0")
     while i >= 0:
-        run = len(shaped[i + 1:i + 11]) - len(shaped[i + 1:i + 11].lstrip("0"))
-        if run >= 10 or (1 <= run <= 3 and shaped[i + 1 + run:i + 2 + run] in (" ", ".", "-", "(")):
+        if international_at(shaped, i):
             return True
         i = shaped.find("+0", i + 1)
-    for shape in _PHONE_SHAPES:
+    for shape in PHONE_SHAPES:
         if shape in shaped:
             return True
     return False
@@ -143,14 +163,14 @@ def _phone_shaped(text: str) -> bool:
 def could_hold_secret(text: str, low: str) -> bool:
     """False only when no pattern can match `text` (`low` is text.lower()): the ingest fast path.
 
-    Each pattern but the phone one needs one of _SHAPED_WORDS, or a label word followed by = or
+    Each pattern but the phone one needs one of SHAPED_WORDS, or a label word followed by = or
     :, in the lower-cased text."""
-    for word in _SHAPED_WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
+    for word in SHAPED_WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
         if word in low:
             return True
-    for word in _LABEL_WORDS:
+    for word in LABEL_WORDS:
         if word in low:
-            if _LABELLED.search(low):
+            if LABELLED.search(low):
                 return True
             break
     return _phone_shaped(text)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from tools.models import Evidence, EvidenceKind, Inventory, trusted_evidence
@@ -68,8 +69,20 @@ SCHEMA_VERSION = 3
 _COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
 _INSERT = f"INSERT OR IGNORE INTO evidence ({_COLUMNS}, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _BATCH = 5000
-# One encoder for every row: json.dumps with arguments builds a new one per call.
-_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
+# orjson encodes a row's attrs ~7x faster than json (0.4 vs 3.3 us, about 9 s of CPU per 3M log
+# lines). Dates and dataclasses go to default=str as the stdlib path would send them; what orjson
+# refuses (ints past 64 bits, lone surrogates, very deep nesting) takes the stdlib path. One
+# difference remains: a NaN or infinite float is stored as null (JSON has no spelling for them).
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_stdlib_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
+_dumps = orjson.dumps
+
+
+def _encode(value: Any) -> str:
+    try:
+        return _dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return _stdlib_encode(value)
 
 
 def _epoch(dt: datetime | None) -> float | None:

@@ -11,7 +11,7 @@ import html
 import re
 
 # Lower-case cues; the regexes below run only when one is present (ingestion checks every record).
-_CUES = (
+CUES = (
     "ignore", "disregard", "forget", "override", "you are now", "instruction", "system prompt",
     "do not tell", "do not inform", "do not reveal", "as an ai", "canary", "pretend", "note to",
     "note for", "message to", "message for", "im_start", "im_end", "inst]", "system:",
@@ -37,7 +37,7 @@ _TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_cal
 
 def has_cue(low: str) -> bool:
     """False when lower-cased text holds none of the cues, so instruction_flags would return []."""
-    for cue in _CUES:
+    for cue in CUES:
         if cue in low:
             return True
     return False
@@ -48,7 +48,7 @@ def instruction_flags(text: str) -> list[str]:
     if not text:
         return []
     low = text.lower()
-    for cue in _CUES:  # a plain loop: any() over a generator costs ~2x on clean lines
+    for cue in CUES:  # a plain loop: any() over a generator costs ~2x on clean lines
         if cue in low:
             break
     else:
