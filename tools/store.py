@@ -53,19 +53,21 @@ CREATE VIRTUAL TABLE IF NOT EXISTS evidence_fts USING fts5(
 # "vllm" or "error" finds them; multi-part terms ("server.go") are matched as phrases.
 _INDEXES = """
 DROP TABLE IF EXISTS log_minutes;
-CREATE TABLE log_minutes (minute INTEGER PRIMARY KEY, n INTEGER, errors INTEGER, with_status INTEGER,
-                          failed INTEGER);
+CREATE TABLE log_minutes (minute INTEGER, source TEXT, n INTEGER, errors INTEGER, with_status INTEGER,
+                          failed INTEGER, PRIMARY KEY (minute, source));
 """
 # Per-minute log totals answer the analysis' bucket questions without touching millions of rows
 # again. Counted as rows arrive (a rowid range, still in cache), written out at finalize: one
 # GROUP BY over the whole table afterwards reads it in time order, 5 s on 300 MB.
 _MINUTES = """
-SELECT CAST(ts / 60 AS INTEGER) AS m, count(*),
+SELECT CAST(ts / 60 AS INTEGER) AS m, source, count(*),
        sum(CASE WHEN level IN ('error','critical') OR status >= 500 THEN 1 ELSE 0 END),
        sum(status IS NOT NULL), sum(CASE WHEN status >= 500 THEN 1 ELSE 0 END)
-FROM evidence WHERE rowid > ? AND kind = 'log' AND ts IS NOT NULL GROUP BY m
+FROM evidence WHERE rowid > ? AND kind = 'log' AND ts IS NOT NULL GROUP BY m, source
 """
-SCHEMA_VERSION = 3
+# The same expression decides a row's minute wherever minutes and raw rows meet (status_totals).
+_MINUTE_OF = "CAST(ts / 60 AS INTEGER)"
+SCHEMA_VERSION = 4
 _COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
 _INSERT = f"INSERT OR IGNORE INTO evidence ({_COLUMNS}, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _BATCH = 5000
@@ -176,7 +178,21 @@ class ShardWriter:
 
 
 _KINDS = {k.value: k for k in EvidenceKind}
-_loads = json.loads
+_orjson_loads = orjson.loads
+
+
+# orjson reads an integer past 64 bits as a float; such texts (and stores written before orjson,
+# which may hold NaN) take the stdlib parser, so attrs come back exactly as they were written.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _loads(text: str) -> Any:
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return _orjson_loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def _row_to_evidence(row: Sequence[Any]) -> Evidence:
@@ -185,7 +201,8 @@ def _row_to_evidence(row: Sequence[Any]) -> Evidence:
         "id": row[0], "kind": _KINDS[row[1]],
         "ts": None if row[2] is None else datetime.fromtimestamp(row[2], tz=timezone.utc),
         "ts_assumed": bool(row[3]), "source": row[4], "locator": row[5], "service": row[6],
-        "level": row[7], "text": row[8], "attrs": _loads(row[9]), "flags": _loads(row[10]),
+        "level": row[7], "text": row[8], "attrs": {} if row[9] == "{}" else _loads(row[9]),
+        "flags": [] if row[10] == "[]" else _loads(row[10]),
     })
 
 
@@ -228,7 +245,8 @@ class EvidenceStore:
             self.set_meta("schema_version", SCHEMA_VERSION)
         self._indexed = self._db.execute("SELECT coalesce(max(rowid), 0) FROM evidence").fetchone()[0]
         self._services: list[str] | None = None
-        self._minutes: dict[int, list[int]] = {}  # minute -> [logs, errors, with status, 5xx]
+        # (minute, source) -> [logs, errors, with status, 5xx]
+        self._minutes: dict[tuple[int, str], list[int]] = {}
         self._minutes_complete = self._indexed == 0
         # Derived read-only results, kept per instance once the store is complete (finalized or
         # reopened): the store is append-then-query, so they cannot go stale.
@@ -308,8 +326,8 @@ class EvidenceStore:
         self._indexed = self._db.execute("SELECT coalesce(max(rowid), 0) FROM evidence").fetchone()[0]
 
     def _count_minutes(self, after_rowid: int) -> None:
-        for m, n, e, st, f in self._db.execute(_MINUTES, (after_rowid,)):
-            tot = self._minutes.setdefault(m, [0, 0, 0, 0])
+        for m, src, n, e, st, f in self._db.execute(_MINUTES, (after_rowid,)):
+            tot = self._minutes.setdefault((m, src), [0, 0, 0, 0])
             tot[0] += n
             tot[1] += e
             tot[2] += st
@@ -332,8 +350,8 @@ class EvidenceStore:
             self._minutes.clear()
             self._count_minutes(0)
         with self._db:
-            self._db.executemany("INSERT INTO log_minutes VALUES (?,?,?,?,?)",
-                                 [(m, *tot) for m, tot in sorted(self._minutes.items())])
+            self._db.executemany("INSERT INTO log_minutes VALUES (?,?,?,?,?,?)",
+                                 [(*key, *tot) for key, tot in sorted(self._minutes.items())])
         self._minutes_complete = True
         self._finalized_once = True
         self.memo.clear()
@@ -525,7 +543,8 @@ class EvidenceStore:
         """Per-minute (start epoch, log records, errors, records with an HTTP status, of which 5xx),
         from the table finalize() builds."""
         rows = self._db.execute(
-            "SELECT minute, n, errors, with_status, failed FROM log_minutes ORDER BY minute").fetchall()
+            "SELECT minute, sum(n), sum(errors), sum(with_status), sum(failed) FROM log_minutes "
+            "GROUP BY minute ORDER BY minute").fetchall()
         return [(float(m * 60), int(n), int(e or 0), int(s or 0), int(f or 0)) for m, n, e, s, f in rows]
 
     def log_buckets(self, bucket_s: int = 60) -> list[tuple[float, int, int, int]]:
@@ -550,7 +569,74 @@ class EvidenceStore:
     def status_totals(
         self, start: datetime | None = None, end: datetime | None = None
     ) -> tuple[int, int, list[str], str | None, str | None]:
-        """(records with an HTTP status, of which >= 500, sources, first and last 5xx ids)."""
+        """(records with an HTTP status, of which >= 500, sources, first and last 5xx ids).
+
+        On a finalized store the whole minutes of the window come from log_minutes and only the
+        two partial minutes at its edges are read row by row: an impact window over millions of
+        request lines costs a few index probes instead of a scan (4.3 s -> 0.1 s on 300 MB)."""
+        if start is None or not self._finalized():
+            return self._status_scan(start, end)
+        lo = start.timestamp()
+        hi = None if end is None else end.timestamp()
+        first_whole = -(-lo // 60)  # ceil: the first minute that starts inside the window
+        past_whole = None if hi is None else hi // 60  # the minute holding `hi` is partial
+        if past_whole is not None and past_whole <= first_whole:
+            return self._status_scan(start, end)  # under two minutes: read the rows
+        # Edge parts, cut by the table's own minute expression so no row lands on both sides.
+        edges = [(f"ts >= ? AND ts < ? AND {_MINUTE_OF} < ?", [lo, first_whole * 60 + 1, first_whole])]
+        if past_whole is not None:
+            edges.append((f"ts > ? AND ts <= ? AND {_MINUTE_OF} >= ?", [past_whole * 60 - 1, hi, past_whole]))
+        base = "FROM evidence WHERE kind = 'log' AND status IS NOT NULL AND "
+        total = failed = 0
+        sources: set[str] = set()
+        first = last = None
+        for cond, params in edges:
+            for src, n, f in self._db.execute(
+                    f"SELECT source, count(*), sum(status >= 500) {base}{cond} GROUP BY source", params):
+                total, failed = total + n, failed + int(f or 0)
+                sources.add(src)
+        minute_range = "minute >= ?" + ("" if past_whole is None else " AND minute < ?")
+        mparams = [first_whole] + ([] if past_whole is None else [past_whole])
+        for src, n, f in self._db.execute(
+                f"SELECT source, sum(with_status), sum(failed) FROM log_minutes WHERE {minute_range} "
+                "AND with_status > 0 GROUP BY source", mparams):
+            total, failed = total + int(n), failed + int(f or 0)
+            sources.add(src)
+        if failed:
+            first, last = self._failed_ends(lo, hi, first_whole, past_whole, minute_range, mparams)
+        return total, failed, sorted(sources), first, last
+
+    def _failed_ends(self, lo: float, hi: float | None, first_whole: float, past_whole: float | None,
+                     minute_range: str, mparams: list[Any]) -> tuple[str | None, str | None]:
+        """First and last 5xx ids in [lo, hi], reading only stretches known to hold them: the
+        partial edge minutes and the first and last whole minute with a 5xx (rows between those
+        stretches hold none, by the minute totals). The 1 s overlaps absorb float rounding."""
+        m_first, m_last = self._db.execute(
+            f"SELECT min(minute), max(minute) FROM log_minutes WHERE {minute_range} AND failed > 0",
+            mparams).fetchone()
+        top = float("inf") if hi is None else hi
+        stretches = [(lo, min(top, first_whole * 60 + 1))]
+        if m_first is not None:
+            stretches.append((max(lo, m_first * 60 - 1), min(top, (m_first + 1) * 60 + 1)))
+            stretches.append((max(lo, m_last * 60 - 1), min(top, (m_last + 1) * 60 + 1)))
+        if past_whole is not None:
+            stretches.append((max(lo, past_whole * 60 - 1), top))
+        ends: list[str | None] = []
+        for order, seq in (("ts, rowid", stretches), ("ts DESC, rowid DESC", stretches[::-1])):
+            found = None
+            for a, b in seq:
+                row = self._db.execute(
+                    "SELECT id FROM evidence WHERE kind = 'log' AND status >= 500 AND ts >= ? AND ts <= ? "
+                    f"ORDER BY {order} LIMIT 1", (a, b)).fetchone()
+                if row is not None:
+                    found = row[0]
+                    break
+            ends.append(found)
+        return ends[0], ends[1]
+
+    def _status_scan(
+        self, start: datetime | None, end: datetime | None
+    ) -> tuple[int, int, list[str], str | None, str | None]:
         where, params = self._where(
             kinds=["log"], start=start, end=end, service=None, levels=None
         )

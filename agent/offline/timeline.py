@@ -7,6 +7,7 @@ described, never quoted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from contextvars import ContextVar
@@ -61,10 +62,15 @@ def snippet(ev: Evidence, limit: int = SNIPPET) -> str:
     return cut[: cut.rfind(" ")] if " " in cut[40:] else cut
 
 
+_HEXISH = re.compile(r"0x[0-9a-f]+|\b[0-9a-f]{8,}\b")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@functools.lru_cache(maxsize=65536)
 def signature(text: str) -> str:
-    """Error message with the variable parts (numbers, ids, hex) folded, for grouping."""
-    t = re.sub(r"0x[0-9a-f]+|\b[0-9a-f]{8,}\b", "#", text.lower())
-    t = re.sub(r"\d+(?:\.\d+)?", "#", t)
+    """Error message with the variable parts (numbers, ids, hex) folded, for grouping.
+    Cached: a log repeats the same lines, and a big window asks for tens of thousands."""
+    t = _NUMBER.sub("#", _HEXISH.sub("#", text.lower()))
     return " ".join(t.split())[:120]
 
 

@@ -1,0 +1,51 @@
+"""Aggregates read from per-minute totals must equal the same questions answered row by row."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tools.models import Evidence, EvidenceKind
+from tools.store import EvidenceStore
+
+T0 = datetime(2024, 10, 8, 12, 0, tzinfo=timezone.utc)
+
+
+def _store(tmp_path: Path) -> EvidenceStore:
+    rng = random.Random(5)
+    store = EvidenceStore.create(tmp_path / "e.db")
+    records = []
+    for i in range(6000):
+        # whole seconds (so many rows sit exactly on minute boundaries) and fractional ones
+        offset = rng.randrange(0, 1800) if i % 3 else rng.uniform(0, 1800)
+        status = rng.choice([None, 200, 200, 404, 500, 503]) if i % 5 else None
+        attrs = {} if status is None else {"status": status}
+        records.append(Evidence(
+            id=f"log:{i % 3}.log:{i}", kind=EvidenceKind.LOG, ts=T0 + timedelta(seconds=offset),
+            source=f"{i % 3}.log", text=f"line {i}", attrs=attrs))
+    records.sort(key=lambda e: e.ts or T0)
+    store.add_many(records)
+    store.finalize()
+    return store
+
+
+def test_status_totals_from_minutes_equal_a_row_by_row_count(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    rng = random.Random(8)
+    windows = [(T0, None), (T0 + timedelta(minutes=5), T0 + timedelta(minutes=20)),
+               (T0 + timedelta(seconds=59.5), T0 + timedelta(seconds=61)),
+               (T0 + timedelta(minutes=29, seconds=30), None)]
+    for _ in range(150):
+        a = rng.choice([rng.randrange(-60, 1900), rng.uniform(-60, 1900)])
+        b = a + rng.choice([rng.randrange(0, 900), rng.uniform(0, 900)])
+        windows.append((T0 + timedelta(seconds=a), T0 + timedelta(seconds=b)))
+    fast_paths = 0
+    for start, end in windows:
+        want = store._status_scan(start, end)
+        got = store.status_totals(start, end)
+        assert got == want, (start, end)
+        fast_paths += end is None or (end - start).total_seconds() > 120
+    assert fast_paths > 100  # most windows took the per-minute path, not the fallback scan
+    # the per-minute totals still add up to every log row with a status
+    assert sum(r[3] for r in store.minute_stats()) == store._status_scan(None, None)[0]
