@@ -49,3 +49,20 @@ def test_status_totals_from_minutes_equal_a_row_by_row_count(tmp_path: Path) -> 
     assert fast_paths > 100  # most windows took the per-minute path, not the fallback scan
     # the per-minute totals still add up to every log row with a status
     assert sum(r[3] for r in store.minute_stats()) == store._status_scan(None, None)[0]
+
+
+def test_span_stats_count_stated_years_inside_one_year_and_across_new_year(tmp_path: Path) -> None:
+    from tools.store import span_stats
+
+    def stats(stamps: list[tuple[datetime, bool]]) -> tuple[dict[int, int], int]:
+        store = EvidenceStore.create(tmp_path / f"s{len(stamps)}.db")
+        store.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, ts_assumed=assumed, source="a",
+                                text="x") for i, (t, assumed) in enumerate(stamps))
+        got = span_stats(store._db, 0)
+        return got.years, got.assumed
+
+    eve = datetime(2023, 12, 31, 23, 59, 30, tzinfo=timezone.utc)
+    assert stats([(T0, False), (T0, True), (T0 + timedelta(hours=1), False)]) == ({2024: 2}, 1)
+    assert stats([(eve, False), (eve, True), (eve + timedelta(minutes=1), False),
+                  (eve + timedelta(minutes=2), False)]) == ({2023: 1, 2024: 2}, 1)
+    assert stats([(T0, True)]) == ({}, 1)

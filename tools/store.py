@@ -121,14 +121,19 @@ class SpanStats(BaseModel):
 
 
 def span_stats(db: sqlite3.Connection, after_rowid: int) -> SpanStats:
-    lo, hi, assumed = db.execute(
-        "SELECT min(ts), max(ts), sum(CASE WHEN ts_assumed THEN 1 ELSE 0 END) FROM evidence "
+    lo, hi, assumed, stated = db.execute(
+        "SELECT min(ts), max(ts), sum(CASE WHEN ts_assumed THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN ts_assumed THEN 0 ELSE 1 END) FROM evidence "
         "WHERE rowid > ? AND ts IS NOT NULL", (after_rowid,)).fetchone()
-    years = db.execute(
-        "SELECT CAST(strftime('%Y', ts, 'unixepoch') AS INTEGER), count(*) FROM evidence "
-        "WHERE rowid > ? AND ts IS NOT NULL AND NOT ts_assumed GROUP BY 1", (after_rowid,)).fetchall()
     conv = lambda x: None if x is None else datetime.fromtimestamp(x, tz=timezone.utc)  # noqa: E731
-    return SpanStats(first=conv(lo), last=conv(hi), assumed=int(assumed or 0), years={int(y): n for y, n in years})
+    first, last = conv(lo), conv(hi)
+    if first is not None and last is not None and first.year == last.year:
+        years = {first.year: int(stated)} if stated else {}  # the usual case: no per-row date math
+    else:
+        years = {int(y): n for y, n in db.execute(
+            "SELECT CAST(strftime('%Y', ts, 'unixepoch') AS INTEGER), count(*) FROM evidence "
+            "WHERE rowid > ? AND ts IS NOT NULL AND NOT ts_assumed GROUP BY 1", (after_rowid,))}
+    return SpanStats(first=first, last=last, assumed=int(assumed or 0), years=years)
 
 
 class ShardWriter:
