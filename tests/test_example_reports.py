@@ -5,7 +5,7 @@ and the request counts over the report's own impact window."""
 from __future__ import annotations
 
 import subprocess
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest

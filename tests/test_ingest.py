@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import tools.ingest as ingest_mod
 import tools.ingest_units as ingest_units
 from tools.ingest import GAP_TEXT, ingest
 from tools.models import EvidenceKind, Inventory

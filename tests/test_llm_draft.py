@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pydantic import SecretStr
 
 from agent.llm import LLMConfig

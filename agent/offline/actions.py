@@ -86,7 +86,6 @@ def plan_actions(a: Analysis, scope: Scope, today: date, light: bool = False) ->
         add(act.format(svc=svc), owner_for(scope, category), 30, ver, [rc.id], "P0" if a.severity in ("P0", "P1") else "P1")
     if light:
         return items
-    d = a.detection
     for f in a.contributing_factors:
         text = f.statement.lower()
         if "alert" in text and ("user report" in text or "lagged" in text):

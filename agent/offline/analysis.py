@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 
 from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
-from agent.offline.lexicon import CANARY, MITIGATION
+from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window, metric_excursions
 from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep, fmt_value
 from agent.state import Analysis, Scope
