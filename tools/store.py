@@ -186,8 +186,9 @@ _KINDS = {k.value: k for k in EvidenceKind}
 _orjson_loads = orjson.loads
 
 
-# orjson reads an integer past 64 bits as a float; such texts (and stores written before orjson,
-# which may hold NaN) take the stdlib parser, so attrs come back exactly as they were written.
+# orjson reads an integer past 64 bits as a float; such texts (and rows the stdlib encoder wrote
+# when orjson refused a value, which may hold NaN) take the stdlib parser, so attrs come back
+# exactly as they were written.
 _LONG_NUMBER = re.compile(r"\d{19}")
 
 
