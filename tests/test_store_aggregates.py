@@ -66,3 +66,24 @@ def test_span_stats_count_stated_years_inside_one_year_and_across_new_year(tmp_p
     assert stats([(eve, False), (eve, True), (eve + timedelta(minutes=1), False),
                   (eve + timedelta(minutes=2), False)]) == ({2023: 1, 2024: 2}, 1)
     assert stats([(T0, True)]) == ({}, 1)
+
+
+def test_non_log_kinds_are_found_through_the_partial_kind_index(tmp_path: Path) -> None:
+    # Log rows are left out of the (kind, ts) index to keep bulk loads cheap; every query for other
+    # kinds must still reach that index, not walk the time index past every log line.
+    store = _store(tmp_path)
+    store.add_many(Evidence(id=f"alert:{i}", kind=EvidenceKind.ALERT, ts=T0 + timedelta(minutes=i), source="am",
+                            text="HighErrorRate firing") for i in range(3))
+    store.finalize()
+    window = {"start": T0, "end": T0 + timedelta(minutes=30), "service": None, "levels": None}
+
+    def plan(kinds: list[str]) -> str:
+        where, params = store._where(kinds=kinds, **window)
+        rows = store._db.execute(f"EXPLAIN QUERY PLAN SELECT id FROM evidence{where} ORDER BY ts", params)
+        return " ".join(r[-1] for r in rows)
+
+    assert "ix_evidence_other_kind_ts" in plan(["alert"])
+    assert "ix_evidence_other_kind_ts" in plan(["chat", "page"])
+    assert "ix_evidence_ts" in plan(["log"])
+    assert [e.id for e in store.iter(kinds=[EvidenceKind.ALERT], **window)] == ["alert:0", "alert:1", "alert:2"]
+    assert store.count(kinds=["alert"]) == 3 and store.count(kinds=["log"]) == 6000
