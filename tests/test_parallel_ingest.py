@@ -66,10 +66,17 @@ def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest_mod, "CHUNK_BYTES", 64 * 1024)
 
 
-def test_two_workers_store_exactly_what_one_process_stores(tmp_path: Path, small_slices: None) -> None:
+def test_two_workers_store_exactly_what_one_process_stores(tmp_path: Path, small_slices: None,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     dump = _dump(tmp_path)
     one, inv_one = _ingest(dump, tmp_path / "one", workers=1)
+    submitted: list[int] = []
+    real_submit = ingest_mod._Ingestor.submit
+    monkeypatch.setattr(ingest_mod._Ingestor, "submit", staticmethod(
+        lambda *a: submitted.append(1) or real_submit(*a)))
+    monkeypatch.setattr(ingest_mod._Pool, "discard", lambda self, futs: pytest.fail("the year guess was right"))
     two, inv_two = _ingest(dump, tmp_path / "two", workers=2)
+    assert len(submitted) == 2  # dated slices, then the klog slices read ahead (not again after)
     assert len(one) == 6000 + 6000 + 1 + 6000 + 1  # lines, the flagged line, the manifest
     assert one == two
     assert inv_one == inv_two
@@ -147,3 +154,28 @@ def test_screen_skips_fields_the_text_holds_but_never_misses_a_secret() -> None:
         assert key not in ev.text and key not in json.dumps(ev.attrs), ev.id
     assert out[0].attrs["client"] == "10.0.0.1" and out[1].attrs["service"] == "api"
     assert out[3].text == "all quiet" and out[3].attrs == {"service": "api"}
+
+
+def test_a_wrong_year_guess_for_read_ahead_slices_is_thrown_away(tmp_path: Path, small_slices: None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # klog lines carry no year. Their slices are read ahead on the year the dated sources point to
+    # so far; if the final answer differs, those slices must be read again with the right year.
+    dump = _dump(tmp_path)
+    expected, inv_expected = _ingest(dump, tmp_path / "one", workers=1)
+    real_year_for = ingest_mod._Ingestor.year_for
+    calls: list[int] = []
+
+    def first_guess_wrong(self, manifest, job):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        year, why = real_year_for(self, manifest, job)
+        return (year - 7, why) if len(calls) == 1 else (year, why)
+
+    discarded: list[int] = []
+    real_discard = ingest_mod._Pool.discard
+    monkeypatch.setattr(ingest_mod._Ingestor, "year_for", first_guess_wrong)
+    monkeypatch.setattr(ingest_mod._Pool, "discard", lambda self, futs: (discarded.append(len(futs)),
+                                                                          real_discard(self, futs)))
+    got, inv = _ingest(dump, tmp_path / "two", workers=2)
+    assert discarded and discarded[0] > 1  # the guessed slices were dropped ...
+    assert got == expected and inv == inv_expected  # ... and read again with the right year
+    assert not list((tmp_path / "two" / "w").rglob("*.sqlite"))  # no shard left behind

@@ -143,6 +143,7 @@ class _Pool:
         self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=gc.freeze)
         self._next = 0
+        self.workers = workers
         self.broken = False  # a worker died (killed, out of memory, unguarded __main__): read inline
 
     def shard_path(self, index: int) -> Path:
@@ -155,6 +156,18 @@ class _Pool:
                         ctx=dataclasses.replace(ctx, span=span, on_bytes=None), shard=str(self.shard_path(index)),
                         tag=self.tag, collect_years=collect_years)
         return self._ex.submit(run_unit, task)
+
+    def discard(self, futures: dict[int, Future[UnitResult]]) -> None:
+        """Drop units read ahead on a guess that proved wrong: cancel those not started, delete
+        the shards of those that ran."""
+        for fut in futures.values():
+            if fut.cancel():
+                continue
+            try:
+                res = fut.result()
+            except Exception:  # noqa: BLE001 - a failed unit left nothing worth keeping
+                continue
+            self.shard_path(res.index).unlink(missing_ok=True)
 
     def close(self) -> None:
         self._ex.shutdown(wait=True, cancel_futures=True)
@@ -329,32 +342,45 @@ class _Ingestor:
             self.filter.years.update(span.years)
         self.done_bytes += size
 
-    def run_phase(self, jobs: list[_Job], ctx_for: Callable[[_Job], ReadContext], collect_years: bool,
-                  pool: _Pool | None) -> list[SourceReport]:
-        """Read `jobs` in order; slices of big line files go to the worker pool when there is one.
+    @staticmethod
+    def plan(jobs: list[_Job]) -> list[tuple[_Job, tuple[int, int, int] | None]]:
+        """The units of `jobs` in merge order: whole sources, or slices of big line files."""
+        return [(job, span) for job in jobs for span in _spans(job)]
+
+    @staticmethod
+    def submit(units: list[tuple[_Job, tuple[int, int, int] | None]], ctx_for: Callable[[_Job], ReadContext],
+               collect_years: bool, pool: _Pool | None) -> dict[int, Future[UnitResult]]:
+        if pool is None or pool.broken:
+            return {}
+        return {i: pool.submit(job, span, ctx_for(job), collect_years)
+                for i, (job, span) in enumerate(units) if span is not None}
+
+    def run_phase(self, units: list[tuple[_Job, tuple[int, int, int] | None]],
+                  ctx_for: Callable[[_Job], ReadContext], collect_years: bool, pool: _Pool | None,
+                  futures: dict[int, Future[UnitResult]], after_unit: Callable[[], None] | None = None,
+                  ) -> list[SourceReport]:
+        """Read `units` in order; slices with a future in `futures` come from the worker pool.
 
         Results are merged strictly in job and slice order, so record order, ids and redaction
         numbers are those of a single-process run."""
-        units = [(job, span) for job in jobs for span in _spans(job)]
-        futures: dict[int, Future[UnitResult]] = {}
-        if pool is not None and not pool.broken:
-            for i, (job, span) in enumerate(units):
-                if span is not None:
-                    futures[i] = pool.submit(job, span, ctx_for(job), collect_years)
         stats: dict[int, Stats] = {}
         for i, (job, span) in enumerate(units):
             st = stats.setdefault(id(job), Stats(job.rel or ".", job.kind))
+            merged = False
             if i in futures and pool is not None and not pool.broken:
                 try:
                     self._merge(job, span, pool, futures.pop(i), st)  # type: ignore[arg-type]
-                    continue
+                    merged = True
                 except BrokenProcessPool as exc:
                     # Units merge in order, so reading this one and the rest here gives the same store.
                     pool.broken = True
                     st.report.note = f"worker processes stopped ({exc}); read in the main process from here"
-            ctx = ctx_for(job)
-            size = job.size if span is None else span[1] - span[0]
-            self._inline(job, dataclasses.replace(ctx, span=span) if span else ctx, collect_years, st, size)
+            if not merged:
+                ctx = ctx_for(job)
+                size = job.size if span is None else span[1] - span[0]
+                self._inline(job, dataclasses.replace(ctx, span=span) if span else ctx, collect_years, st, size)
+            if after_unit is not None:
+                after_unit()
         out, done = [], set()
         for job, _ in units:
             if id(job) not in done:
@@ -456,10 +482,34 @@ def ingest(
     pool = _Pool(n_workers, workdir / "shards") if n_workers > 1 and line_bytes >= parallel_min_bytes else None
     ing.workers = n_workers if pool is not None else 1
     try:
-        ing.sources += ing.run_phase(dated, lambda job: ctx, True, pool)
-        # Yearless formats last: their year comes from what the dated sources said.
+        # Yearless formats last: their year comes from what the dated sources said. Their slices
+        # are handed to the workers on a guess once the dated slices are nearly all read, so no
+        # core idles between the phases; a guess that proves wrong is thrown away and redone.
+        dated_units, yearless_units = ing.plan(dated), ing.plan(yearless)
+        dated_futures = ing.submit(dated_units, lambda job: ctx, True, pool)
+        guess: dict[int, tuple[int, str]] = {}
+        early: dict[int, Future[UnitResult]] = {}
+
+        def read_ahead() -> None:
+            if guess or pool is None or pool.broken or not any(span for _, span in yearless_units):
+                return
+            if sum(not f.done() for f in dated_futures.values()) > pool.workers:
+                return
+            guess.update({id(job): ing.year_for(manifest, job) for job in yearless})
+            early.update(ing.submit(yearless_units, lambda job: dataclasses.replace(ctx, year_hint=guess[id(job)][0]),
+                                    False, pool))
+
+        ing.sources += ing.run_phase(dated_units, lambda job: ctx, True, pool, dated_futures, read_ahead)
         hints = {id(job): ing.year_for(manifest, job) for job in yearless}
-        reports = ing.run_phase(yearless, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]), False, pool)
+        if early and {k: v[0] for k, v in guess.items()} == {k: v[0] for k, v in hints.items()}:
+            yearless_futures = early
+        else:
+            if early and pool is not None:
+                pool.discard(early)
+            yearless_futures = ing.submit(
+                yearless_units, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]), False, pool)
+        reports = ing.run_phase(yearless_units, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]),
+                                False, pool, yearless_futures)
         for job, src in zip(yearless, reports):
             year, why = hints[id(job)]
             src.note = (src.note + "; " if src.note else "") + f"no year in the source: {year} assumed from the {why}"
