@@ -87,3 +87,23 @@ def test_non_log_kinds_are_found_through_the_partial_kind_index(tmp_path: Path) 
     assert "ix_evidence_ts" in plan(["log"])
     assert [e.id for e in store.iter(kinds=[EvidenceKind.ALERT], **window)] == ["alert:0", "alert:1", "alert:2"]
     assert store.count(kinds=["alert"]) == 3 and store.count(kinds=["log"]) == 6000
+
+
+def test_services_gathered_while_loading_match_a_full_scan(tmp_path: Path) -> None:
+    def scan(store: EvidenceStore) -> list[str]:
+        return [r[0] for r in store._db.execute(
+            "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service")]
+
+    store = EvidenceStore.create(tmp_path / "e.db")
+    names = ["vllm-inference", "gateway", "Ångström-api", "retriever", None]
+    for batch in range(3):  # several loads, as several sources would be
+        store.add_many(Evidence(id=f"log:{batch}:{i}", kind=EvidenceKind.LOG, ts=T0, source=str(batch), text="x",
+                                service=names[(i + batch) % len(names)]) for i in range(7))
+    store.finalize()
+    assert store.services() == scan(store) == sorted(n for n in names if n)
+    store.close()
+    reopened = EvidenceStore(tmp_path / "e.db")  # counted from the table when reopened
+    reopened.add_many([Evidence(id="log:late:1", kind=EvidenceKind.LOG, ts=T0, source="late", text="x",
+                                service="late-svc")])
+    reopened.finalize()
+    assert reopened.services() == scan(reopened) and "late-svc" in reopened.services()

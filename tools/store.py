@@ -260,6 +260,8 @@ class EvidenceStore:
         # (minute, source) -> [logs, errors, with status, 5xx]
         self._minutes: dict[tuple[int, str], list[int]] = {}
         self._minutes_complete = self._indexed == 0
+        # Services named by the rows loaded through this instance (complete when minutes are).
+        self._services_seen: set[str] = set()
         # Derived read-only results, kept per instance once the store is complete (finalized or
         # reopened): the store is append-then-query, so they cannot go stale.
         self.memo: dict[Any, Any] = {}
@@ -335,6 +337,8 @@ class EvidenceStore:
             (self._indexed,),
         )
         self._count_minutes(self._indexed)
+        self._services_seen.update(r[0] for r in self._db.execute(
+            "SELECT DISTINCT service FROM evidence WHERE rowid > ? AND service IS NOT NULL", (self._indexed,)))
         self._indexed = self._db.execute("SELECT coalesce(max(rowid), 0) FROM evidence").fetchone()[0]
 
     def _count_minutes(self, after_rowid: int) -> None:
@@ -358,6 +362,7 @@ class EvidenceStore:
             took[name] = round(time.perf_counter() - t, 2)
 
         step("indexes", *[q for q in _INDEXES.split(";") if q.strip()])
+        complete = self._minutes_complete
         if not self._minutes_complete:  # reopened store: count what was loaded before
             self._minutes.clear()
             self._count_minutes(0)
@@ -370,8 +375,11 @@ class EvidenceStore:
         step("fts_merge", "INSERT INTO evidence_fts(evidence_fts, rank) VALUES ('automerge', 4)",
              "INSERT INTO evidence_fts(evidence_fts, rank) VALUES ('merge', 500)")
         t = time.perf_counter()
-        services = [r[0] for r in self._db.execute(
-            "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service")]
+        if complete:  # every row passed _index_new_rows: no full-table scan at the end
+            services = sorted(self._services_seen)
+        else:
+            services = [r[0] for r in self._db.execute(
+                "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service")]
         self.set_meta("services", services)
         self._services = None
         # Approximate statistics are enough for the planner and cost milliseconds, not seconds.
