@@ -155,9 +155,17 @@ def test_flat_dicts_take_the_fast_path_but_secret_keys_still_hide() -> None:
 def test_one_pass_screen_answers_as_the_word_by_word_checks() -> None:
     import random
 
-    from tools.redact import LABEL_WORDS, PHONE_SHAPES, SHAPED_WORDS, could_hold_secret
+    from tools.redact import LABEL_WORDS, LABELLED, PHONE_SHAPES, SHAPED_WORDS, _phone_shaped
     from tools.screen import screen
     from tools.untrusted import CUES, has_cue
+
+    def could_hold_secret(text: str, low: str) -> bool:
+        # The word-by-word screen the automaton replaced: the oracle it must agree with.
+        if any(word in low for word in SHAPED_WORDS):
+            return True
+        if any(word in low for word in LABEL_WORDS) and LABELLED.search(low):
+            return True
+        return _phone_shaped(text)
 
     rng = random.Random(11)
     pieces = [*SHAPED_WORDS, *LABEL_WORDS, *CUES, *PHONE_SHAPES, "+", "+1 ", "+44 20 ", "+14155550199", "(415)",

@@ -160,22 +160,6 @@ def _phone_shaped(text: str) -> bool:
     return False
 
 
-def could_hold_secret(text: str, low: str) -> bool:
-    """False only when no pattern can match `text` (`low` is text.lower()): the ingest fast path.
-
-    Each pattern but the phone one needs one of SHAPED_WORDS, or a label word followed by = or
-    :, in the lower-cased text."""
-    for word in SHAPED_WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
-        if word in low:
-            return True
-    for word in LABEL_WORDS:
-        if word in low:
-            if LABELLED.search(low):
-                return True
-            break
-    return _phone_shaped(text)
-
-
 def _candidates(text: str) -> set[str]:
     """Kinds whose pattern could match `text`, found by substring search only.
 

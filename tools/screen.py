@@ -6,7 +6,7 @@ a phone number needs (`redact.PHONE_SHAPES`, "+0"), and cues of instruction-like
 (`untrusted.CUES`). Testing each with `in` is a scan per word, about 50 scans of every line; an
 Aho-Corasick automaton (pyahocorasick, C) finds them all in one scan of the digit-shaped,
 lower-cased text (no word holds a digit, so shaping digits hides none). The answers are exactly
-those of `redact.could_hold_secret` and `untrusted.has_cue`; a test compares them on generated text.
+those of testing each word with `in` (a test does that on generated text and compares).
 """
 
 from __future__ import annotations
