@@ -487,17 +487,20 @@ def ingest(
         # core idles between the phases; a guess that proves wrong is thrown away and redone.
         dated_units, yearless_units = ing.plan(dated), ing.plan(yearless)
         dated_futures = ing.submit(dated_units, lambda job: ctx, True, pool)
+        has_slices = any(span for _, span in yearless_units)
         guess: dict[int, tuple[int, str]] = {}
         early: dict[int, Future[UnitResult]] = {}
 
+        def with_year(hints: dict[int, tuple[int, str]]) -> Callable[[_Job], ReadContext]:
+            return lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0])
+
         def read_ahead() -> None:
-            if guess or pool is None or pool.broken or not any(span for _, span in yearless_units):
+            if guess or not has_slices or pool is None or pool.broken:
                 return
             if sum(not f.done() for f in dated_futures.values()) > pool.workers:
                 return
             guess.update({id(job): ing.year_for(manifest, job) for job in yearless})
-            early.update(ing.submit(yearless_units, lambda job: dataclasses.replace(ctx, year_hint=guess[id(job)][0]),
-                                    False, pool))
+            early.update(ing.submit(yearless_units, with_year(guess), False, pool))
 
         ing.sources += ing.run_phase(dated_units, lambda job: ctx, True, pool, dated_futures, read_ahead)
         hints = {id(job): ing.year_for(manifest, job) for job in yearless}
@@ -506,10 +509,8 @@ def ingest(
         else:
             if early and pool is not None:
                 pool.discard(early)
-            yearless_futures = ing.submit(
-                yearless_units, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]), False, pool)
-        reports = ing.run_phase(yearless_units, lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0]),
-                                False, pool, yearless_futures)
+            yearless_futures = ing.submit(yearless_units, with_year(hints), False, pool)
+        reports = ing.run_phase(yearless_units, with_year(hints), False, pool, yearless_futures)
         for job, src in zip(yearless, reports):
             year, why = hints[id(job)]
             src.note = (src.note + "; " if src.note else "") + f"no year in the source: {year} assumed from the {why}"
