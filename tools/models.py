@@ -24,6 +24,9 @@ class EvidenceKind(str, Enum):
     K8S_EVENT = "k8s_event"
     NOTE = "note"  # free-text paragraph from Markdown / plain notes
     MANIFEST = "manifest"  # incident.yaml
+    CHANGE = "change"  # a flag flip, config / prompt / model / version change, deploy or sync event
+    EVAL = "eval"  # one eval or probe result (a sample, or a run's summary)
+    TICKET = "ticket"  # a support ticket or user report (Zendesk, Jira, ...)
 
 
 class Evidence(BaseModel):

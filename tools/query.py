@@ -51,7 +51,7 @@ class SearchLogsInput(_Window):
     level: Literal["debug", "info", "warning", "error", "critical"] | None = Field(
         None, description="Minimum level: 'warning' returns warning, error and critical records."
     )
-    kind: Literal["log", "trace", "k8s_event", "note", "any"] = "log"
+    kind: Literal["log", "trace", "k8s_event", "note", "change", "eval", "ticket", "any"] = "log"
     limit: int = Field(100, ge=1, le=500)
     keep: Keep = Field("newest", description="Which end of the matches to keep when there are more.")
 
@@ -250,7 +250,8 @@ def search_logs(store: EvidenceStore, inp: SearchLogsInput) -> ToolResult:
 
 def _noun(kind: str) -> str:
     return {"log": "log lines", "trace": "LLM trace records", "k8s_event": "Kubernetes events",
-            "note": "note paragraphs"}.get(kind, "records")
+            "note": "note paragraphs", "change": "change events", "eval": "eval results",
+            "ticket": "support tickets"}.get(kind, "records")
 
 
 def _touches(files: list[str], path: str) -> bool:

@@ -7,6 +7,8 @@ Evidence ids are `<prefix>:<stable locator>` with no spaces, identical across ru
   commit:<sha first 12>              chat:<channel>:<slack ts>         k8s:<rel path>:<index or uid>
   pd:<incident id>                   pd:<incident id>:<log entry id>   metric:<rel path>:<series index>
   alert:<rel path>:<payload index>:<alert index>                       manifest
+  change:<rel path>:<index>          eval:<rel path>:<index>           ticket:<rel path>:<ticket id>
+  otel span: trace:<rel path>:<span id>                                (indexes count from 1)
 
 `attrs` keys by kind (present when the source has them; names normalised as below):
   log       status (int HTTP status), method, path, latency_ms (float), bytes, logger, plus every
@@ -24,6 +26,13 @@ Evidence ids are `<prefix>:<stable locator>` with no spaces, identical across ru
             last_ts
   note      heading (the nearest Markdown heading)
   manifest  the manifest's keys
+  change    change_type (flag|config|deploy|sync|rollout|prompt|model|data_job|infra), target (flag
+            key, app, config key, ...), action (e.g. updated|enabled|disabled|synced|rolled_back),
+            actor (as exported, redacted like any name), environment, before, after, version
+  eval      suite, run, sample_id, metric, score (float), passed (bool), model
+  ticket    ticket_id, status, priority, requester (redacted), subject, tags, created_at, updated_at
+  A prefix stripped from a line (kubectl --prefix pod/container, `[rank3]:`, compose `svc |`,
+  `srun --label`) is kept as attrs `prefix` (and `rank`, `pod`, `container` where it gives them).
 
 `level` is normalised to debug|info|warning|error|critical. `service` comes from the record
 (JSON `service`/`app`/`component` keys, syslog app name, PagerDuty service, alert `service`/`job`

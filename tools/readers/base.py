@@ -14,6 +14,19 @@ HEAD_BYTES = 64 * 1024
 
 
 @dataclass
+class Coverage:
+    """How much of one file became evidence; readers add to it as they go (see the inventory).
+
+    Line readers count every physical line once: it either starts a record, continues one
+    (stack trace, env dump, untimed line), or is a line that carries no timestamp at all."""
+
+    lines: int = 0  # physical lines read
+    continuation_lines: int = 0  # lines attached to the record before them
+    undated_lines: int = 0  # lines that belong to no dated record (e.g. before the first timestamp)
+    bytes_covered: int = 0  # bytes of the file that ended up inside some record
+
+
+@dataclass
 class ReadContext:
     """What a reader needs to know about the dump as a whole."""
 
@@ -22,6 +35,9 @@ class ReadContext:
     default_tz: tzinfo = timezone.utc
     # Year for formats that omit it (klog/glog, RFC 3164 syslog): inferred from the rest of the dump.
     year_hint: int | None = None
+    # Newest dated evidence of the dump (UTC): a yearless time takes the year that puts it nearest
+    # to, and not after, this instant (tools/yearless.py). None: today.
+    year_anchor: datetime | None = None
     # Services named in the manifest, used to attribute records whose file names carry them.
     services: list[str] = field(default_factory=list)
     max_line_bytes: int = 1_000_000
@@ -33,6 +49,8 @@ class ReadContext:
     # (start byte, end byte, first line number): read only this slice of the file. Set only for
     # readers with `splittable = True`, whose records never span lines beyond continuations.
     span: tuple[int, int, int] | None = None
+    # Filled in by the reader while it reads this file (or this slice of it).
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 class FileReader(Protocol):
