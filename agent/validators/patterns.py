@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # Evidence-id prefixes from tools/readers/__init__.py; the locator runs to whitespace or closing punctuation.
-EVIDENCE_ID = re.compile(r"(?<![\w/])(?:log|trace|note|commit|chat|k8s|pd|metric|alert):[^\s`|,;()\[\]<>\"']+")
+EVIDENCE_ID = re.compile(r"(?<![\w/])(?:log|trace|note|commit|chat|k8s|pd|metric|alert|change|eval|ticket):[^\s`|,;()\[\]<>\"']+")
 ISO_TS = re.compile(
     r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|UTC|\+00:?00)?"
 )
