@@ -189,8 +189,11 @@ def read_all(reader: Any, path: Path, **ctx_kw: Any) -> list[Evidence | Malforme
 def test_klog_cached_seconds_match_direct_construction(tmp_path: Path, tz: tzinfo) -> None:
     rnd = random.Random(3)
     lines, expected = [], []
+    # In calendar order: the reader now turns the year when the dates go backwards (tools/yearless.py),
+    # so only a file that stays in one year can be checked against a fixed year here.
+    days = sorted(rnd.choice([(3, 10), (11, 3), (4, 7), (10, 6), (2, 29), (2, 30), (13, 1), (12, 31)]) for _ in range(3000))
     for i in range(3000):
-        mo, d = rnd.choice([(3, 10), (11, 3), (4, 7), (10, 6), (2, 29), (2, 30), (13, 1), (12, 31)])
+        mo, d = days[i]
         h, mi, s = rnd.choice([0, 1, 2, 3, 23, 24]), rnd.choice([0, 30, 59]), rnd.choice([0, 59, 60])
         frac = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(0, 9)))
         stamp = f"{mo:02d}{d:02d} {h:02d}:{mi:02d}:{s:02d}" + (f".{frac}" if frac else "")

@@ -4,6 +4,11 @@ Every member is checked before anything is written: no absolute paths, no `..`, 
 out of the destination, no device files, and a cap on the total bytes actually written (counted
 while streaming, so a lying header cannot get past it). A rejected member is counted and reported;
 extraction never raises for a bad member.
+
+Caps hold for the dump as a whole: one `Budget` is shared by every archive, nested archive and
+compressed file of a dump (tools/decompress.py), so nesting cannot multiply the size limit. Each
+archive or compressed stream also may not expand past MAX_RATIO times its own size (once it has
+written RATIO_FLOOR bytes): real logs compress 5-50x, decompression bombs 1000x and more.
 """
 
 from __future__ import annotations
@@ -14,13 +19,44 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel, Field
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
+# Expansion cap per archive / compressed file. Repetitive logs reach ~100x with xz or zstd -19;
+# deflate cannot exceed ~1030x per layer, the other formats reach millions.
+MAX_RATIO = 250
+# Below this many bytes written the ratio is not checked: a tiny archive of a small log can
+# legitimately have a large ratio, and this little output harms nobody.
+RATIO_FLOOR = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
+
+
+@dataclass
+class Budget:
+    """Bytes every extraction and decompression of one dump may write in total."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    used: int = 0
+
+    def left(self) -> int:
+        return max(0, self.max_bytes - self.used)
+
+
+def ratio_cap(packed_bytes: int) -> int:
+    """Most bytes a source of `packed_bytes` may expand to before it is stopped as a bomb."""
+    return max(RATIO_FLOOR, MAX_RATIO * max(packed_bytes, 1))
+
+
+def size_limit_reason(budget: Budget) -> str:
+    return f"size limit of {budget.max_bytes} bytes for the whole dump reached"
+
+
+def ratio_reason(packed_bytes: int) -> str:
+    return f"expands more than {MAX_RATIO} times its compressed size of {packed_bytes} bytes (possible decompression bomb)"
 
 
 class Rejected(BaseModel):
@@ -92,10 +128,20 @@ def _inside(dest: Path, rel_link_target: str, member_rel: str) -> bool:
 
 
 class _Writer:
-    def __init__(self, dest: Path, max_bytes: int, report: ExtractReport) -> None:
+    def __init__(self, dest: Path, budget: Budget, report: ExtractReport, packed_bytes: int) -> None:
         self.dest = dest
-        self.max_bytes = max_bytes
+        self.budget = budget
         self.report = report
+        self.packed_bytes = packed_bytes
+        self.cap = ratio_cap(packed_bytes)
+
+    def over(self, more: int) -> str | None:
+        """Why writing `more` bytes would break a cap, or None."""
+        if self.budget.used + more > self.budget.max_bytes:
+            return size_limit_reason(self.budget)
+        if self.report.bytes_written + more > self.cap:
+            return ratio_reason(self.packed_bytes)
+        return None
 
     def write(self, rel: str, src: IO[bytes], member: str) -> bool:
         """Stream one member to disk; False (and the partial file removed) when the cap is hit."""
@@ -116,28 +162,35 @@ class _Writer:
                 chunk = src.read(_CHUNK)
                 if not chunk:
                     break
-                if self.report.bytes_written + len(chunk) > self.max_bytes:
+                why = self.over(len(chunk))
+                if why is not None:
                     out.close()
                     target.unlink(missing_ok=True)
                     self.report.limit_reached = True
-                    _reject(self.report, member=member, reason=f"size limit of {self.max_bytes} bytes reached")
+                    _reject(self.report, member=member, reason=why)
                     return False
                 out.write(chunk)
                 self.report.bytes_written += len(chunk)
+                self.budget.used += len(chunk)
         self.report.extracted += 1
         return True
 
 
-def safe_extract(archive: Path, dest: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExtractReport:
-    """Extract `archive` into `dest` (created if needed) under the rules in the module docstring."""
+def safe_extract(
+    archive: Path, dest: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, budget: Budget | None = None
+) -> ExtractReport:
+    """Extract `archive` into `dest` (created if needed) under the rules in the module docstring.
+
+    `budget` is shared with the dump's other archives; without one, `max_bytes` caps this call."""
     dest.mkdir(parents=True, exist_ok=True)
     report = ExtractReport(archive=str(archive), dest=str(dest))
     kind = archive_type(archive)
     try:
+        w = _Writer(dest, budget if budget is not None else Budget(max_bytes), report, archive.stat().st_size)
         if kind == "zip":
-            _extract_zip(archive, dest, max_bytes, report)
+            _extract_zip(archive, w)
         elif kind == "tar":
-            _extract_tar(archive, dest, max_bytes, report)
+            _extract_tar(archive, w)
         else:
             report.error = "not a zip or tar archive"
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
@@ -151,8 +204,8 @@ def _skip_rest(names: list[str], report: ExtractReport) -> None:
         _reject(report, member=n, reason="not extracted: size limit reached earlier")
 
 
-def _extract_zip(archive: Path, dest: Path, max_bytes: int, report: ExtractReport) -> None:
-    w = _Writer(dest, max_bytes, report)
+def _extract_zip(archive: Path, w: _Writer) -> None:
+    dest, report = w.dest, w.report
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         for i, info in enumerate(infos):
@@ -192,8 +245,8 @@ def _link(dest: Path, rel: str, target: str, member: str, report: ExtractReport)
     report.extracted += 1
 
 
-def _extract_tar(archive: Path, dest: Path, max_bytes: int, report: ExtractReport) -> None:
-    w = _Writer(dest, max_bytes, report)
+def _extract_tar(archive: Path, w: _Writer) -> None:
+    dest, report = w.dest, w.report
     with tarfile.open(archive, "r:*") as tf:
         members = iter(tf)
         for m in members:
@@ -221,9 +274,10 @@ def _extract_tar(archive: Path, dest: Path, max_bytes: int, report: ExtractRepor
             if not m.isfile():
                 _reject(report, member=m.name, reason="device, fifo or other special file")
                 continue
-            if m.size > max_bytes - report.bytes_written:
+            why = w.over(m.size)  # the header's size: refused before a byte is written
+            if why is not None:
                 report.limit_reached = True
-                _reject(report, member=m.name, reason=f"size limit of {max_bytes} bytes reached")
+                _reject(report, member=m.name, reason=why)
                 _skip_rest([x.name for x in members if x.isfile()], report)
                 return
             data = tf.extractfile(m)

@@ -1,6 +1,7 @@
 """klog/glog lines (Kubernetes components, many Go services): "E0425 14:03:07.123456  1 file.go:42] msg".
 
-The format has no year, so this reader runs after the dated sources and uses ctx.year_hint.
+The format has no year, so this reader runs after the dated sources; tools/yearless.py places each
+time in the year nearest to, and not after, ctx.year_anchor (a Dec -> Jan step turns the year).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
-from tools.timeparse import UTC, second_safe
+from tools.readers.logs_syslog import roller_for
+from tools.timeparse import second_safe
+from tools.yearless import YearRoller
 
 KLOG = re.compile(
     r"([IWEF])(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s+(\d+)\s+([^\s:\]]+):(\d+)\] ?(.*)"
@@ -33,38 +36,47 @@ class KlogReader:
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
         id_prefix = f"log:{id_part(rel)}:"
-        tz, year = ctx.default_tz, ctx.year_hint
+        tz = ctx.default_tz
         match = KLOG.match
         LOG = EvidenceKind.LOG
+        roller = roller_for(ctx)
         # Base (whole-second) UTC time per "MMDD HH:MM:SS" text, None for an impossible date. Only
-        # for zones whose offset ignores microseconds; others are converted line by line.
+        # for zones whose offset ignores microseconds; others are converted line by line. The
+        # memo is emptied when the year turns, so a text met again a year on is placed anew.
         seconds: dict[str, datetime | None] | None = {} if second_safe(tz) else None
+        year = [0]
+
+        def place(mo: str, d: str, h: str, mi: str, s: str, us: int) -> datetime | None:
+            ts = _utc(roller, mo, d, h, mi, s, us, tz)
+            if ts is not None and ts.year != year[0]:
+                if seconds is not None and year[0]:
+                    seconds.clear()
+                year[0] = ts.year
+            return ts
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
             if not m:
                 return None
             sev, mo, d, h, mi, s, frac, thread, src, src_line, msg = m.groups()
-            ts = None
-            if year is not None:
-                if seconds is not None:
-                    key = line[1:14]  # "MMDD HH:MM:SS": fixed width in the pattern
-                    base = seconds.get(key, _ABSENT)
-                    if base is _ABSENT:
-                        base = _utc(year, mo, d, h, mi, s, 0, tz)
-                        if len(seconds) >= 8192:
-                            seconds.clear()
-                        seconds[key] = base
-                    if base is None:
-                        return None
-                    delta = _FRACS.get(frac, _ABSENT)
-                    if delta is _ABSENT:
-                        delta = _micros(frac)
-                    ts = base + delta if delta is not None else base
-                else:
-                    ts = _utc(year, mo, d, h, mi, s, int((frac or "0").ljust(6, "0")[:6]), tz)
-                    if ts is None:
-                        return None
+            if seconds is not None:
+                key = line[1:14]  # "MMDD HH:MM:SS": fixed width in the pattern
+                base = seconds.get(key, _ABSENT)
+                if base is _ABSENT:
+                    base = place(mo, d, h, mi, s, 0)
+                    if len(seconds) >= 8192:
+                        seconds.clear()
+                    seconds[key] = base
+                if base is None:
+                    return None
+                delta = _FRACS.get(frac, _ABSENT)
+                if delta is _ABSENT:
+                    delta = _micros(frac)
+                ts = base + delta if delta is not None else base
+            else:
+                ts = place(mo, d, h, mi, s, int((frac or "0").ljust(6, "0")[:6]))
+                if ts is None:
+                    return None
             n = str(lineno)
             return make(
                 LOG, id_prefix + n, rel, "line " + n,
@@ -78,10 +90,10 @@ class KlogReader:
 _ABSENT: Any = object()
 
 
-def _utc(year: int, mo: str, d: str, h: str, mi: str, s: str, us: int, tz: tzinfo) -> datetime | None:
+def _utc(roller: YearRoller, mo: str, d: str, h: str, mi: str, s: str, us: int, tz: tzinfo) -> datetime | None:
     try:
-        return datetime(year, int(mo), int(d), int(h), int(mi), int(s), us).replace(tzinfo=tz).astimezone(UTC)
-    except ValueError:
+        return roller.place(int(mo), int(d), int(h), int(mi), int(s), us, tz)[0]
+    except ValueError:  # a date or time no year has: the line is not a klog record
         return None
 
 

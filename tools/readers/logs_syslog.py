@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
-from tools.timeparse import parse_ts
+from tools.timeparse import MONTHS, parse_ts
+from tools.yearless import GRACE, YearRoller
 
 # <34>1 2024-04-25T14:03:07.123Z host app 1234 ID47 [sd@1 k="v"] message
 RFC5424 = re.compile(
@@ -93,34 +94,70 @@ class Syslog3164Reader:
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service = service_from_name(rel, ctx.services)
         id_prefix = f"log:{id_part(rel)}:"
-        tz, year = ctx.default_tz, ctx.year_hint
         match = RFC3164.match
         LOG = EvidenceKind.LOG
-        # "Apr 25 14:03:07" always takes parse_ts's RFC 3164 branch, a pure function of the text
-        # here (zone and year are fixed for the file), and a second repeats on many lines.
-        stamps: dict[str, tuple[datetime, bool] | None] = {}
+        place = _Placer(ctx)
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
             if not m:
                 return None
             pri, ts_s, host, app, pid, msg = m.groups()
-            if ts_s in stamps:
-                parsed = stamps[ts_s]
-            else:
-                parsed = parse_ts(ts_s, tz, year)
-                if len(stamps) >= 8192:
-                    stamps.clear()
-                stamps[ts_s] = parsed
             n = str(lineno)
             return make(
                 LOG, id_prefix + n, rel, "line " + n,
-                ts=parsed[0] if parsed else None, assumed=True,
+                ts=place(ts_s), assumed=True,
                 service=app or file_service, level=pri_level(pri), text=msg,
                 attrs={"format": "syslog", "host": host, "pid": pid},
             )
 
         return read_line_records(path, rel, ctx, parse, what="RFC 3164 syslog line")
+
+
+def roller_for(ctx: ReadContext) -> YearRoller:
+    """The year roller of one file (or slice). Without an anchor but with a year hint (a caller
+    that knows only the year), the anchor is the end of that year, less the roller's grace so
+    that 1 January stays in the hinted year."""
+    anchor = ctx.year_anchor
+    if anchor is None and ctx.year_hint is not None:
+        anchor = datetime(ctx.year_hint + 1, 1, 1, tzinfo=timezone.utc) - GRACE
+    return YearRoller(anchor)
+
+
+class _Placer:
+    """UTC time of an "Apr 25 14:03:07" stamp: the year from tools/yearless.py (nearest to, and not
+    after, the dump's newest dated evidence; a Dec -> Jan step in the file turns the year).
+
+    A second repeats on many lines, so placements are memoised by their text; the memo is cleared
+    whenever the year turns, so a text met again a year later is placed anew."""
+
+    def __init__(self, ctx: ReadContext) -> None:
+        self.tz = ctx.default_tz
+        self.roller = roller_for(ctx)
+        self.memo: dict[str, datetime | None] = {}
+        self.year: int | None = None
+
+    def __call__(self, ts_s: str) -> datetime | None:
+        memo = self.memo
+        if ts_s in memo:
+            return memo[ts_s]
+        ts = self._place(ts_s)
+        if ts is not None:
+            if self.year is not None and ts.year != self.year or len(memo) >= 8192:
+                memo.clear()
+            self.year = ts.year
+        memo[ts_s] = ts
+        return ts
+
+    def _place(self, ts_s: str) -> datetime | None:
+        month = MONTHS.get(ts_s[:3].lower())
+        if month is None:
+            return None
+        try:
+            h, mi, sec = int(ts_s[7:9]), int(ts_s[10:12]), int(ts_s[13:15])
+            return self.roller.place(month, int(ts_s[4:6]), h, mi, sec, 0, self.tz)[0]
+        except ValueError:  # "Feb 30", "25:00:00": no such time in any year; the line stays undated
+            return None
 
 
 RFC5424_READER = Syslog5424Reader()
