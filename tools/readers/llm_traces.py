@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import (
+    MAX_RECORD_CHARS,
     as_dict,
     clip,
     first_line_unterminated,
@@ -42,24 +45,61 @@ def _content(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _messages(rec: dict[str, Any]) -> list[Any] | None:
+    """The chat messages of a request: top-level, under `request`, or as the `input`/`inputs` value
+    (Langfuse observations log `input` as the message list; LangSmith runs nest it in `inputs`)."""
+    for holder in (rec, as_dict(rec.get("request")), as_dict(rec.get("input")), as_dict(rec.get("inputs"))):
+        msgs = holder.get("messages")
+        if isinstance(msgs, list) and msgs and isinstance(msgs[0], list):
+            msgs = msgs[0]  # LangSmith batches: [[message, ...]]
+        if isinstance(msgs, list):
+            return msgs
+    value = rec.get("input")
+    if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
+        return value
+    return None
+
+
+def _role(m: dict[str, Any]) -> str:
+    return str(m.get("role") or m.get("type") or as_dict(m.get("kwargs")).get("type") or "")
+
+
+def _msg_content(m: dict[str, Any]) -> str:
+    if "content" in m:
+        return _content(m.get("content"))
+    return _content(as_dict(m.get("kwargs")).get("content"))  # LangChain-serialised message
+
+
 def last_user_message(rec: dict[str, Any]) -> str:
-    msgs = rec.get("messages")
-    if not isinstance(msgs, list):
-        req = rec.get("request")
-        msgs = req.get("messages") if isinstance(req, dict) else None
+    msgs = _messages(rec)
     if isinstance(msgs, list):
         for m in reversed(msgs):
-            if isinstance(m, dict) and m.get("role") in ("user", "human"):
-                return _content(m.get("content"))
+            if isinstance(m, dict) and _role(m) in ("user", "human"):
+                return _msg_content(m)
         if msgs and isinstance(msgs[-1], dict):
-            return _content(msgs[-1].get("content"))
-    for key in ("prompt", "input"):
-        if key in rec:
-            return _content(rec[key])
+            return _msg_content(msgs[-1])
+    inputs = as_dict(rec.get("inputs"))
+    for key, holder in (("prompt", rec), ("input", rec), ("prompts", inputs), ("input", inputs),
+                        ("question", inputs)):
+        if key in holder:
+            v = holder[key]
+            return _content(v[-1] if isinstance(v, list) and v and isinstance(v[-1], str) else v)
     return ""
 
 
 def output_text(rec: dict[str, Any]) -> str:
+    outputs = as_dict(rec.get("outputs"))
+    gens = outputs.get("generations")
+    if isinstance(gens, list) and gens:
+        first = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
+        g = as_dict(first)
+        return _content(g.get("text") or _msg_content(as_dict(g.get("message"))))
+    for key in ("output", "content", "answer"):
+        if key in outputs:
+            return _content(outputs[key])
+    body = _response_body(rec)
+    if body is not None and isinstance(body.get("choices"), list):
+        rec = {"choices": body["choices"]}
     for key in _OUTPUT_KEYS:
         v = rec.get(key)
         if v is None:
@@ -79,15 +119,29 @@ def output_text(rec: dict[str, Any]) -> str:
     return ""
 
 
+def _response_body(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The completion object of an OpenAI Batch output line ({"response": {"body": {...}}})."""
+    body = as_dict(rec.get("response")).get("body")
+    return body if isinstance(body, dict) else None
+
+
+def _usage_source(rec: dict[str, Any]) -> dict[str, Any]:
+    """Where the token counts are: `usage` (OpenAI, Langfuse), `usageDetails` (Langfuse v3), the
+    response or batch body's `usage`, else the record itself (LangSmith, LiteLLM, Langfuse v2)."""
+    for cand in (rec.get("usage"), rec.get("usageDetails"), as_dict(rec.get("response")).get("usage"),
+                 as_dict(_response_body(rec)).get("usage")):
+        if isinstance(cand, dict) and cand:
+            return cand
+    return rec
+
+
 def _usage(rec: dict[str, Any]) -> dict[str, int]:
-    src: dict[str, Any] = (
-        as_dict(rec.get("usage")) or as_dict(as_dict(rec.get("response")).get("usage")) or rec
-    )
+    src = _usage_source(rec)
     out: dict[str, int] = {}
     for key, names in (
-        ("prompt_tokens", ("prompt_tokens", "input_tokens", "input")),
-        ("completion_tokens", ("completion_tokens", "output_tokens", "output")),
-        ("total_tokens", ("total_tokens", "total")),
+        ("prompt_tokens", ("prompt_tokens", "input_tokens", "input", "promptTokens", "inputTokens")),
+        ("completion_tokens", ("completion_tokens", "output_tokens", "output", "completionTokens", "outputTokens")),
+        ("total_tokens", ("total_tokens", "total", "totalTokens")),
     ):
         for n in names:
             v = src.get(n)
@@ -100,7 +154,7 @@ def _usage(rec: dict[str, Any]) -> dict[str, int]:
 
 
 def _latency_ms(rec: dict[str, Any]) -> float | None:
-    for key, scale in (("latency_ms", 1.0), ("duration_ms", 1.0), ("elapsed_ms", 1.0),
+    for key, scale in (("latency_ms", 1.0), ("duration_ms", 1.0), ("elapsed_ms", 1.0), ("latencyMs", 1.0),
                        ("latency_s", 1000.0), ("duration_s", 1000.0), ("latency", 1000.0), ("duration", 1000.0)):
         v = rec.get(key)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -108,10 +162,62 @@ def _latency_ms(rec: dict[str, Any]) -> float | None:
     return None
 
 
-def is_trace(obj: dict[str, Any]) -> bool:
+# Start of the request first: that is when the call happened (Langfuse startTime, LangSmith
+# start_time, LiteLLM startTime); OpenAI objects only carry `created` (epoch seconds).
+_START_KEYS = (*TS_KEYS, "startTime", "start_time", "startedAt", "started_at", "request_time",
+               "createdAt", "created_at", "created")
+_END_KEYS = ("endTime", "end_time", "endedAt", "ended_at", "completed_at")
+_FIRST_TOKEN_KEYS = ("completionStartTime", "completion_start_time", "first_token_time")
+
+
+def _when(rec: dict[str, Any], keys: tuple[str, ...], ctx: ReadContext) -> tuple[datetime, bool] | None:
+    for k in keys:
+        v = rec.get(k)
+        if v is not None:
+            parsed = parse_ts(v, ctx.default_tz)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _model(rec: dict[str, Any]) -> Any:
+    extra = as_dict(rec.get("extra"))
+    for holder, key in ((rec, "model"), (as_dict(rec.get("response")), "model"),
+                        (as_dict(_response_body(rec)), "model"), (as_dict(rec.get("request")), "model"),
+                        (as_dict(extra.get("invocation_params")), "model"),
+                        (as_dict(extra.get("invocation_params")), "model_name"),
+                        (as_dict(extra.get("metadata")), "ls_model_name")):
+        if holder.get(key):
+            return holder[key]
+    return None
+
+
+def _is_call(obj: dict[str, Any]) -> bool:
     return "model" in obj and (
-        any(k in obj for k in _INPUT_KEYS) or any(k in obj for k in _OUTPUT_KEYS) or "usage" in obj
-    )
+        any(k in obj for k in _INPUT_KEYS) or any(k in obj for k in _OUTPUT_KEYS) or "usage" in obj)
+
+
+def nested_call(obj: dict[str, Any]) -> str | None:
+    """The key of a sub-object that is itself an LLM call (a RAG or agent step record that logs its
+    generation one level down), when the record has no model of its own."""
+    if "model" in obj:
+        return None
+    for key, value in obj.items():
+        if isinstance(value, dict) and _is_call(value):
+            return key
+    return None
+
+
+def is_trace(obj: dict[str, Any]) -> bool:
+    if "model" in obj:
+        return _is_call(obj)
+    if nested_call(obj) is not None:
+        return True
+    # LangSmith run exports and OpenAI Batch output lines name the model one level down.
+    if "run_type" in obj and ("inputs" in obj or "outputs" in obj):
+        return True
+    body = _response_body(obj)
+    return body is not None and "model" in body and "custom_id" in obj
 
 
 class LlmTraceReader:
@@ -145,39 +251,23 @@ class LlmTraceReader:
     def _record(
         self, rec: dict[str, Any], lineno: int, rel: str, rid: str, file_service: str | None, ctx: ReadContext
     ) -> Evidence:
-        parsed = None
-        for k in (*TS_KEYS, "created", "start_time", "started_at"):
-            if k in rec:
-                parsed = parse_ts(rec[k], ctx.default_tz)
-                if parsed is not None:
-                    break
-        model = rec.get("model")
-        if model is None and isinstance(rec.get("response"), dict):
-            model = rec["response"].get("model")
-        error = rec.get("error")
-        if isinstance(error, dict):
-            error = error.get("message") or error.get("type") or str(error)
-        status = rec.get("status") or rec.get("status_code")
-        failed = bool(error) or str(status).lower() in ("error", "failed", "failure", "timeout") or (
-            isinstance(status, int) and status >= 400
-        )
+        inner = nested_call(rec)
+        outer: dict[str, Any] = {}
+        if inner is not None and "run_type" not in rec:
+            # The call's own fields win; the outer record adds its time, ids and context (retrieved
+            # documents, tool results), which stay searchable in the text and in attrs.
+            outer = {k: v for k, v in rec.items() if k != inner and k not in rec[inner]}
+            rec = {**outer, **rec[inner], "call_key": inner}
+        parsed = _when(rec, _START_KEYS, ctx) or _when(as_dict(_response_body(rec)), ("created",), ctx)
+        model = _model(rec)
+        error, status, failed = _failure(rec)
         attrs: dict[str, Any] = {"model": model, **_usage(rec)}
-        lat = _latency_ms(rec)
-        if lat is not None:
-            attrs["latency_ms"] = lat
+        lat = _timing(rec, parsed, attrs, ctx)
         if status is not None:
             attrs["status"] = status
         if error:
             attrs["error"] = clip(str(error), 1000)
-        for key in ("request_id", "id", "trace_id"):
-            if rec.get(key):
-                attrs["request_id"] = str(rec[key])
-                break
-        for key in ("cost_usd", "cost"):
-            v = rec.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                attrs["cost_usd"] = float(v)
-                break
+        _ids_and_cost(rec, attrs)
         for key in ("temperature", "finish_reason", "tool_calls", "user", "session_id", "route", "prompt_version"):
             if key in rec and rec[key] is not None:
                 attrs[key] = rec[key]
@@ -191,12 +281,84 @@ class LlmTraceReader:
         text = f"{head} | user: {user} | output: {out}"
         if error:
             text += f" | error: {clip(str(error), SNIPPET)}"
+        if outer:
+            text += _outer_context(outer, attrs)
         service = rec.get("service") if isinstance(rec.get("service"), str) else file_service
+        level = "error" if failed else "warning" if str(rec.get("level") or "").upper() == "WARNING" else "info"
         return make(
             EvidenceKind.TRACE, f"trace:{rid}:{lineno}", rel, f"line {lineno}",
             ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
-            service=service, level="error" if failed else "info", text=text, attrs=attrs,
+            service=service, level=level, text=text, attrs=attrs,
         )
+
+
+def _outer_context(outer: dict[str, Any], attrs: dict[str, Any]) -> str:
+    """Scalars of the enclosing record go to attrs; nested parts (retrieval hits, tool output) to
+    the text as compact JSON, bounded like any record."""
+    parts = []
+    for k, v in outer.items():
+        if isinstance(v, (dict, list)):
+            parts.append(f"{k}: {json.dumps(v, ensure_ascii=False, default=str)}")
+        elif v is not None and k not in attrs:
+            attrs[k] = v
+    return clip(" | " + " | ".join(parts), MAX_RECORD_CHARS) if parts else ""
+
+
+def _failure(rec: dict[str, Any]) -> tuple[Any, Any, bool]:
+    """(error message, status, failed): `error` fields, HTTP-ish statuses, Langfuse level ERROR."""
+    error = rec.get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("type") or str(error)
+    status = rec.get("status") or rec.get("status_code")
+    if status is None and isinstance(rec.get("response"), dict):
+        status = rec["response"].get("status_code")
+    langfuse_error = str(rec.get("level") or "").upper() == "ERROR"
+    if langfuse_error and not error:
+        error = rec.get("statusMessage") or "level ERROR"
+    failed = bool(error) or str(status).lower() in ("error", "failed", "failure", "timeout") or (
+        isinstance(status, int) and status >= 400
+    )
+    return error, status, failed
+
+
+def _timing(rec: dict[str, Any], start: tuple[datetime, bool] | None, attrs: dict[str, Any],
+            ctx: ReadContext) -> float | None:
+    """latency_ms (from start and end times when both are given, else a latency field) and ttft_ms."""
+    lat = None
+    end = _when(rec, _END_KEYS, ctx)
+    if start is not None and end is not None and end[0] >= start[0]:
+        lat = (end[0] - start[0]).total_seconds() * 1000.0
+    if lat is None:
+        lat = _latency_ms(rec)
+    if lat is not None:
+        attrs["latency_ms"] = lat
+    first = _when(rec, _FIRST_TOKEN_KEYS, ctx)
+    if start is not None and first is not None and first[0] >= start[0]:
+        attrs["ttft_ms"] = (first[0] - start[0]).total_seconds() * 1000.0
+    elif isinstance(rec.get("timeToFirstToken"), (int, float)) and not isinstance(rec["timeToFirstToken"], bool):
+        attrs["ttft_ms"] = float(rec["timeToFirstToken"]) * 1000.0  # Langfuse reports seconds
+    return lat
+
+
+def _ids_and_cost(rec: dict[str, Any], attrs: dict[str, Any]) -> None:
+    for key in ("request_id", "id", "trace_id"):
+        if rec.get(key):
+            attrs["request_id"] = str(rec[key])
+            break
+    for key in ("traceId", "trace_id", "parentObservationId", "parent_run_id", "name", "type", "run_type",
+                "promptName", "promptVersion", "custom_id"):
+        v = rec.get(key)
+        if v is not None and not isinstance(v, (dict, list)) and key not in attrs:
+            attrs[key] = v
+    meta = rec.get("metadata")
+    if isinstance(meta, dict) and meta and len(json.dumps(meta, default=str)) <= 1000:
+        attrs["metadata"] = meta  # small tags such as a variant or flag name; large blobs are left out
+    cost_details = as_dict(rec.get("costDetails"))
+    for v in (rec.get("cost_usd"), rec.get("cost"), rec.get("calculatedTotalCost"), rec.get("totalCost"),
+              rec.get("total_cost"), rec.get("spend"), cost_details.get("total")):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            attrs["cost_usd"] = float(v)
+            break
 
 
 READER = LlmTraceReader()
