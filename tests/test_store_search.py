@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store import SCHEMA_VERSION, EvidenceStore, ShardWriter, StoreVersionError
 
 
 def test_subwords_and_phrases(tmp_path: Path) -> None:
@@ -44,3 +46,69 @@ def test_attrs_read_back_as_written_whichever_encoder_stores_them(tmp_path: Path
     assert back["log:a:2"] == {"big": 10**30, "ok": "x"}
     assert back["log:a:3"] == {"raw": "bad byte \udcff kept"}
     assert back["log:a:4"] == {"when": str(t), "items": [1, 2]}
+
+
+def _labelled_store(tmp_path: Path) -> EvidenceStore:
+    """Records whose level, service or kind say what their text does not."""
+    s = EvidenceStore.create(tmp_path / "e.db")
+    t = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    s.add_many([
+        Evidence(id="log:a:1", kind=EvidenceKind.LOG, ts=t, source="a", level="error",
+                 service="vllm-inference", text="CUDA out of memory while allocating KV blocks"),
+        Evidence(id="log:a:2", kind=EvidenceKind.LOG, ts=t, source="a", level="info",
+                 service="gateway", text="request ok"),
+        Evidence(id="log:a:3", kind=EvidenceKind.LOG, ts=t, source="a", level="warning",
+                 service="gateway", text="retrying after upstream_error"),
+        Evidence(id="ticket:t.json:7", kind=EvidenceKind.TICKET, ts=t, source="t.json",
+                 text="Answers got worse since Tuesday"),
+    ])
+    s.finalize()
+    return s
+
+
+def test_level_service_and_kind_are_searchable(tmp_path: Path) -> None:
+    s = _labelled_store(tmp_path)
+    # "error" finds the error-level line (its text never says so) and the line whose text does.
+    assert sorted(e.id for e in s.search("error")[0]) == ["log:a:1", "log:a:3"]
+    assert [e.id for e in s.search("vllm")[0]] == ["log:a:1"]
+    assert [e.id for e in s.search("ticket")[0]] == ["ticket:t.json:7"]
+    # Words from different columns combine: every word must appear somewhere in the record.
+    assert [e.id for e in s.search("error vllm")[0]] == ["log:a:1"]
+    assert [e.id for e in s.search("warning gateway retrying")[0]] == ["log:a:3"]
+    assert s.search("error gateway ok")[1] == 0
+    # Words only in the text still work, alone and with filters.
+    assert [e.id for e in s.search("KV blocks", levels=["error"])[0]] == ["log:a:1"]
+    assert [e.id for e in s.search("worse", kinds=[EvidenceKind.TICKET])[0]] == ["ticket:t.json:7"]
+
+
+def test_text_checks_ignore_labels(tmp_path: Path) -> None:
+    # Validators ask whether a quote occurs in evidence text; analysis lexicons look at what records
+    # say. A level or service name must not count as text for either.
+    s = _labelled_store(tmp_path)
+    assert not s.contains_text("vllm")
+    assert s.contains_text("upstream_error")
+    assert [e.id for e in s.match("error")] == ["log:a:3"]
+    assert [e.id for e in s.match("memory OR gateway")] == ["log:a:1"]
+
+
+def test_merged_shards_are_searchable_by_level(tmp_path: Path) -> None:
+    # Parallel ingest appends worker shards with one INSERT ... SELECT; the extra columns must be
+    # filled on that path too.
+    shard = ShardWriter(tmp_path / "shard.db")
+    t = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    shard.add_many([Evidence(id=f"log:big:{i}", kind=EvidenceKind.LOG, ts=t, source="big", service="trainer",
+                             level="critical" if i == 3 else "info", text=f"step {i}") for i in range(1, 6)])
+    shard.close()
+    s = EvidenceStore.create(tmp_path / "e.db")
+    assert s.merge_shard(tmp_path / "shard.db") == 5
+    s.finalize()
+    assert [e.id for e in s.search("critical")[0]] == ["log:big:3"]
+    assert s.search("trainer")[1] == 5
+
+
+def test_store_of_the_previous_schema_is_refused_clearly(tmp_path: Path) -> None:
+    s = _labelled_store(tmp_path)
+    s.set_meta("schema_version", SCHEMA_VERSION - 1)
+    s.close()
+    with pytest.raises(StoreVersionError, match="another version"):
+        EvidenceStore(tmp_path / "e.db")

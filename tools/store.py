@@ -51,11 +51,17 @@ CREATE INDEX IF NOT EXISTS ix_evidence_ts ON evidence(ts);
 -- Queries must carry the term `kind != 'log'` verbatim for SQLite to use it (see _where).
 CREATE INDEX IF NOT EXISTS ix_evidence_other_kind_ts ON evidence(kind, ts) WHERE kind != 'log';
 -- External-content index, fed as rows arrive; columnsize=0 because nothing ranks by bm25.
+-- Columns beyond `text` carry the words people search by that the text itself may lack: an
+-- error-level line rarely says "error", a service name sits in its own column (see _FTS_COLUMNS).
 CREATE VIRTUAL TABLE IF NOT EXISTS evidence_fts USING fts5(
-    text, content='evidence', content_rowid='rowid', tokenize='unicode61', columnsize=0);
+    text, level, service, kind, content='evidence', content_rowid='rowid', tokenize='unicode61',
+    columnsize=0);
 """
 # Plain unicode61: "vllm-inference" and "upstream_error" index as separate words, so a search for
 # "vllm" or "error" finds them; multi-part terms ("server.go") are matched as phrases.
+# The indexed columns share their names with `evidence` columns (external content reads them from
+# there), so one INSERT ... SELECT fills them all as a shard is merged.
+_FTS_COLUMNS = "text, level, service, kind"
 _INDEXES = """
 DROP TABLE IF EXISTS log_minutes;
 CREATE TABLE log_minutes (minute INTEGER, source TEXT, n INTEGER, errors INTEGER, with_status INTEGER,
@@ -72,7 +78,7 @@ FROM evidence WHERE rowid > ? AND kind = 'log' AND ts IS NOT NULL GROUP BY m, so
 """
 # The same expression decides a row's minute wherever minutes and raw rows meet (status_totals).
 _MINUTE_OF = "CAST(ts / 60 AS INTEGER)"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: level, service and kind became full-text columns
 _COLUMNS = "id, kind, ts, ts_assumed, source, locator, service, level, text, attrs, flags"
 _NOT_LOG = "kind != 'log'"  # the partial index's own condition, spelled the same
 _INSERT = f"INSERT OR IGNORE INTO evidence ({_COLUMNS}, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -219,9 +225,17 @@ def _row_to_evidence(row: Sequence[Any]) -> Evidence:
 
 
 def fts_query(text: str) -> str:
-    """Turn free user text into a safe FTS5 query: every word must appear (quoted, so no syntax)."""
+    """Turn free user text into a safe FTS5 query: every word must appear (quoted, so no syntax),
+    each in the text or in the record's level, service or kind ("error vllm" finds error-level
+    lines of vllm-inference whose text says neither)."""
     words = re.findall(r"[\w.\-]+", text)
     return " ".join('"' + w.replace('"', "") + '"' for w in words if w.strip(".-"))
+
+
+def text_only(fts: str) -> str:
+    """An FTS5 expression restricted to the `text` column: for callers that look for what a record
+    says (quotes checked by validators, analysis lexicons), not for how it was labelled."""
+    return f"text : ({fts})"
 
 
 class StoreVersionError(RuntimeError):
@@ -333,7 +347,8 @@ class EvidenceStore:
     def _index_new_rows(self) -> None:
         # A whole file or shard at a time: FTS5 writes one segment per call, not one per batch.
         self._db.execute(
-            "INSERT INTO evidence_fts(rowid, text) SELECT rowid, text FROM evidence WHERE rowid > ?",
+            f"INSERT INTO evidence_fts(rowid, {_FTS_COLUMNS}) SELECT rowid, {_FTS_COLUMNS} FROM evidence "
+            "WHERE rowid > ?",
             (self._indexed,),
         )
         self._count_minutes(self._indexed)
@@ -538,7 +553,7 @@ class EvidenceStore:
         rows = self._db.execute(
             "SELECT e.text FROM evidence e JOIN evidence_fts f ON f.rowid=e.rowid "
             "WHERE evidence_fts MATCH ? LIMIT 200",
-            (q,),
+            (text_only(q),),  # level/service hits would crowd the 200 candidates checked below
         ).fetchall()
         # Renderers fold whitespace when they quote, so compare folded text.
         low = " ".join(needle.lower().split())
@@ -726,7 +741,9 @@ class EvidenceStore:
         end: datetime | None = None,
         limit: int = 500,
     ) -> list[Evidence]:
-        """Records matching a raw FTS5 expression (trusted callers only: analysis lexicons)."""
+        """Records whose text matches a raw FTS5 expression (trusted callers only: analysis
+        lexicons). Only the text column: a lexicon word that names a service or level must not pull
+        in every record of it."""
         where, params = self._where(
             kinds=kinds, start=start, end=end, service=None, levels=None, prefix="e."
         )
@@ -735,7 +752,7 @@ class EvidenceStore:
         rows = self._db.execute(
             f"SELECT {cols} FROM evidence e JOIN evidence_fts f ON f.rowid = e.rowid{where} "
             "ORDER BY e.ts, e.rowid LIMIT ?",
-            params + [fts, limit],
+            params + [text_only(fts), limit],
         ).fetchall()
         return [_row_to_evidence(r) for r in rows]
 
