@@ -42,9 +42,11 @@ def test_fixture_dump_inventory(tmp_path: Path) -> None:
     ranker = by_path["logs/ranker.jsonl"]
     assert ranker.records == 4 and ranker.malformed == 2 and len(ranker.malformed_examples) == 2
     assert ranker.first_ts == datetime(2024, 4, 25, 14, 1, 2, 120000, tzinfo=UTC)
-    # klog has no year: it comes from the manifest window and is flagged as assumed.
+    # klog has no year: it is placed nearest to, and not after, the newest dated evidence, and
+    # flagged as assumed (was: the manifest window's year).
     kubelet = by_path["logs/kubelet.log"]
-    assert kubelet.assumed_ts == 3 and "2024 assumed from the manifest window" in kubelet.note
+    assert kubelet.assumed_ts == 3 and kubelet.first_ts is not None and kubelet.first_ts.year == 2024
+    assert "nearest to, and not after, 2024-04-26 09:00 UTC, the newest dated evidence" in kubelet.note
     # Naive timestamps take the manifest zone (America/Los_Angeles) and are marked assumed.
     naive = store.get("log:logs/ranker.jsonl:3")
     assert naive is not None and naive.ts == datetime(2024, 4, 25, 14, 2, 7, tzinfo=UTC) and naive.ts_assumed
@@ -69,7 +71,8 @@ def test_year_inferred_from_dated_evidence_without_manifest(tmp_path: Path) -> N
     inv, store = run(dump, tmp_path)
     ev = store.get("log:kubelet.log:1")
     assert ev is not None and ev.ts == datetime(2022, 3, 1, 10, 0, 5, tzinfo=UTC) and ev.ts_assumed
-    assert "most common year" in {s.path: s for s in inv.sources}["kubelet.log"].note
+    # Was "most common year": the year now comes from the newest dated record (the year anchor).
+    assert "not after, 2022-03-01 10:00 UTC, the newest dated evidence" in {s.path: s for s in inv.sources}["kubelet.log"].note
 
 
 def test_year_falls_back_to_mtime(tmp_path: Path) -> None:
@@ -102,13 +105,15 @@ def test_bad_inputs_are_reported_and_the_rest_is_read(tmp_path: Path) -> None:
     inv, store = run(dump, tmp_path, max_line_bytes=500)
     notes = skipped_notes(inv)
     assert notes["empty.log"] == "skipped: empty file"
-    assert notes["blob.bin"] == "skipped: binary file"
-    assert notes["data.csv"] == "skipped: unrecognised format"
+    assert notes["blob.bin"].startswith("skipped: binary file (33% control bytes")
+    # A CSV table is evidence now (was: "skipped: unrecognised format").
+    assert "data.csv" not in notes
     assert notes["link.log"] == "skipped: symlink pointing outside the dump"
     assert notes["sub/linkdir"] == "skipped: symlink pointing outside the dump"
     assert not store.contains_text("outside the dump")
     by_path = {s.path: s for s in inv.sources}
     assert by_path["huge.log"].records == 1 and by_path["huge.log"].malformed == 1
+    assert by_path["data.csv"].kind == "table.csv" and by_path["data.csv"].records == 1
     assert by_path["latin1.log"].records == 1 and "UTF-8" in by_path["latin1.log"].malformed_examples[0].reason
     assert by_path["trunc.json"].records == 0 and "truncated JSON" in by_path["trunc.json"].malformed_examples[0].reason
     assert store.get("log:good.log:1") is not None
@@ -245,14 +250,17 @@ def test_git_repo_bundle_and_repo_param(tmp_path: Path) -> None:
     assert GAP_TEXT["commits"] not in inv.data_gaps
 
 
-def test_gzip_log_is_skipped_with_a_clear_note(tmp_path: Path) -> None:
+def test_gzip_log_is_read_under_its_original_name(tmp_path: Path) -> None:
+    # Was "skipped: compressed file that is not a tar archive"; single compressed files are now
+    # decompressed into the workdir (tests/test_decompress.py has the details).
     import gzip
 
     dump = tmp_path / "d"
     dump.mkdir()
     (dump / "app.log.gz").write_bytes(gzip.compress(b"2024-04-25T14:00:00Z INFO hi\n"))
-    inv, _ = run(dump, tmp_path)
-    assert "compressed file that is not a tar archive" in skipped_notes(inv)["app.log.gz"]
+    inv, store = run(dump, tmp_path)
+    assert "app.log.gz" not in skipped_notes(inv)
+    assert store.get("log:app.log.gz:1") is not None
 
 
 def test_every_reader_emits_utc_tzinfo(tmp_path: Path) -> None:

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tools.archive import DEFAULT_MAX_BYTES, archive_type, remove_tree, safe_extract
+from tools.archive import DEFAULT_MAX_BYTES, Budget, archive_type, remove_tree, safe_extract
+from tools.decompress import compression_of, count_invalid_utf8, decompress_file, sniff_text, transcode
 from tools.models import Evidence, EvidenceKind, Inventory, Malformed, SourceReport
-from tools.readers.base import HEAD_BYTES, FileReader, ReadContext
+from tools.readers.base import HEAD_BYTES, Coverage, FileReader, ReadContext
 from tools.readers.common import id_part
 from tools.readers.manifest import MANIFEST_NAMES, Manifest, load_manifest
 from tools.readers.manifest import READER as MANIFEST_READER
@@ -35,6 +36,7 @@ from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResul
 from tools.readers.common import line_spans
 from tools.redact import Redactor, retag
 from tools.store import EvidenceStore, ShardWriter
+from tools.yearless import GRACE as YEARLESS_GRACE
 
 try:  # written in parallel by another engineer; ingestion must still work without it
     from tools.readers.git import GitReader
@@ -52,6 +54,10 @@ CHUNK_BYTES = 16 * 1024 * 1024
 # Below this much line-oriented data, worker start-up (~0.5 s) costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 WORKERS_ENV = "POSTMORTEM_INGEST_WORKERS"
+# Below this share of the dump's text turned into evidence, the inventory reports a data gap and
+# the severity is provisional (agent/offline/severity.py reads the same constant).
+COVERAGE_FLOOR = 0.9
+MAX_GAP_FILES = 5
 
 GAP_TEXT: dict[str, str] = {
     "metrics": "No metrics: no Prometheus query results in the dump, so impact and recovery are not measured from time series.",
@@ -79,6 +85,21 @@ class _Scan:
     jobs: list[_Job] = dataclasses.field(default_factory=list)
     skipped: list[SourceReport] = dataclasses.field(default_factory=list)
     manifest: tuple[Path, str] | None = None
+    # What happened to a source at the door (decompressed, transcoded, bytes replaced), by rel path.
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _size_skipped(rep: SourceReport, p: Path) -> None:
+    """Size of a skipped file, and whether it is binary by the same text test `classify` uses."""
+    try:
+        if p.is_symlink() or not p.is_file():
+            return
+        rep.bytes = p.stat().st_size
+        head = _head(p)
+    except OSError:
+        return
+    rep.binary = (rep.kind in ("archive", "compressed") or compression_of(head) is not None
+                  or sniff_text(head).encoding is None)
 
 
 def _head(path: Path) -> bytes:
@@ -115,7 +136,12 @@ def resolve_workers(workers: int | None) -> int:
 
 
 def _splittable(job: _Job) -> bool:
-    return job.reader is not None and getattr(job.reader, "splittable", False)
+    if job.reader is None:
+        return False
+    per_file = getattr(job.reader, "splittable_for", None)  # e.g. generic text: not yearless files
+    if per_file is not None:
+        return bool(per_file(job.path))
+    return bool(getattr(job.reader, "splittable", False))
 
 
 def _spans(job: _Job) -> list[tuple[int, int, int] | None]:
@@ -153,7 +179,8 @@ class _Pool:
         index, self._next = self._next, self._next + 1
         assert job.reader is not None
         task = UnitTask(index=index, reader=job.reader.name, path=str(job.path), rel=job.rel,
-                        ctx=dataclasses.replace(ctx, span=span, on_bytes=None), shard=str(self.shard_path(index)),
+                        ctx=dataclasses.replace(ctx, span=span, on_bytes=None, coverage=Coverage()),
+                        shard=str(self.shard_path(index)),
                         tag=self.tag, collect_years=collect_years)
         return self._ex.submit(run_unit, task)
 
@@ -192,6 +219,10 @@ class _Ingestor:
         self.done_bytes = 0
         self.total_bytes = 0
         self.git = GitReader() if GitReader is not None else None
+        # One size budget for every archive and compressed file of the dump, nested ones included.
+        self.budget = Budget(max_archive_bytes)
+        # Newest time among the dated sources read so far: the year anchor of the yearless ones.
+        self.newest: datetime | None = None
 
     # ---- scanning --------------------------------------------------------------------------
     def scan(self, root: Path, prefix: str, scan: _Scan, depth: int) -> None:
@@ -239,7 +270,16 @@ class _Ingestor:
             for name in sorted(filenames):
                 p = here / name
                 rel = prefix + (f"{rel_dir}/{name}" if rel_dir else name)
-                self.classify(p, rel, root_res, scan, depth)
+                self.classify_sized(p, rel, root_res, scan, depth)
+
+    def classify_sized(self, p: Path, rel: str, root_res: Path, scan: _Scan, depth: int) -> None:
+        """`classify`, then give each file it skipped its size and say whether it is binary: the
+        inventory's coverage counts skipped text as evidence lost, and leaves binary files out."""
+        before = len(scan.skipped)
+        self.classify(p, rel, root_res, scan, depth)
+        for rep in scan.skipped[before:]:
+            if rep.path == rel and rep.kind != "symlink" and not rep.bytes:
+                _size_skipped(rep, p)
 
     def classify(self, p: Path, rel: str, root_res: Path, scan: _Scan, depth: int) -> None:
         def skip(note: str, kind: str = "skipped") -> None:
@@ -272,27 +312,86 @@ class _Ingestor:
         if (head.startswith(_ARCHIVE_MAGIC) or head[257:262] == b"ustar") and archive_type(p) is not None:
             self.nested_archive(p, rel, scan, depth)
             return
-        if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
-            skip("skipped: compressed file that is not a tar archive (decompress it to include it)")
+        method = compression_of(head)
+        if method is not None:
+            self.decompressed(p, rel, method, root_res, scan, depth)
             return
-        if b"\x00" in head:
-            skip("skipped: binary file")
+        verdict = sniff_text(head)
+        if verdict.encoding is None:
+            skip(verdict.reason)
             return
+        if verdict.needs_transcoding:
+            self.transcoded(p, rel, verdict, scan)
+            return
+        self.classify_text(p, rel, head, st.st_size, scan)
+
+    def _door_dir(self, what: str, rel: str) -> Path:
+        """A fresh workdir folder for the decoded copy of `rel` (one per source, so names never clash)."""
+        dest = self.workdir / what / id_part(rel).replace("/", "__")
+        remove_tree(dest)
+        return dest
+
+    def decompressed(self, p: Path, rel: str, method: str, root_res: Path, scan: _Scan, depth: int) -> None:
+        """A compressed single file: decompress it into the workdir, then classify what came out
+        under the original name (a .tar inside counts as one more level of nesting)."""
+        if depth > MAX_ARCHIVE_DEPTH:
+            scan.skipped.append(SourceReport(path=rel, kind="skipped", note=f"skipped: {method} file nested too deeply"))
+            return
+        out = decompress_file(p, self._door_dir("decompressed", rel), method, self.budget)
+        if out.path is None:
+            scan.skipped.append(SourceReport(path=rel, kind="skipped", note=out.note))
+            return
+        scan.notes[rel] = out.note
+        if not out.complete:  # a cut-short file is still read, and listed so nobody misses the loss
+            scan.skipped.append(SourceReport(path=rel, kind="compressed", note=f"partly read: {out.note}"))
+        self.classify(out.path, rel, out.path.parent.resolve(), scan, depth + 1)
+
+    def transcoded(self, p: Path, rel: str, verdict: Any, scan: _Scan) -> None:
+        """UTF-16/32 or BOM-marked text: read a UTF-8 copy from the workdir under the original name."""
+        out = transcode(p, self._door_dir("decoded", rel), verdict, self.budget)
+        if out is None:
+            scan.skipped.append(SourceReport(
+                path=rel, kind="skipped",
+                note=f"skipped: {verdict.encoding} text, but the size limit of {self.budget.max_bytes} bytes for "
+                     "the whole dump is reached; convert it to UTF-8 or raise the limit to include it"))
+            return
+        scan.notes[rel] = "; ".join(n for n in (scan.notes.get(rel, ""), out.note) if n)
+        self.classify_text(out.path, rel, _head(out.path), out.path.stat().st_size, scan, counted=True)
+
+    def classify_text(self, p: Path, rel: str, head: bytes, size: int, scan: _Scan, counted: bool = False) -> None:
+        """Pick the reader for a UTF-8 text file (or take it as the manifest)."""
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
         if p.name.lower() in MANIFEST_NAMES and scan.manifest is None:
             scan.manifest = (p, rel)
             return
         reader = pick_reader(p, text)
         if reader is None:
-            skip("skipped: unrecognised format")
+            scan.skipped.append(SourceReport(path=rel, kind="skipped", note="skipped: unrecognised format"))
             return
         if reader is MANIFEST_READER:
             if scan.manifest is None:
                 scan.manifest = (p, rel)
             else:
-                skip("skipped: a second incident manifest (the first one found is used)")
+                scan.skipped.append(SourceReport(
+                    path=rel, kind="skipped", note="skipped: a second incident manifest (the first one found is used)"))
             return
-        scan.jobs.append(_Job(p, rel, reader.name, st.st_size, reader=reader, needs_year=reader.needs_year))
+        if not counted:
+            self._count_invalid(p, rel, scan)
+        # A reader that handles many layouts (the generic text reader) knows per file whether
+        # its times lack a year, and so whether the file must wait for the dated sources.
+        year_for = getattr(reader, "needs_year_for", None)
+        needs_year = bool(year_for(p, text)) if year_for is not None else reader.needs_year
+        scan.jobs.append(_Job(p, rel, reader.name, size, reader=reader, needs_year=needs_year))
+
+    @staticmethod
+    def _count_invalid(p: Path, rel: str, scan: _Scan) -> None:
+        try:
+            bad = count_invalid_utf8(p)
+        except OSError:
+            return  # the reader meets the same error and reports it on the source
+        if bad:
+            note = f"{bad} bytes of invalid UTF-8 replaced"
+            scan.notes[rel] = "; ".join(n for n in (scan.notes.get(rel, ""), note) if n)
 
     def nested_archive(self, p: Path, rel: str, scan: _Scan, depth: int) -> None:
         if depth >= MAX_ARCHIVE_DEPTH:
@@ -300,7 +399,7 @@ class _Ingestor:
             return
         dest = self.workdir / "extracted" / id_part(rel).replace("/", "__")
         remove_tree(dest)
-        rep = safe_extract(p, dest, max_bytes=self.max_archive_bytes)
+        rep = safe_extract(p, dest, budget=self.budget)
         self.report_archive(rel, rep, scan)
         self.scan(dest, f"{rel}/", scan, depth + 1)
 
@@ -324,7 +423,7 @@ class _Ingestor:
 
     def run(self, job: _Job, ctx: ReadContext, collect_years: bool) -> SourceReport:
         """Read one whole source here, in this process."""
-        stats = Stats(job.rel or ".", job.kind)
+        stats = Stats(job.rel or ".", job.kind, job.size)
         self._inline(job, ctx, collect_years, stats, job.size)
         return stats.done()
 
@@ -333,9 +432,12 @@ class _Ingestor:
             progress, base, total = self.progress, self.done_bytes, self.total_bytes
             self.progress(base, total, job.rel)
             ctx = dataclasses.replace(ctx, on_bytes=lambda n: progress(base + min(n, size), total, job.rel))
+        # Each unit counts into its own Coverage (replace() would share the one of the dump's ctx).
+        ctx = dataclasses.replace(ctx, coverage=Coverage())
         items = self._items(job, ctx)
         before = self.store.last_rowid()
         stats.report.records += self.store.add_many(self.filter.stream(items, stats, job.rel))
+        stats.covered(ctx.coverage)
         span = self.store.span_stats(before)
         stats.dated(span)
         if collect_years:
@@ -365,7 +467,7 @@ class _Ingestor:
         numbers are those of a single-process run."""
         stats: dict[int, Stats] = {}
         for i, (job, span) in enumerate(units):
-            st = stats.setdefault(id(job), Stats(job.rel or ".", job.kind))
+            st = stats.setdefault(id(job), Stats(job.rel or ".", job.kind, job.size))
             merged = False
             if i in futures and pool is not None and not pool.broken:
                 try:
@@ -379,6 +481,8 @@ class _Ingestor:
                 ctx = ctx_for(job)
                 size = job.size if span is None else span[1] - span[0]
                 self._inline(job, dataclasses.replace(ctx, span=span) if span else ctx, collect_years, st, size)
+            if collect_years and st.last is not None and (self.newest is None or st.last > self.newest):
+                self.newest = st.last
             if after_unit is not None:
                 after_unit()
         out, done = [], set()
@@ -409,6 +513,22 @@ class _Ingestor:
         self.done_bytes += span[1] - span[0]
         if self.progress:
             self.progress(self.done_bytes, self.total_bytes, job.rel)
+
+    def anchor_for(self, manifest: Manifest, job: _Job) -> tuple[datetime | None, str]:
+        """Year anchor of a yearless source (tools/yearless.py) and where it comes from: the
+        newest dated evidence, else the manifest window, else the file's modification time (a
+        log is last written at its newest line; a copy's is merely recent); never after now."""
+        now = datetime.now(timezone.utc)
+        if self.newest is not None:
+            return min(self.newest, now), "the newest dated evidence"
+        window = manifest.window_end or manifest.window_start
+        if window is not None:
+            return min(window, now), "the manifest window"
+        try:
+            mtime = datetime.fromtimestamp(job.path.stat().st_mtime, tz=timezone.utc)
+        except OSError:
+            return None, "today (the dump has no dated evidence)"
+        return min(mtime, now), "the file modification time"
 
     def year_for(self, manifest: Manifest, job: _Job) -> tuple[int, str]:
         if manifest.window_start is not None:
@@ -451,11 +571,11 @@ def ingest(
     elif archive_type(dump) is not None:
         dest = workdir / "extracted" / "dump"
         remove_tree(dest)
-        rep = safe_extract(dump, dest, max_bytes=max_archive_bytes)
+        rep = safe_extract(dump, dest, budget=ing.budget)
         ing.report_archive(dump.name, rep, scan)
         ing.scan(dest, "", scan, 1)
     else:
-        ing.classify(dump, dump.name, dump.parent.resolve(), scan, 0)
+        ing.classify_sized(dump, dump.name, dump.parent.resolve(), scan, 0)
 
     manifest = Manifest()
     ctx = ReadContext(root=dump if dump.is_dir() else dump.parent, max_line_bytes=max_line_bytes)
@@ -489,10 +609,12 @@ def ingest(
         dated_futures = ing.submit(dated_units, lambda job: ctx, True, pool)
         has_slices = any(span for _, span in yearless_units)
         guess: dict[int, tuple[int, str]] = {}
+        guess_anchors: dict[int, tuple[datetime | None, str]] = {}
         early: dict[int, Future[UnitResult]] = {}
 
-        def with_year(hints: dict[int, tuple[int, str]]) -> Callable[[_Job], ReadContext]:
-            return lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0])
+        def with_year(hints: dict[int, tuple[int, str]],
+                      anchors: dict[int, tuple[datetime | None, str]]) -> Callable[[_Job], ReadContext]:
+            return lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0], year_anchor=anchors[id(job)][0])
 
         def read_ahead() -> None:
             if guess or not has_slices or pool is None or pool.broken:
@@ -500,20 +622,26 @@ def ingest(
             if sum(not f.done() for f in dated_futures.values()) > pool.workers:
                 return
             guess.update({id(job): ing.year_for(manifest, job) for job in yearless})
-            early.update(ing.submit(yearless_units, with_year(guess), False, pool))
+            guess_anchors.update({id(job): ing.anchor_for(manifest, job) for job in yearless})
+            early.update(ing.submit(yearless_units, with_year(guess, guess_anchors), False, pool))
 
         ing.sources += ing.run_phase(dated_units, lambda job: ctx, True, pool, dated_futures, read_ahead)
         hints = {id(job): ing.year_for(manifest, job) for job in yearless}
-        if early and {k: v[0] for k, v in guess.items()} == {k: v[0] for k, v in hints.items()}:
+        anchors = {id(job): ing.anchor_for(manifest, job) for job in yearless}
+        if (early and {k: v[0] for k, v in guess.items()} == {k: v[0] for k, v in hints.items()}
+                and all(_read_ahead_holds(fut, guess_anchors[id(yearless_units[i][0])][0],
+                                          anchors[id(yearless_units[i][0])][0]) for i, fut in early.items())):
             yearless_futures = early
         else:
             if early and pool is not None:
                 pool.discard(early)
-            yearless_futures = ing.submit(yearless_units, with_year(hints), False, pool)
-        reports = ing.run_phase(yearless_units, with_year(hints), False, pool, yearless_futures)
+            yearless_futures = ing.submit(yearless_units, with_year(hints, anchors), False, pool)
+        reports = ing.run_phase(yearless_units, with_year(hints, anchors), False, pool, yearless_futures)
         for job, src in zip(yearless, reports):
-            year, why = hints[id(job)]
-            src.note = (src.note + "; " if src.note else "") + f"no year in the source: {year} assumed from the {why}"
+            anchor, anchor_why = anchors[id(job)]
+            when = f"{anchor:%Y-%m-%d %H:%M} UTC, {anchor_why}" if anchor is not None else anchor_why
+            src.note = ((src.note + "; " if src.note else "")
+                        + f"no year in the source: each time takes the year that puts it nearest to, and not after, {when}")
             ing.sources.append(src)
     finally:
         if pool is not None:
@@ -523,12 +651,36 @@ def ingest(
     return _finish(inv, ing, store, manifest, scan)
 
 
+def _read_ahead_holds(fut: Future[UnitResult], guessed: datetime | None, anchor: datetime | None) -> bool:
+    """Is a yearless slice read ahead with the `guessed` anchor still right under the final one?
+
+    The anchor only grows while dated sources are read. A time placed under the older anchor
+    moves to the next year under the newer one only if one year after it is not after the new
+    anchor (plus the roller's grace), and a file's first placement, which fixes the rest, is no
+    earlier than its slice's earliest time. So a slice whose earliest time is later than that
+    horizon cannot change."""
+    if guessed == anchor:
+        return True
+    if guessed is None or anchor is None or anchor < guessed:
+        return False
+    horizon = anchor + YEARLESS_GRACE + timedelta(days=1) - timedelta(days=365)
+    try:
+        first = fut.result().report.first_ts
+    except Exception:  # noqa: BLE001 - a failed unit is redone by the normal path
+        return False
+    return first is None or first > horizon
+
+
 def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Manifest, scan: _Scan) -> Inventory:
     finalize = store.finalize()
     # How the load went, for benchmarks (kept out of the Inventory, which must not vary by run).
     store.set_meta("ingest_stats", {"workers": ing.workers, "worker_cpu_s": round(ing.worker_cpu_s, 2),
                                     "main_cpu_s": round(time.process_time() - ing.cpu_started, 2),
                                     "finalize_s": finalize})
+    for src in ing.sources:
+        door = scan.notes.get(src.path)
+        if door:
+            src.note = door + ("; " + src.note if src.note else "")
     inv.sources = ing.sources
     inv.skipped.extend(scan.skipped)
     inv.total_records = store.count()
@@ -539,6 +691,10 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
     inv.redactions = dict(flt.redactor.counts)
     inv.untrusted = list(flt.untrusted)
     inv.data_gaps = data_gaps(inv.kinds)
+    coverage_totals(inv)
+    gap = coverage_gap(inv)
+    if gap:
+        inv.data_gaps.insert(0, gap)
     if flt.untrusted_total > len(flt.untrusted):
         inv.data_gaps.append(
             f"{flt.untrusted_total} records were flagged as instruction-like; only the first {len(flt.untrusted)} ids are listed."
@@ -566,6 +722,43 @@ def data_gaps(kinds: dict[str, int]) -> list[str]:
     if not has(EvidenceKind.TRACE):
         gaps.append(GAP_TEXT["traces"])
     return gaps
+
+
+def coverage_totals(inv: Inventory) -> None:
+    """Sum the per-source coverage into the inventory. Text bytes are those of every source read
+    plus every skipped text file (evidence lost at the door); binary files are left out."""
+    inv.total_lines = sum(s.lines for s in inv.sources)
+    inv.total_continuation_lines = sum(s.continuation_lines for s in inv.sources)
+    inv.total_undated_lines = sum(s.undated_lines for s in inv.sources)
+    inv.text_bytes = sum(s.bytes for s in iter_sources(inv) if not s.binary)
+    inv.covered_bytes = sum(s.bytes_covered for s in inv.sources)
+    inv.coverage = round(inv.covered_bytes / inv.text_bytes, 4) if inv.text_bytes else None
+
+
+def coverage_gap(inv: Inventory) -> str | None:
+    """A data gap when less than COVERAGE_FLOOR of the dump's text became evidence: how much,
+    and the files that lost the most."""
+    if inv.coverage is None or inv.coverage >= COVERAGE_FLOOR:
+        return None
+    losses = [(s.bytes - s.bytes_covered, s) for s in iter_sources(inv) if not s.binary and s.bytes > s.bytes_covered]
+    losses.sort(key=lambda x: (-x[0], x[1].path))
+    named = [f"{s.path} ({human_bytes(n)} unread{', ' + s.note if s.note and not s.bytes_covered else ''})"
+             for n, s in losses[:MAX_GAP_FILES]]
+    more = f", and {len(losses) - MAX_GAP_FILES} more files" if len(losses) > MAX_GAP_FILES else ""
+    pct = int(inv.coverage * 100)  # floored: 89.6% must not read as "90%"
+    return (f"Only {pct}% of the dump's text became evidence ({human_bytes(inv.covered_bytes)} of "
+            f"{human_bytes(inv.text_bytes)}); unread: {'; '.join(named)}{more}. Conclusions that rest on "
+            "what is missing are provisional.")
+
+
+def human_bytes(n: int) -> str:
+    """Bytes as people read them (1.5 MB); exact below a kilobyte."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover - the loop always returns
 
 
 def iter_sources(inv: Inventory) -> Iterable[SourceReport]:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tools.models import Evidence, Malformed, SourceReport
-from tools.readers.base import ReadContext
+from tools.readers.base import Coverage, ReadContext
 from tools.readers.registry import FILE_READERS
 from tools.redact import Redactor, secret_keys
 from tools.screen import screen
@@ -37,8 +37,8 @@ READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexEr
 class Stats:
     """Per-source counters filled while records stream past (or merged from unit results)."""
 
-    def __init__(self, rel: str, kind: str) -> None:
-        self.report = SourceReport(path=rel, kind=kind)
+    def __init__(self, rel: str, kind: str, size: int = 0) -> None:
+        self.report = SourceReport(path=rel, kind=kind, bytes=size)
         self.first: datetime | None = None
         self.last: datetime | None = None
 
@@ -55,10 +55,22 @@ class Stats:
                 self.first = ts if self.first is None or ts < self.first else self.first
                 self.last = ts if self.last is None or ts > self.last else self.last
 
+    def covered(self, cov: Coverage) -> None:
+        """Add what a reader counted while reading this source (or one slice of it)."""
+        r = self.report
+        r.lines += cov.lines
+        r.continuation_lines += cov.continuation_lines
+        r.undated_lines += cov.undated_lines
+        r.bytes_covered += cov.bytes_covered
+
     def absorb(self, part: SourceReport, records: int) -> None:
         """Add one unit's report (a slice of this source) to the source's totals."""
         r = self.report
         r.records += records
+        r.lines += part.lines
+        r.continuation_lines += part.continuation_lines
+        r.undated_lines += part.undated_lines
+        r.bytes_covered += part.bytes_covered
         r.malformed += part.malformed
         room = MAX_MALFORMED_EXAMPLES - len(r.malformed_examples)
         r.malformed_examples.extend(part.malformed_examples[:max(0, room)])
@@ -71,8 +83,15 @@ class Stats:
                 self.last = ts if self.last is None or ts > self.last else self.last
 
     def done(self) -> SourceReport:
-        self.report.first_ts, self.report.last_ts = self.first, self.last
-        return self.report
+        r = self.report
+        r.first_ts, r.last_ts = self.first, self.last
+        if r.lines == 0 and r.bytes_covered == 0 and r.records > 0:
+            # A reader that parses whole documents (PagerDuty, Prometheus, Slack, notes...) counts
+            # no lines: a document that yielded records was parsed, so the whole file is covered.
+            r.bytes_covered = r.bytes
+        if r.bytes:
+            r.bytes_covered = min(r.bytes_covered, r.bytes)
+        return r
 
 
 class RecordFilter:
@@ -181,6 +200,7 @@ def run_unit(task: UnitTask) -> UnitResult:
     try:
         items = reader.read(Path(task.path), task.rel, task.ctx)
         rows = shard.add_many(flt.stream(items, stats, task.rel))
+        stats.covered(task.ctx.coverage)
         span = shard.span_stats(0)
         stats.dated(span)
         if task.collect_years:

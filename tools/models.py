@@ -89,6 +89,13 @@ class SourceReport(BaseModel):
     last_ts: datetime | None = None
     assumed_ts: int = 0
     note: str = ""  # e.g. "skipped: binary file"
+    # Coverage: how much of the file became evidence (readers count lines; see readers/base.Coverage).
+    lines: int = 0  # physical lines read (0 when the reader parses whole documents)
+    continuation_lines: int = 0  # lines joined to the record before them (stack traces, dumps)
+    undated_lines: int = 0  # lines inside records that carry no timestamp
+    bytes: int = 0  # size of the file (of its JSON files, for a directory source)
+    bytes_covered: int = 0  # bytes that ended up inside some record
+    binary: bool = False  # a skipped binary or compressed file: not part of the text denominator
 
 
 class Inventory(BaseModel):
@@ -105,4 +112,12 @@ class Inventory(BaseModel):
     untrusted: list[str] = Field(default_factory=list)  # evidence ids flagged as instruction-like
     data_gaps: list[str] = Field(default_factory=list)
     kinds: dict[str, int] = Field(default_factory=dict)  # evidence kind -> record count
+    total_lines: int = 0
+    total_continuation_lines: int = 0
+    total_undated_lines: int = 0
+    # Text bytes of the dump (read sources plus skipped text files; binary files excluded), how
+    # many of them became evidence, and the share (None when the dump holds no text at all).
+    text_bytes: int = 0
+    covered_bytes: int = 0
+    coverage: float | None = None
     manifest: dict[str, Any] = Field(default_factory=dict)

@@ -9,6 +9,8 @@ Evidence ids are `<prefix>:<stable locator>` with no spaces, identical across ru
   alert:<rel path>:<payload index>:<alert index>                       manifest
   change:<rel path>:<index>          eval:<rel path>:<index>           ticket:<rel path>:<ticket id>
   otel span: trace:<rel path>:<span id>                                (indexes count from 1)
+  otel log record: log:<rel path>:<line no>.<record no in that line or document>
+  generic JSON/CSV: log:<rel path>:<line or item no>[:<CSV column no>]  note:<rel path>:<part no>
 
 `attrs` keys by kind (present when the source has them; names normalised as below):
   log       status (int HTTP status), method, path, latency_ms (float), bytes, logger, plus every

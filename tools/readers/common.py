@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -144,51 +145,68 @@ _set_private = _SLOTS["__pydantic_private__"].__set__
 PROGRESS_EVERY = 8 * 1024 * 1024
 
 
+@dataclass
+class LineTally:
+    """Byte counts `iter_lines` leaves behind when it ends (coverage needs them; the lines it
+    yields are already decoded and stripped, so their byte sizes are gone)."""
+
+    bytes_read: int = 0
+    overlong_bytes: int = 0  # bytes of lines skipped for being longer than the limit
+
+
 def iter_lines(
     path: Path, max_line_bytes: int, on_bytes: Callable[[int], None] | None = None,
-    span: tuple[int, int, int] | None = None,
+    span: tuple[int, int, int] | None = None, tally: LineTally | None = None,
 ) -> Iterator[tuple[int, str | None, str | None]]:
     """Yield (line number, text, problem) reading in binary without ever holding an over-long
     line: such a line yields text None. Invalid UTF-8 is replaced and reported as a problem.
 
     `span` = (start byte, end byte, number of the line at start) reads one slice of a big file
-    (see `line_spans`); slices start at line starts, so line numbers stay those of the file."""
+    (see `line_spans`); slices start at line starts, so line numbers stay those of the file.
+    `tally`, when given, receives the bytes read once the iteration ends (or is abandoned)."""
     limit = max(1, max_line_bytes)
     start, end, first = span if span is not None else (0, -1, 1)
-    with open(path, "rb", buffering=1024 * 1024) as f:
-        if start:
-            f.seek(start)
-        pos = start
-        lineno = first - 1
-        readline = f.readline
-        next_report = PROGRESS_EVERY
-        while end < 0 or pos < end:
-            raw = readline(limit + 1)
-            if not raw:
-                return
-            pos += len(raw)
-            lineno += 1
-            if on_bytes is not None and lineno % 4096 == 0 and pos - start >= next_report:
-                on_bytes(pos - start)
-                next_report = pos - start + PROGRESS_EVERY
-            if len(raw) > limit and not raw.endswith(b"\n"):
-                # Drain the rest of the line in bounded chunks.
-                while not raw.endswith(b"\n"):
-                    raw = readline(1024 * 1024)
-                    if not raw:
-                        break
-                    pos += len(raw)
-                yield lineno, None, f"line longer than {max_line_bytes} bytes (skipped)"
-                continue
-            try:
-                text = raw.decode("utf-8")
-                problem = None
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="replace")
-                problem = "invalid UTF-8 (replaced, line kept)"
-            if lineno == 1 and text.startswith("\ufeff"):
-                text = text[1:]  # a UTF-8 byte-order mark is not content
-            yield lineno, text.rstrip("\r\n"), problem
+    pos = start
+    try:
+        with open(path, "rb", buffering=1024 * 1024) as f:
+            if start:
+                f.seek(start)
+            lineno = first - 1
+            readline = f.readline
+            next_report = PROGRESS_EVERY
+            while end < 0 or pos < end:
+                raw = readline(limit + 1)
+                if not raw:
+                    return
+                pos += len(raw)
+                lineno += 1
+                if on_bytes is not None and lineno % 4096 == 0 and pos - start >= next_report:
+                    on_bytes(pos - start)
+                    next_report = pos - start + PROGRESS_EVERY
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    long_start = pos - len(raw)
+                    # Drain the rest of the line in bounded chunks.
+                    while not raw.endswith(b"\n"):
+                        raw = readline(1024 * 1024)
+                        if not raw:
+                            break
+                        pos += len(raw)
+                    if tally is not None:
+                        tally.overlong_bytes += pos - long_start
+                    yield lineno, None, f"line longer than {max_line_bytes} bytes (skipped)"
+                    continue
+                try:
+                    text = raw.decode("utf-8")
+                    problem = None
+                except UnicodeDecodeError:
+                    text = raw.decode("utf-8", errors="replace")
+                    problem = "invalid UTF-8 (replaced, line kept)"
+                if lineno == 1 and text.startswith("\ufeff"):
+                    text = text[1:]  # a UTF-8 byte-order mark is not content
+                yield lineno, text.rstrip("\r\n"), problem
+    finally:
+        if tally is not None:
+            tally.bytes_read += pos - start
 
 
 def line_spans(path: Path, chunk_bytes: int) -> list[tuple[int, int, int]]:
@@ -262,39 +280,77 @@ def read_line_records(
     multiline: bool = True,
     what: str = "record",
 ) -> Iterator[Evidence | Malformed]:
-    """Run `parse` over each line; stack-trace lines join the record before them."""
+    """Run `parse` over each line; stack-trace lines join the record before them.
+
+    Fills `ctx.coverage` (also when reading stops early): every line read is counted; bytes of
+    lines that became no record (not parsed, over-long, beyond a record's bounds) are not covered.
+    Blank lines count as covered: they hold nothing that could be lost."""
     pending: Evidence | None = None
     extra: list[str] = []
     extra_chars = 0
+    dropped = 0  # continuation lines of `pending` beyond its bounds
     continuation = looks_like_continuation
+    tally = LineTally()
+    first = ctx.span[2] if ctx.span is not None else 1
+    lineno = first - 1
+    joined = undated = lost = 0  # lost: bytes of lines that became no record
 
-    def join(ev: Evidence, extra: list[str]) -> None:
-        ev.text = ev.text + "\n" + "\n".join(extra)
-        ev.attrs["continuation_lines"] = len(extra)
-
-    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
-        if problem is not None:
-            yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
-        if text is None or not text or text.isspace():
-            continue
-        ev = parse(text, lineno)
-        if ev is not None:
-            if pending is not None:
-                if extra:
-                    join(pending, extra)
-                    extra, extra_chars = [], 0
-                yield pending
-            pending = ev
-        elif multiline and pending is not None and continuation(text):
-            if len(extra) < MAX_CONTINUATION_LINES and extra_chars < MAX_RECORD_CHARS:
-                extra.append(text)
-                extra_chars += len(text)
-        else:
-            yield Malformed(source=rel, locator=f"line {lineno}", reason=f"not a {what}: {text[:80]!r}")
-    if pending is not None:
+    def flush(ev: Evidence, extra: list[str], dropped: int) -> Iterator[Evidence | Malformed]:
+        nonlocal joined, undated
         if extra:
-            join(pending, extra)
-        yield pending
+            ev.text = ev.text + "\n" + "\n".join(extra)
+            ev.attrs["continuation_lines"] = len(extra)
+            joined += len(extra)
+        if ev.ts is None:
+            undated += 1 + len(extra)
+        if dropped:
+            yield Malformed(source=rel, locator=ev.locator,
+                            reason=f"{dropped} continuation lines beyond the record's bounds "
+                                   f"({MAX_CONTINUATION_LINES} lines, {MAX_RECORD_CHARS} chars) not kept")
+        yield ev
+
+    lines = iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span, tally)
+    try:
+        for lineno, text, problem in lines:
+            if problem is not None:
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
+            if text is None or not text or text.isspace():
+                continue
+            ev = parse(text, lineno)
+            if ev is not None:
+                if pending is not None:
+                    if extra:
+                        yield from flush(pending, extra, dropped)
+                        extra, extra_chars, dropped = [], 0, 0
+                    else:  # the common case, kept free of a generator per record
+                        if pending.ts is None:
+                            undated += 1
+                        yield pending
+                pending = ev
+            elif multiline and pending is not None and continuation(text):
+                if len(extra) < MAX_CONTINUATION_LINES and extra_chars < MAX_RECORD_CHARS:
+                    extra.append(text)
+                    extra_chars += len(text)
+                else:
+                    dropped += 1
+                    lost += _line_bytes(text)
+            else:
+                lost += _line_bytes(text)
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=f"not a {what}: {text[:80]!r}")
+        if pending is not None:
+            yield from flush(pending, extra, dropped)
+    finally:
+        lines.close()
+        cov = ctx.coverage
+        cov.lines += max(0, lineno - first + 1)
+        cov.continuation_lines += joined
+        cov.undated_lines += undated
+        cov.bytes_covered += max(0, tally.bytes_read - tally.overlong_bytes - lost)
+
+
+def _line_bytes(text: str) -> int:
+    """About the bytes a decoded, stripped line took in its file (its newline included)."""
+    return len(text.encode("utf-8", "replace")) + 1
 
 
 def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
@@ -359,24 +415,38 @@ def iter_json_lines(
     """(line number, parsed value) per JSON line; bad lines become Malformed."""
     loads = json.loads
     scan = _JSON_SCAN
-    for lineno, text, problem in iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span):
-        if problem is not None:
-            yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
-        if text is None or not text or text.isspace():
-            continue
-        # json.loads minus its Python layers: the scanner alone, accepted only when it consumed the
-        # whole line; anything else (errors included) goes through json.loads for the same result.
-        try:
-            value, end = scan(text, 0)
-        except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
-            end = -1
-        if end == len(text):
+    tally = LineTally()
+    first = ctx.span[2] if ctx.span is not None else 1
+    lineno = first - 1
+    lost = 0  # bytes of lines that are not JSON (a value the reader then rejects still counts)
+    lines = iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span, tally)
+    try:
+        for lineno, text, problem in lines:
+            if problem is not None:
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
+            if text is None or not text or text.isspace():
+                continue
+            # json.loads minus its Python layers: the scanner alone, accepted only when it consumed
+            # the whole line; anything else (errors included) goes through json.loads, same result.
+            try:
+                value, end = scan(text, 0)
+            except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
+                end = -1
+            if end == len(text):
+                yield lineno, value
+                continue
+            try:
+                value = loads(text)
+            except ValueError as exc:
+                lost += _line_bytes(text)
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+                continue
             yield lineno, value
-            continue
-        try:
-            yield lineno, loads(text)
-        except ValueError as exc:
-            yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+    finally:
+        lines.close()
+        cov = ctx.coverage
+        cov.lines += max(0, lineno - first + 1)
+        cov.bytes_covered += max(0, tally.bytes_read - tally.overlong_bytes - lost)
 
 
 # The scanner json.loads uses (a default JSONDecoder's: same hooks, strict mode).

@@ -24,7 +24,12 @@ MAX_MESSAGE = 4000
 MAX_FILES = 500  # a vendoring commit can touch 50k files; the count is kept in files_total
 _SHA = re.compile(r"[0-9a-fA-F]{4,40}")
 _REC = "\x1e"  # record separator between commits
-_FMT = _REC + "%H%x00%P%x00%an%x00%ae%x00%cI%x00%B%x00"
+# Committer date (%cI) is when the commit landed on its branch (a merge, a rebase, a squash);
+# the author date (%aI) can be days older and is kept apart as `authored_at`.
+_FMT = _REC + "%H%x00%P%x00%an%x00%ae%x00%cI%x00%B%x00%aI%x00"
+# Pull/merge request numbers as forges write them in merge and squash subjects:
+# "Merge pull request #12 from ...", "Subject (#12)", "See merge request group/repo!34".
+_PR = re.compile(r"(?:pull request #|\(#|merge request [\w./-]*!)(\d{1,7})\b")
 
 
 def _is_repo(path: Path) -> bool:
@@ -98,10 +103,10 @@ class GitReader:
 
     def _commit(self, chunk: str, rel: str, repo_path: str) -> Iterator[Evidence | Malformed]:
         fields = chunk.split("\x00")
-        if len(fields) < 7:
+        if len(fields) < 8:
             yield Malformed(source=rel, reason="unparseable git log record")
             return
-        sha, parents, author, email, date, message, numstat = fields[:7]
+        sha, parents, author, email, date, message, authored, numstat = fields[:8]
         try:
             ts = datetime.fromisoformat(date).astimezone(timezone.utc)
         except ValueError:
@@ -109,12 +114,18 @@ class GitReader:
             return
         files, ins, dels = _parse_numstat(numstat)
         message = message.strip()
+        extra: dict[str, object] = {"prs": sorted(set(_PR.findall(message)), key=int)}
+        try:
+            extra["authored_at"] = datetime.fromisoformat(authored).astimezone(timezone.utc).isoformat()
+        except ValueError:
+            pass  # the committer date still dates the commit; an odd author date is just not shown
         yield Evidence(
             id=f"commit:{sha[:12]}", kind=EvidenceKind.COMMIT, ts=ts, source=rel, locator=sha,
             text=message[:MAX_MESSAGE],
             attrs={"sha": sha, "author": author, "email": email, "files": files[:MAX_FILES],
                    "files_total": len(files), "insertions": ins, "deletions": dels,
-                   "parents": parents.split(), "message": message[:MAX_MESSAGE], "repo": repo_path},
+                   "parents": parents.split(), "message": message[:MAX_MESSAGE], "repo": repo_path,
+                   **extra},
         )
 
     def read_bundle(self, bundle: Path, rel: str, ctx: ReadContext, workdir: Path) -> Iterator[Evidence | Malformed]:

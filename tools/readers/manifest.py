@@ -5,6 +5,7 @@ A broken manifest is reported and ignored; ingestion then falls back to UTC and 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
@@ -51,22 +52,40 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+# Parsed manifests by (file name, content digest). Scoping, ingest and this reader all ask for the
+# same file during one run; each gets a copy of the one parse, so every fact (above all the zone
+# applied to naive times) is computed once. Keyed by content, so an edited file is parsed again.
+_PARSED: dict[tuple[str, str], Manifest] = {}
+_PARSED_MAX = 32
+
+
 def load_manifest(path: Path) -> Manifest:
     """Read a manifest; never raises. Problems are listed in `Manifest.problems`."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as exc:
         return Manifest(problems=[f"{path.name}: unreadable ({exc.strerror})"])
+    key = (path.name, hashlib.sha256(data).hexdigest())
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = _parse_manifest(path.name, data.decode("utf-8", errors="replace"))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = parsed
+    return parsed.model_copy(deep=True)
+
+
+def _parse_manifest(name: str, text: str) -> Manifest:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        return Manifest(problems=[f"{path.name}: invalid YAML{where}; manifest ignored"])
+        return Manifest(problems=[f"{name}: invalid YAML{where}; manifest ignored"])
     if data is None:
-        return Manifest(problems=[f"{path.name}: empty manifest"])
+        return Manifest(problems=[f"{name}: empty manifest"])
     if not isinstance(data, dict):
-        return Manifest(problems=[f"{path.name}: not a mapping of keys; manifest ignored"])
+        return Manifest(problems=[f"{name}: not a mapping of keys; manifest ignored"])
     m = Manifest(raw=_jsonable(data))
     problems: list[str] = []
     for key in ("title", "severity", "commander"):

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from tools.readers import (
     alertmanager,
+    chat_exports,
+    evals,
+    flags,
+    generic_json,
+    generic_text,
     k8s_events,
     llm_traces,
     logs_access,
@@ -16,9 +21,12 @@ from tools.readers import (
     logs_text,
     manifest,
     notes,
+    otel,
     pagerduty,
     prometheus,
     slack,
+    table_csv,
+    tickets,
 )
 from tools.readers.base import DirReader, FileReader
 
@@ -31,8 +39,22 @@ FILE_READERS: list[FileReader] = [
     alertmanager.READER,
     prometheus.READER,
     k8s_events.READER,
+    # OTLP requests, flag audit logs and eval results by their keys, before tickets and the JSON
+    # Lines readers (an eval sample quoting a prompt and output would otherwise pass for a trace).
+    otel.READER,
+    flags.READER,
+    evals.READER,
+    # Tickets and chat exports by their keys, before the generic JSON Lines readers would take
+    # a ticket or a Mattermost post for a log line.
+    tickets.READER,
+    chat_exports.READER,
     llm_traces.READER,
     logs_jsonl.READER,
+    # Any other JSON and CSV/TSV tables, after every reader that knows its keys; CSV before the
+    # text formats, since a table whose rows start with an ISO time is not a text log.
+    generic_json.LINES_READER,
+    generic_json.DOC_READER,
+    table_csv.READER,
     logs_logfmt.READER,
     logs_access.READER,
     logs_syslog.RFC5424_READER,
@@ -41,6 +63,9 @@ FILE_READERS: list[FileReader] = [
     logs_syslog.RFC3164_READER,
     logs_text.ISO,
     notes.READER,
+    # Any other text file (.log and extension-less included; notes claim only their suffixes and
+    # Markdown-headed files): layout discovered per file, so nothing text is left unrecognised.
+    generic_text.READER,
 ]
 
 DIR_READERS: list[DirReader] = [slack.READER]
