@@ -40,6 +40,16 @@ def ingest(
     repo: Optional[Path] = typer.Option(None, help="A git repository outside the dump"),
 ) -> None:
     """Read a dump and print its inventory: sources, records, malformed lines, redactions, gaps."""
+    store, inv = _ingest_store(path, workdir, repo, quiet=as_json)
+    store.close()
+    if as_json:
+        print(inv.model_dump_json(indent=2))
+        return
+    _print_inventory(inv)
+
+
+def _ingest_store(path: Path, workdir: Path, repo: Optional[Path], quiet: bool):  # type: ignore[no-untyped-def]
+    """Ingest `path` into a fresh store under the workdir; (open store, inventory)."""
     from tools.ingest import ingest as run_ingest
     from tools.store import EvidenceStore
 
@@ -47,13 +57,78 @@ def ingest(
         _fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
     base = workdir / "ingest" / (path.resolve().name or "dump")
     store = EvidenceStore.create(base / "evidence.db")
-    with _ingest_progress(disabled=as_json) as progress:
+    with _ingest_progress(disabled=quiet) as progress:
         inv = run_ingest(path, store, workdir=base / "extracted", repo=repo, progress=progress)
-    store.close()
-    if as_json:
-        print(inv.model_dump_json(indent=2))
-        return
-    _print_inventory(inv)
+    return store, inv
+
+
+@app.command()
+def export(
+    path: Path = typer.Argument(..., help="Incident dump: directory, file, .zip or .tar.gz"),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
+    fmt: str = typer.Option("jsonl", "--format", help="Output format (jsonl)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here instead of stdout"),
+    repo: Optional[Path] = typer.Option(None, help="A git repository outside the dump"),
+) -> None:
+    """Ingest a dump and write every record, redacted, as one JSON line (id, kind, ts, ts_assumed,
+    source, line, service, level, text, attrs). Records go to stdout unless -o; progress to stderr."""
+    from tools.export import FORMATS, write_jsonl
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    store, inv = _ingest_store(path, workdir, repo, quiet=False)
+    err.print(f"ingested {inv.total_records} records from {path}" + _coverage_phrase(inv))
+    try:
+        with _export_progress() as progress:
+            if output is None:
+                n = write_jsonl(store, sys.stdout.buffer, progress)
+                sys.stdout.buffer.flush()
+            else:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                with open(output, "wb") as f:
+                    n = write_jsonl(store, f, progress)
+    except BrokenPipeError:  # the reader of stdout stopped early (| head): not an error of ours
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    finally:
+        store.close()
+    err.print(f"exported {n} records" + (f" to {output}" if output else ""))
+
+
+def _coverage_phrase(inv) -> str:  # type: ignore[no-untyped-def]
+    from tools.ingest import human_bytes
+
+    if inv.coverage is None:
+        return "; no text in the dump"
+    return (f"; {inv.coverage:.1%} of the dump's text became evidence "
+            f"({human_bytes(inv.covered_bytes)} of {human_bytes(inv.text_bytes)})")
+
+
+class _export_progress:
+    def __init__(self) -> None:
+        self._p = Progress(TextColumn("[bold]export"), BarColumn(), TextColumn("{task.completed}/{task.total} records"),
+                           console=err, disable=not err.is_terminal, transient=True)
+        self._task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._p.__enter__()
+        self._task = self._p.add_task("", total=None)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        self._p.update(self._task, completed=done, total=total or None)
+
+    def __exit__(self, *exc: object) -> None:
+        self._p.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def _covered_cell(s) -> str:  # type: ignore[no-untyped-def]
+    """Share of a source's bytes that became evidence; binary skips are outside the measure."""
+    if s.binary:
+        return "binary"
+    if not s.bytes:
+        return "-"
+    return f"{s.bytes_covered / s.bytes:.0%}"
 
 
 class _ingest_progress:
@@ -77,16 +152,21 @@ class _ingest_progress:
 
 def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
     t = Table(title=f"Inventory of {inv.dump}")
-    for col in ("source", "kind", "records", "malformed", "first (UTC)", "last (UTC)", "note"):
+    for col in ("source", "kind", "records", "malformed", "lines", "cont.", "undated", "bytes", "covered",
+                "first (UTC)", "last (UTC)", "note"):
         t.add_column(col)
     for s in inv.sources + inv.skipped:
-        t.add_row(s.path, s.kind, str(s.records), str(s.malformed),
+        t.add_row(s.path, s.kind, str(s.records), str(s.malformed), str(s.lines or "-"),
+                  str(s.continuation_lines or "-"), str(s.undated_lines or "-"), str(s.bytes),
+                  _covered_cell(s),
                   s.first_ts.strftime("%Y-%m-%d %H:%M:%S") if s.first_ts else "-",
                   s.last_ts.strftime("%Y-%m-%d %H:%M:%S") if s.last_ts else "-", s.note)
     out.print(t)
     span = (f"{inv.first_ts:%Y-%m-%d %H:%M:%S} to {inv.last_ts:%Y-%m-%d %H:%M:%S} UTC"
             if inv.first_ts and inv.last_ts else "no dated records")
     out.print(f"[bold]{inv.total_records}[/] records, [bold]{inv.total_malformed}[/] malformed; span {span}")
+    out.print(f"Coverage: {inv.total_lines} lines read ({inv.total_continuation_lines} continuation, "
+              f"{inv.total_undated_lines} undated){_coverage_phrase(inv)}")
     out.print("Evidence kinds: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.kinds.items())) or "none"))
     out.print("Redactions: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.redactions.items())) or "none"))
     out.print(f"Flagged as instruction-like (treated as data only): {len(inv.untrusted)}"
@@ -284,7 +364,7 @@ def chat(
 
 @app.command("eval")
 def eval_cmd(
-    dataset: Optional[Path] = typer.Option(None, help="Dataset directory (default: evals/dataset)"),
+    dataset: Optional[Path] = typer.Option(None, help="Dataset directory (default: evals/dataset), or a folder of NAME.tar.gz + NAME.truth.json answer keys"),
     llm: str = typer.Option("offline", help="offline | openai"),
     model: Optional[str] = typer.Option(None, help="Model name for --llm openai (POSTMORTEM_MODEL)"),
     repeat: int = typer.Option(1, min=1, help="Runs per case; mean and spread are reported"),
@@ -313,6 +393,14 @@ def eval_cmd(
 
         os.environ["POSTMORTEM_MODEL"] = model
     engine = _engine(llm)
+    from evals.devset import is_devset
+
+    if dataset is not None and is_devset(dataset):
+        # A folder of NAME.tar.gz + NAME.truth.json pairs (answer keys): scored by evals/devset.py.
+        if gate_baseline or repeat > 1:
+            _fail("--gate and --repeat apply to the generated dataset, not to answer-key folders")
+        _eval_devset(dataset, engine, case, output)
+        return
 
     def show(s) -> None:  # type: ignore[no-untyped-def]
         err.print(f"  {s.case}: recall {s.timeline_recall:.2f}, trigger@1 {_num(s.trigger_rank1)}, "
@@ -350,6 +438,46 @@ def eval_cmd(
         if failures:
             raise typer.Exit(1)
         err.print("[green]no regression against evals/baseline.json[/]")
+
+
+def _eval_devset(dataset: Path, engine, only: Optional[list[str]], output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
+    """Draft every archive of an answer-key folder, print a per-dump table and the means."""
+    from evals.devset import run_devset
+
+    def show(s) -> None:  # type: ignore[no-untyped-def]
+        err.print(f"  {s.dump}: recall {_num(s.timeline_recall)}, trigger@1 {_num(s.trigger_rank1)}, "
+                  f"traps {len(s.trap_violations)}" + (f", draft failed: {s.error}" if s.error else ""))
+
+    result = run_devset(dataset, engine, only=only, on_dump=show)
+    t = Table(title=f"Answer-key eval ({result.engine}): {dataset}")
+    cols = ("dump", "tl recall", "trig@1", "trig@3", "sev", "review", "win start err s", "win end err s",
+            "detect err s", "fm recall", "root cause", "factors", "traps")
+    for c in cols:
+        t.add_column(c)
+    for s in result.dumps:
+        t.add_row(s.dump, f"{_num(s.timeline_recall)} ({s.events_found}/{s.events_total})",
+                  _num(s.trigger_rank1), _num(s.trigger_rank3), _ok(s.severity_ok), _ok(s.review_type_ok),
+                  _num(s.window_start_error_s), _num(s.window_end_error_s), _num(s.detection_time_error_s),
+                  _num(s.failure_mode_recall), _num(s.root_cause_hit), _num(s.factor_recall),
+                  str(len(s.trap_violations)) if not s.error else "draft failed")
+    out.print(t)
+    tt = Table(title="Means over dumps")
+    tt.add_column("metric")
+    tt.add_column("value")
+    for k, v in result.totals.items():
+        tt.add_row(k, _num(v))
+    out.print(tt)
+    for s in result.dumps:
+        for v in s.trap_violations:
+            err.print(f"[red]trap:[/] {s.dump}: {v}")
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        err.print(f"results written to {output}")
+
+
+def _ok(v: bool | None) -> str:
+    return "-" if v is None else ("ok" if v else "miss")
 
 
 def _num(v: float | None) -> str:

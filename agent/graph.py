@@ -81,7 +81,11 @@ def data_collection(state: PostmortemState, runtime: Runtime[Context]) -> dict[s
         progress=runtime.context.on_ingest_progress,
     )
     store.close()
-    return {"store_path": str(store_path), "inventory": inventory,
+    # The manifest ingest parsed (also one inside an archive) is the one the analysis scopes by.
+    from agent.offline.scoping import scope_after_ingest
+
+    scope = scope_after_ingest(state.scope, inventory, Path(state.options.dump).name)
+    return {"store_path": str(store_path), "inventory": inventory, "scope": scope,
             "completed": _done("data_collection", state, runtime)}
 
 
