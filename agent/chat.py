@@ -27,6 +27,7 @@ from agent.offline.detection import human_duration
 from agent.render import render_markdown
 from agent.report import Report, TimelineEvent, iso_z
 from agent.state import PostmortemState
+from agent.validators.remarks import remark_reply
 from tools.models import Evidence, EvidenceKind
 
 HELP = """Commands:
@@ -104,7 +105,11 @@ def _ask(state: ChatState, gate: str, title: str, body: str, hint: str) -> str:
 
 
 def _note(state: ChatState, answer: str) -> dict[str, Any]:
-    return {"notes": state.notes + [answer], "last_reply": "Noted for the review meeting."}
+    # Remarks are kept as said; one that breaks a hard rule (blame, hindsight, legal/HR, absolute model
+    # claims, production code) also gets a gentle reframing reply, offline.
+    hint = remark_reply(answer)
+    reply = "Noted for the review meeting." + (f" {hint}" if hint else "")
+    return {"notes": state.notes + [answer], "last_reply": reply}
 
 
 def confirm_scope(state: ChatState) -> Command[Literal["confirm_scope", "data_collection"]]:

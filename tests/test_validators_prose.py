@@ -45,9 +45,13 @@ def test_no_blame_negatives(text: str) -> None:
     assert no_blame.detect(text, "analysis", ("Priya",)) == []
 
 
-def test_no_blame_name_only_counts_when_supplied() -> None:
-    assert no_blame.detect("Marco failed to update the limit.", "analysis", ()) == []
+def test_no_blame_capitalised_subject_of_a_duty_omission_is_a_person() -> None:
+    # Changed: names are recognised without a participant list when the predicate is one only people
+    # have ("failed to update"); a tech term or a system predicate ("failed to load") stays a system.
+    assert no_blame.detect("Marco failed to update the limit.", "analysis", ())
     assert no_blame.detect("Marco failed to update the limit.", "analysis", ("Marco",))
+    assert no_blame.detect("Triton failed to update the limit.", "analysis", ()) == []
+    assert no_blame.detect("Hermes failed to load the shard.", "analysis", ()) == []
 
 
 @pytest.mark.parametrize(

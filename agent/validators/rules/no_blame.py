@@ -4,18 +4,27 @@ Two kinds of evidence: judgement phrases that only ever describe people ("human 
 ball", "careless"), and fault verbs ("failed to", "forgot", "ignored", "did not check") whose subject
 is a person, a role, a pronoun, a @handle or a supplied name. "The alert failed to fire" is a system
 failing and passes.
+
+Sentence structures that single out a person without a fault verb are recognised too: clefts ("it was
+Dana who ..."), responsibility idioms ("it's on the contractor", "comes down to X skipping"), a person
+as agent (subject or passive by-phrase) of an action done without a control or in a rush ("pushed
+straight to main", "flipped without review by X", "told no one"), and rhetorical who-questions ("who
+approved this??"). Quoted and `code` spans are mentions, not claims, and are ignored.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
+from agent.validators.lexicon import DILIGENCE_ADJ, DISCLAIMER_BUT, FAULT_VERB, JUDGEMENT_WORD, RECURRENCE
 from agent.validators.rules._prose import check_prose
 from agent.validators.rules.scope import hr_match
-from agent.validators.subjects import classify_phrase, subject_before
+from agent.validators.sentence import is_person_phrase, mentions_person, name_like, person_np, prepare
+from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, clause_before, subject_before
 
 RULE_ID = "no-blame"
 SUGGESTION = (
@@ -30,9 +39,38 @@ _JUDGEMENT = re.compile(
     r"\blazy\b|\bincompeten\w+|\bpoor judge?ments?\b|\bbad judge?ments?\b|\b(?:messed|screwed) up\b|"
     r"\bblindly\b|\bdid(?: not|n't) bother\b|\bpanicked\b|\bnot paying attention\b|"
     r"\bheld (?:personally )?accountable\b|\b(?:his|her|their) (?:fault|mistake|blunder)\b|\bblunder\w*\b|"
-    r"\bat fault\b|\bto blame\b|\binattentive\b|\binattention\b|\breckless\w*|\bcomplacen\w+|\birresponsibl\w+",
+    r"\bat fault\b|\bto blame\b|\binattentive\b|\binattention\b|\breckless\w*|\bcomplacen\w+|\birresponsibl\w+|"
+    r"\b(?:classic|typical) (?:rushing|laziness|carelessness|sloppiness)\b|\bcowboy\w*\b|\bclueless\b|"
+    rf"\b{JUDGEMENT_WORD}\b|\btells you (?:everything|all you need to know)\b|"
+    r"\bhow (?:seriously|little) (?:they|he|she|the \w+|[A-Z]\w+) (?:take|takes|took|care|cares|cared)\b|"
+    r"\b(?:his|her|their) eyes off\b|\b(?:and|then) (?:then )?(?:logged|logs|signed|signs) off\b|"
+    r"\band then (?:went|goes) (?:on (?:pto|vacation|holiday|leave)|home|to bed|offline|dark)\b|"
+    r"\blike (?:everyone|everybody|anyone) else (?:does|did|would)\b|\bresponsibility (?:lies|rests|sits) (?:with|on)\b|"
+    r"\b(?:indefensible|inexcusable|unforgivable)\b|\b(?:went|go|goes|going) back to sleep\b|"
+    r"\bowes? (?:[\w-]+ ){0,4}(?:an? )?(?:coffee|beer|drink|pizza|lunch|donuts?|round)\b|\bi struggle to see how\b",
     re.IGNORECASE,
 )
+# A meta statement about blame ("rather than deciding who to blame") is not an accusation.
+_BLAME_META = re.compile(r"\bblameless\b|\b(?:not|rather than|instead of|without|avoid\w*|no)\b[^.;]{0,40}"
+                         r"\b(?:who (?:to blame|is at fault)|blam\w+|fault-?finding)\b", re.IGNORECASE)
+_WHO_META = re.compile(r"\b(?:rather than|instead of|not|without|avoid\w*)\b[^.;]{0,40}\bwho\s*$", re.IGNORECASE)
+# Person-only diligence adjectives, negated: "weren't careful", "not paying attention".
+_NOT_DILIGENT = re.compile(
+    rf"\b(?:was|were|is|are|be|been|being|am)\s+(?:not|never)\s+(?:\w+\s+)?(?:being\s+)?{DILIGENCE_ADJ}\b",
+    re.IGNORECASE)
+_RECURRENCE = re.compile(RECURRENCE, re.IGNORECASE | re.MULTILINE)
+# Outcomes and manners that make a recurring action an accusation rather than a routine.
+_BAD_TURN = re.compile(
+    r"\b(?:broke|break\w*|tank\w*|haywire|sideways|fell|dipped|drop\w*|crash\w*|wrong|late|stale|outage|"
+    r"regress\w*|degrad\w*|fail\w*|bad|worse|mess\w*|hand-?edit\w*|in prod\b|straight to|untested|unvetted|"
+    r"unreviewed|without|left (?:the rest of )?us|yolo|off a cliff|under a|snuck|slipped)\b",
+    re.IGNORECASE)
+_DISCLAIMER = re.compile(DISCLAIMER_BUT, re.IGNORECASE)
+_NOBODY_THOUGHT = re.compile(r"\b(?:nobody|no one|no-one|none of (?:us|them|the \w+))\b[^.;]{0,40}?\b(?:thought|bothered|cared)"
+                             r"\s+to\b", re.IGNORECASE)
+_CHOSE_NOT = re.compile(r"\b(?:simply |just |deliberately )?(?:chose|decided|opted|elected) not to\b", re.IGNORECASE)
+# "negligence under <law>" is a legal conclusion (scope), not a judgement of a person.
+_LEGAL_FRAME = re.compile(r"\b(?:law|act|regulation|statute|liab\w+|court|tort)s?\b", re.IGNORECASE)
 _POSSESSIVE_FAULT = re.compile(
     r"(@?[\w-]+(?:\s+[\w-]+){0,2})['’]s (?:mistake|oversight|negligence|carelessness|fault|slip|"
     r"error in judge?ment|lapse)\b",
@@ -42,35 +80,63 @@ _FAULT_OF = re.compile(r"\bfault of\s+((?:the |an? )?[@\w-]+(?:\s+[\w-]+){0,3})"
 # Who a sanction is aimed at: a person or role (not "the team", which scope alone handles).
 _SANCTION_TARGET = re.compile(
     r"\b(?:engineer|operator|on-call|sre|developer|intern|researcher|scientist|reviewer|manager|lead|"
-    r"owner|contractor|annotator|responder|analyst|employee|whoever|he|she|him|her)\b|@\w+",
+    r"owner|contractor|annotator|responder|analyst|employee)s?\b|\b(?:whoever|he|she|him|her|his)\b|@\w+",
     re.IGNORECASE,
 )
 # Verbs that are faults when a person is their subject.
 _DUTY_VERBS = (
     r"follow|check|read|notice|run|test|verify|update|document|escalate|look|review|validate|pin|"
     r"communicate|consider|reali[sz]e|think|catch|see|acknowledge|ack|respond|report|inform|wait|"
-    r"confirm|monitor|remember|bump|rotate|tell|ask|flag|double-check"
+    r"confirm|monitor|remember|bump|rotate|tell|ask|flag|double-check|bother|care|listen|loop|warn|announce"
 )
+# Predicates that only people can be subjects of (so a capitalised non-tech subject counts as a name).
+_HUMAN_ONLY = re.compile(
+    rf"\b(?:forgot|forgets|forgotten|neglect\w*|(?:did|does|do) not (?:bother|care)|bothered to|"
+    rf"failed to (?:{_DUTY_VERBS})|did not (?:{_DUTY_VERBS})|never (?:{_DUTY_VERBS})|sat on|should(?: not)? have)\b",
+    re.IGNORECASE,
+)
+# Actions done without a control, in a rush, or silently: an omission attributed to whoever acted.
+_OMISSION_CUE = re.compile(
+    r"\bwithout (?:any |a |an |the |anyone |waiting for |running |telling )?(?:[\w-]+ ){0,2}?"
+    r"(?:review\w*|approv\w+|validat\w+|test\w*|check\w*|sign-?off|telling|asking|ticket|notice|warning|"
+    r"ping\w*|notify\w*|inform\w*|consult\w*|looping|coordinat\w*|announc\w*|"
+    r"heads-up|canary|step|gate|looking|reading|a word)\b|"
+    r"\bstraight (?:to|into) (?:main|master|prod\w*|100%)|\bon a friday\b|\bsolo\b|\bat [1-5] ?am\b|\blate-night\b|\bbefore the weekend\b|"
+    r"\btold (?:literally |absolutely )?(?:no one|nobody|no-one)\b|\bnot one person said\b|"
+    r"\bto get (?:their|his|her) (?:change|pr|fix|code) (?:out|in|merged)\b|\bjust for a test\b|"
+    r"\bagain\b(?=.*\b(?:who|turned|pushed|skipped)\b)|\b(?:shipped|merged|deployed|pushed|went ahead|signed (?:it |this |that )?off|"
+    r"approved (?:it|this|that)) anyway\b",
+    re.IGNORECASE,
+)
+_ACTION_VERB = r"(?:\w+ed|set|put|ran|cut|wrote|made|took|sent|shipped|built|broke|left|let|hit|gave|did|went)"
 _FAULT_VERB = re.compile(
     r"\b(?:failed|fails|fail) to\b|\b(?:forgot|forgets|forgotten|forgetting)\b|\bneglect(?:ed|s)?\b|"
     r"\bignor(?:ed|es|ing)\b|\bskipp(?:ed|ing)\b|\bbypass(?:ed|ing)\b|\boverlook(?:ed|s)\b|\bmiss(?:ed|es)\b|\bbroke\b|"
     r"\b(?:mistakenly|accidentally|inadvertently|wrongly)\b|\bmade (?:an? )?(?:error|mistake|mistakes)\b|"
     rf"\b(?:did not|didn't|does not|doesn't|never) (?:{_DUTY_VERBS})\b|"
-    r"\bshould(?: not|n't)? have\b|\bpushed an? untested\b",
+    r"\bshould(?: not|n't)? have\b(?! to\b)|\bpushed an? untested\b|\bbothered to\b|"
+    r"\bsat on (?:the |an? |that |this )?(?:page|alert|ticket|pr|review|incident|it)\b|\b(?:was|were) supposed to\b(?! be (?:on|off|away|out)\b)|"
+    rf"\b{FAULT_VERB}\b",
     re.IGNORECASE,
 )
 
 
 def detect(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
+    text = prepare(text)
     hits: list[Hit] = []
     m = _JUDGEMENT.search(text)
-    if m:
+    if m and (m.group(0).lower() == "to blame" and _BLAME_META.search(text) or _WHO_META.search(text[: m.start()])):
+        m = None
+    if m and not (m.group(0).lower().startswith("negligen") and _LEGAL_FRAME.search(text)):
         hits.append(_hit(m.group(0), f"Individual-fault language: '{m.group(0)}'."))
         return hits
     sanction = hr_match(text)
-    if sanction and _SANCTION_TARGET.search(text):
+    if sanction and (_SANCTION_TARGET.search(text) or any(name_like(w) for w in re.findall(r"[\w']+", text)[1:])):
         hits.append(_hit(sanction, f"Recommends a sanction against an individual ('{sanction}')."))
         return hits
+    structural = _structural(text, tuple(names)) or _tone(text, tuple(names))
+    if structural:
+        return [structural]
     for m in _POSSESSIVE_FAULT.finditer(text):
         words = m.group(1).split()
         if classify_phrase(words[-1], names) != "system" and words[-1].lower() not in {"process", "team"}:
@@ -82,7 +148,7 @@ def detect(text: str, section: str = "analysis", names: Collection[str] = ()) ->
         return hits
     for m in _FAULT_VERB.finditer(text):
         phrase, cls = subject_before(text, m.start(), names)
-        if cls == "person":
+        if cls == "person" or _person_subject(phrase, text[m.start():], names):
             hits.append(
                 _hit(
                     m.group(0),
@@ -91,6 +157,109 @@ def detect(text: str, section: str = "analysis", names: Collection[str] = ()) ->
             )
             return hits
     return hits
+
+
+def _tone(text: str, names: tuple[str, ...]) -> Hit | None:
+    """Blame carried by tone rather than a fault verb: recurrence/sarcasm, disclaimers, negated diligence."""
+    m = _NOT_DILIGENT.search(text)
+    if m:
+        phrase, cls = subject_before(text, m.start(), names)
+        if cls != "system" or mentions_person(phrase, names):
+            return _hit(m.group(0), f"Judges a person's diligence: '{m.group(0)}'.")
+    n = _NOBODY_THOUGHT.search(text) or (_CHOSE_NOT.search(text) if mentions_person(text, names) else None)
+    if n:
+        return _hit(n.group(0), f"Frames an omission as a person's choice or thoughtlessness: '{n.group(0)}'.")
+    d = _DISCLAIMER.search(text)
+    if d and mentions_person(text[d.end():], names):
+        return _hit(d.group(0), "A 'not pointing fingers, but ...' disclaimer introduces blame of a person.")
+    r = _RECURRENCE.search(text)
+    if r and _BAD_TURN.search(text) and mentions_person(text, names):
+        return _hit(r.group(0), f"'{r.group(0).strip(' ,')}' frames a bad outcome as a person's habit.")
+    return None
+
+
+def _person_subject(phrase: str, predicate: str, names: Collection[str]) -> bool:
+    """A subject that is a role/team/pronoun, or a capitalised non-tech word before a human-only predicate."""
+    words = phrase.split()
+    if not words or words[-1].lower().strip(".,") in SYSTEM_NOUNS:
+        return False
+    if not is_person_phrase(phrase, names):
+        return False
+    last = words[-1]
+    capital_only = last[:1].isupper() and classify_phrase(phrase, names) != "person" and not phrase.lower().endswith(
+        ("team", "teams"))
+    return not capital_only or bool(_HUMAN_ONLY.match(predicate))
+
+
+def _structural(text: str, names: tuple[str, ...]) -> Hit | None:
+    """Sentence structures that single out a person without a fault verb."""
+    who = person_np(names)
+    for pat, why in _structures(who):
+        m = pat.search(text)
+        if m and _is_person_match(m, names):
+            return _hit(m.group(0), why)
+    if _OMISSION_CUE.search(text):
+        agent = re.search(rf"\bby ({who})", text, re.IGNORECASE) or re.search(
+            rf"(?:^|[,;.:]\s*|\b(?:and|then|but|tbh|so|one|that|because|after|when)\s+)({who})\s+(?:\w+ly\s+|has\s+|had\s+)?"
+            rf"{_ACTION_VERB}\b",
+            text, re.IGNORECASE)
+        if agent and _is_person_match(agent, names):
+            return _hit(agent.group(0), f"Attributes an unchecked or rushed action to a person: '{agent.group(0)}'.")
+    return None
+
+
+def _is_person_match(m: re.Match[str], names: Collection[str]) -> bool:
+    if not m.groups():
+        return True  # the structure itself is about a person
+    phrase = m.group(1)
+    if phrase is None:
+        return True
+    if phrase.split() and phrase.split()[-1].lower() in SYSTEM_NOUNS:
+        return False
+    return is_person_phrase(phrase, names)
+
+
+@lru_cache(maxsize=64)
+def _structures(who: str) -> list[tuple[re.Pattern[str], str]]:
+    return [
+        (re.compile(rf"\bit (?:was|is|has been|'s) (?:again |once again |always )?({who}) (?:who|that)\b", re.IGNORECASE),
+         "A cleft ('it was X who ...') singles out a person as the cause."),
+        (re.compile(rf"\b(?:it|this|that)(?: one)?(?: is|'s| was) (?:all )?on ({who})\b", re.IGNORECASE),
+         "'It's on X' assigns the incident to a person."),
+        (re.compile(rf"({who}) (?:is|was) the (?:one|person) (?:who|that)\b", re.IGNORECASE),
+         "A cleft ('X is the one who ...') singles out a person as the cause."),
+        (re.compile(rf"\b(?:caused by|the fault of|due to) ({who})(?!'s)\b", re.IGNORECASE),
+         "Attributes the cause to a person."),
+        (re.compile(rf"\b(?:comes|came|boils|boiled) down to ({who})", re.IGNORECASE),
+         "Reduces the cause to what a person did."),
+        (re.compile(rf"\b(?:because of|blame|thanks to) ({who})(?!'s)(?=[^.;]*\binstead of\b|[^.;]*\bwrong\b)", re.IGNORECASE),
+         "Attributes the bad outcome to a person."),
+        (re.compile(rf"\b(?:if only|had) ({who}) (?:had )?(?:\w+ed|looked|read|seen|done|run|taken|known)\b", re.IGNORECASE),
+         "A hindsight wish aimed at a person."),
+        (re.compile(rf"\bif ({who}) had (?:just |simply |only |actually |even |bothered to |ever )?(?:\w+ed|looked|read|seen|"
+                    r"done|run|taken|known|paid|kept|thought|written|gone|spent)\b", re.IGNORECASE),
+         "A hindsight wish aimed at a person."),
+        (re.compile(rf"\bit (?:was|is|'s|has been) (?:\w+ )?({who})'s\b(?! turn\b)", re.IGNORECASE),
+         "A cleft ('it was X's change') singles out a person's work as the cause."),
+        (re.compile(r"\bit(?: was| is|'s| has been) (?:his|her) (?:[\w-]+ )?(?:config|change|commit|branch|pr|script|code|"
+                    r"deploy|push|edit|migration|notebook|fault|call)\b", re.IGNORECASE),
+         "A cleft ('it's his config') singles out a person's work as the cause."),
+        (re.compile(r"\b(?:thanks to|because of|due to|blame)\s+(?:[\w-]+(?: [\w-]+){0,3}?)\s+(?:forgetting|neglecting|ignoring|"
+                    r"skipping|not bothering|failing to|messing up|sitting on)\b", re.IGNORECASE),
+         "Attributes the bad outcome to someone's omission."),
+        (re.compile(rf"\b(?:another|one) (?:one )?of ({who})'s\b", re.IGNORECASE),
+         "'Another one of X's ...' frames the cause as a person's habit."),
+        (re.compile(rf"\b(?:is|was)\s+(?:ultimately|squarely|entirely|totally|all|really|solely|100%)\s+on\s+({who})",
+                    re.IGNORECASE), "'It is on X' assigns the incident to a person."),
+        (re.compile(rf"^\W*who (?:the hell |on earth )?(?:\w+ed|thought|signed off|ran|wrote|set|let|put)\b[^?]*\?[?!]", re.IGNORECASE),
+         "A rhetorical 'who did this?' question looks for a culprit."),
+        # Praise plus an irony marker (eye-roll, facepalm, "/s") is sarcasm aimed at the person praised.
+        (re.compile(rf"\b(?:great|nice|good|amazing|fantastic|brilliant) (?:job|work|call|one),? ({who})\b(?=.*(?:🙄|🤦|/s\b|😒))",
+                    re.IGNORECASE), "Sarcastic praise singles out a person."),
+        (re.compile(r"\bowes? (?:[\w-]+ ){0,4}an? apology\b", re.IGNORECASE), "Demands an apology from a person."),
+        (re.compile(r"\bgoes (?:in|on|into) (?:his|her|their) (?:personnel |performance )?(?:file|record)\b", re.IGNORECASE),
+         "A personnel-file remark aimed at a person."),
+    ]
 
 
 def _hit(match: str, message: str) -> Hit:

@@ -4,6 +4,16 @@ Hindsight bias makes the past look predictable and quietly blames whoever was th
 "should have ...", "could have prevented/avoided", "would have been avoided if", "if only", "in
 hindsight", "obviously" and friends. Forward-looking "should" ("the pipeline should block deploys
 without a canary") never matches because every pattern needs a perfect-tense or hindsight marker.
+
+The core is one structural test, the modal perfect (modal + have + past participle) in every spelling
+(`sentence.normalize` turns "should've", "couldve", "shoulda", "would of", "we'd have" into "should
+have"). Its meaning depends on the modal: "should/would/ought to have" describe an unrealised past
+(counterfactual), except the epistemic status use ("should have been resolved as of 13:04", "by now");
+"would/could/might have" are often a guess about what happened ("the spike may have come from the
+retry storm", "affected jobs would have failed with ...") and count only with a prevention/outcome
+verb or an unreal condition ("if we had ...", "had the flag ..."); "may/must have" are epistemic and
+never count; "have to" is obligation, not perfect.
+Hindsight-bias warnings ("avoid hindsight: ...") and quoted mentions are exempt.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import re
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
 from agent.validators.rules._prose import check_prose
+from agent.validators.sentence import prepare
 
 RULE_ID = "no-counterfactual"
 SUGGESTION = (
@@ -20,9 +31,34 @@ SUGGESTION = (
     "(e.g. 'the drift alert went to a retired rotation' instead of 'we should have caught the drift')."
 )
 
+_MODAL_PERFECT = re.compile(
+    r"\b(should|ought to|would|could|might)(?: not| never)?(?: \w+ly| really| just| all| even| never| not)? have"
+    r"(?! to\b)(?: \w+ly| just| all| really)?(?: been)?(?: \w+ly)? ([\w-]+)",
+    re.IGNORECASE,
+)
+# Verbs of prevention, detection or benefit: "could/would have <these>" imagines a better past.
+_OUTCOME = re.compile(
+    r"(?:prevent|avoid|catch|caught|stop|detect|spot|notic|flag|sav|test|foresee|foreseen|predict|block|"
+    r"mitigat|contain|reduc|shorten|minimi[sz]|warn|fix|escalat|known|turn|help|mattered|spared|check|verif|"
+    r"review|shown up|surfac|limit|kept|fine|ok|okay|non-event|able|worth|made|told|given|meant|let|allow|enabl|"
+    r"bought|cut|point|reveal|expos|highlight|halt|paus|abort|rolled|revert|interven|kill|cancel|gated|alert)\w*",
+    re.IGNORECASE,
+)
+# An explicit unreal condition ("if we had ...", "had the flag defaulted ...") marks would/could/might.
+_CONDITION = re.compile(r"\bif\b[^.;]*\b(?:had|were)\b|(?:^|[.;:,•]\s*)had (?:\w+ ){1,4}?(?:\w+ed|been|known|seen|run)\b|"
+                        r"\bif only\b|\bhad (?:the|we|they|it|this|that|our) (?:[\w-]+ ){0,2}?(?:been|\w+ed)\b|"
+                        r"\bwith (?:a|an|the|proper|better|one)\b", re.IGNORECASE)
+# "could have just/simply/easily X": the easy alternative is a counterfactual whatever the verb.
+_EASY = re.compile(r"\b(?:just|simply|easily)\b", re.IGNORECASE)
+_EPISTEMIC_STATUS = re.compile(r"\bas of\b|\bby now\b|\bat this (?:point|time)\b|\bfor (?:all|most) (?:affected )?\w+\b",
+                               re.IGNORECASE)
+_WARNING = re.compile(r"\b(?:avoid|beware|resist|guard against|careful|free of|no|without|not)\b[^.;]{0,30}"
+                      r"\b(?:hindsight|counterfactual)|\bhindsight bias\b|\bhindsight note\b|"
+                      r"\bobvious\b[^.;]*\bnow\b[^.;]*\bat the time\b", re.IGNORECASE)
+
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(?:should|ought to)(?: not|n't)?(?: never| really| clearly)? have\b", re.IGNORECASE),
-     "judges past actions against knowledge available only afterwards"),
+    (re.compile(r"\ball (?:it|that|we|this) (?:needed|took|would have taken|needs|takes|would take|required) (?:was|is)\b",
+                re.IGNORECASE), "counterfactual: how little it 'would have taken'"),
     (re.compile(r"\bshould never\b[^.]*\bhappened\b", re.IGNORECASE), "hindsight verdict"),
     (re.compile(r"\bcould(?: easily| simply| have easily)? have (?:been )?(?:easily )?"
                 r"(?:prevented|avoided|caught|stopped|detected|seen|spotted|predicted|foreseen)\b", re.IGNORECASE),
@@ -30,6 +66,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwould(?: never)? have (?:been )?(?:avoided|prevented|caught|happened|shipped|occurred|"
                 r"seen errors)\b", re.IGNORECASE), "counterfactual outcome"),
     (re.compile(r"\bif only\b", re.IGNORECASE), "hindsight wish"),
+    (re.compile(r"\bif\b[^.;]*\bhad \w+(?:ed|en|wn|un|one)\b[^.;]*\bwould(?: not| never)? be\b", re.IGNORECASE),
+     "mixed conditional: an unrealised past with a present consequence"),
     (re.compile(r"\b(?:in|with(?: the benefit of)?) hindsight\b|\bin retrospect\b|\blooking back\b", re.IGNORECASE),
      "hindsight framing"),
     (re.compile(r"(?<!not )(?<!non-)(?<!no )\bobvious(?:ly)?\b", re.IGNORECASE), "'obvious' is only obvious afterwards"),
@@ -44,10 +82,65 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "counterfactual conditional"),
     (re.compile(r"\b(?:anyone|any reasonable \w+) could have\b", re.IGNORECASE), "hindsight judgement"),
 ]
+# Elliptical counterfactuals: "<one small control> and this is a non-event", "... back in May, and the
+# contamination never happens", "we'd not be writing this", "one flag away from ...".
+_PAST_ANCHOR = r"(?:back then|back in \w+|at the time|last (?:week|month|quarter|year|sprint|release|season)|earlier|beforehand|in advance)"
+_ELLIPTICAL: list[re.Pattern[str]] = [
+    re.compile(r"\band (?:this|that|it|the (?:[\w-]+ ){0,2}?(?:incident|outage|issue|regression))(?:'s| is| was| would be)"
+               r" (?:just |only |merely )?(?:a |an )?(?:non-event|non-issue|blip|footnote|nothing|no incident|not an incident)\b",
+               re.IGNORECASE),
+    re.compile(rf"\b{_PAST_ANCHOR}\b[^.;]{{0,60}}\band\b[^.;]{{0,60}}\b(?:never [\w-]+|"
+               r"(?:we|you|i)(?:'re| are) not (?:writing|here|having)|(?:is|was) (?:a )?(?:non-event|blip))\b", re.IGNORECASE),
+    re.compile(r"\b(?:we|you|i|nobody|no one|none of us)(?:'d| would)(?: not| never)? be (?:here|writing|having|talking|"
+               r"up at|on this call|in this (?:room|meeting))\b|\b(?:we|you)(?:'re| are) not (?:writing|having) this\b",
+               re.IGNORECASE),
+    re.compile(r"\bthe (?:whole|only|entire) (?:gap|difference) between (?:this|an?|the) (?:incident|outage|postmortem)\b",
+               re.IGNORECASE),
+    re.compile(r"\b(?:one|a single|just one|two|a few) (?:[\w:-]+ ){1,3}away from (?:catching|preventing|avoiding|stopping|"
+               r"blocking|this (?:never|not)|the incident never|never|a non-event)", re.IGNORECASE),
+    re.compile(r"\b(?:was|were) (?:just |only )?(?:one|a single|two|a few) (?:[\w:-]+ ){1,3}away from\b", re.IGNORECASE),
+    re.compile(r"\b(?:all|the only thing|the one thing)(?: that)? stood between\b|\bwas the (?:whole |only |entire )?difference "
+               r"between\b|\bthe (?:one|only|single) missing (?:piece|step|check|control)\b|"
+               r"\bwould(?: not)? have been (?:a |an )?(?:non-event|non-issue|blip|footnote|nothing)\b|"
+               r"\band (?:we|you|it|this|they) would(?: not| never)? have\b|\bideally\b[^.;]*\b(?:would|should) have\b",
+               re.IGNORECASE),
+    re.compile(r"^\W*(?:one|a|an|any|a single|just one|two|three) [^.;]{3,80}?\band\b[^.;]{0,60}\bnever [\w-]+", re.IGNORECASE),
+    re.compile(r"^\W*had\s+(?:anyone|someone|we|they|the|a|an|our|this|that|it)\b[^.;?]{3,80},", re.IGNORECASE),
+    re.compile(r"\bif\b[^.;]{0,60}\bhad (?:just|only|simply|even|actually) \w+", re.IGNORECASE),
+    re.compile(r"\bwould(?: not| never)? be\b[^.;]*\bif\b[^.;]*\bhad (?:been |\w+ed|\w+en)\b", re.IGNORECASE),
+]
 _NEGATED_OBVIOUS = re.compile(r"\b(?:not|non-|no|wasn't|isn't|n't)\s*(?:\w+\s)?obvious", re.IGNORECASE)
 
 
+def _modal_perfect(text: str) -> re.Match[str] | None:
+    for m in _MODAL_PERFECT.finditer(text):
+        modal, verb = m.group(1).lower(), m.group(2)
+        if modal in {"should", "ought to"}:
+            if modal == "should" and _EPISTEMIC_STATUS.search(text[m.end():]):
+                continue  # "should have been resolved as of 13:04" reports a status, not a wish
+            return m
+        # would/could/might have: an inference about what happened ("affected jobs would have failed",
+        # "the spike could have come from ...") unless it imagines prevention or rests on an unreal condition.
+        if _OUTCOME.fullmatch(verb) or _CONDITION.search(text) or _EASY.search(m.group(0)):
+            return m
+    return None
+
+
 def detect(text: str, section: str = "analysis") -> list[Hit]:
+    text = prepare(text)
+    if _WARNING.search(text):
+        return []
+    mp = _modal_perfect(text)
+    if mp:
+        return [Hit(rule=RULE_ID, match=mp.group(0),
+                     message=f"Hindsight/counterfactual language ('{mp.group(0)}'): an unrealised past judged "
+                             "with knowledge available only afterwards.", suggestion=SUGGESTION)]
+    for pat in _ELLIPTICAL:
+        em = pat.search(text)
+        if em:
+            return [Hit(rule=RULE_ID, match=em.group(0),
+                        message=f"Counterfactual ('{em.group(0)}'): an imagined past in which the incident did not "
+                                "happen.", suggestion=SUGGESTION)]
     for pat, why in _PATTERNS:
         m = pat.search(text)
         if not m:
