@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -364,3 +364,106 @@ def test_ansi_colour_codes_are_not_content(tmp_path: Path) -> None:
     content = "\x1b[32mINFO\x1b[0m 06-01 10:00:00 [app.py:1] green\n\x1b[31mERROR\x1b[0m 06-01 10:00:01 [app.py:2] red\n"
     evs, _, _ = read(write(tmp_path, "color.log", content), "color.log")
     assert [(e.level, e.text) for e in evs] == [("info", "green"), ("error", "red")]
+
+
+# --- fast paths pinned against the general code -------------------------------------------------
+import random  # noqa: E402
+
+from tools.readers import generic_text  # noqa: E402
+
+_HEADER_PARTS = ["INFO", "WARN", "ERROR", "DEBUG:", "RAS", "KERNEL", "[main]", "[pid 12:tid 34]", "[core:error]",
+                 "[ worker-1 ]", "{task.py:42}", "com.acme.Pool", "com.acme.Pool:", "com.acme.Pool -", "-", "|",
+                 ">", "4242", "17#3", "sshd[99]:", "kernel(pam)[7]:", "[svc.mod]", "[a[b]c]", "[", "x]", "42:",
+                 "[engine.py:12]", "<info>", "<Warn>", "main.go:33]", "request", "served", "id=5", ":", ""]
+
+
+def _random_rest(rnd: random.Random) -> str:
+    words = [rnd.choice(_HEADER_PARTS) for _ in range(rnd.randint(0, 9))]
+    sep = [rnd.choice(["", " ", " ", " ", "  ", "\t"]) for _ in words]
+    return "".join(s + w for s, w in zip(sep, words))
+
+
+@pytest.mark.parametrize("family", ["", "iso", "glog", "java", "syslog", "logcat"])
+def test_header_scanner_gives_what_parse_header_gives(family: str) -> None:
+    rnd = random.Random(family)
+    scanner = generic_text.HeaderScanner()
+    hits = 0
+    for _ in range(6000):
+        rest = _random_rest(rnd)
+        before = len(scanner.states)
+        got = scanner(rest, family)
+        hits += len(scanner.states) == before
+        assert got == generic_text.parse_header(rest, family), rest
+    assert hits > 1000  # the remembered path did run
+
+
+def test_reading_with_the_header_memo_equals_reading_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rnd = random.Random(7)
+    lines = []
+    for i in range(3000):
+        t = datetime(2024, 12, 31, 23, 50, tzinfo=UTC) + timedelta(seconds=i * 7 + rnd.randint(0, 5))
+        lines.append(f"{t:%Y-%m-%d %H:%M:%S},{rnd.randint(0, 999):03d}{_random_rest(rnd)} msg {i}")
+        if rnd.random() < 0.05:
+            lines.append("Traceback (most recent call last):\n  File \"a.py\", line 1\nValueError: x")
+    p = write(tmp_path, "mixed.log", "\n".join(lines) + "\n")
+
+    def dump() -> list[dict[str, object]]:
+        ctx = ReadContext(root=tmp_path, year_anchor=ANCHOR)
+        out = [e.model_dump() for e in GenericTextReader().read(p, "mixed.log", ctx)]
+        return out + [ctx.coverage.__dict__.copy()]
+
+    fast = dump()
+
+    class Plain:
+        def __call__(self, rest: str, family: str) -> generic_text.Header:
+            return generic_text.parse_header(rest, family)
+
+    monkeypatch.setattr(generic_text, "HeaderScanner", Plain)
+    assert dump() == fast and len(fast) > 3000
+
+
+def _mixed_file(rnd: random.Random, n: int) -> str:
+    out = []
+    for i in range(n):
+        t = datetime(2024, 6, 1, 12, 0, tzinfo=UTC) + timedelta(seconds=i)
+        kind = rnd.random()
+        if kind < 0.7:
+            out.append(f"{t:%Y-%m-%d %H:%M:%S} INFO step {i}")
+        elif kind < 0.85:
+            out.append(f"INFO {t:%m-%d %H:%M:%S} [w.py:1] other {i}")
+        elif kind < 0.95:
+            out.append(f"  at frame {i}")
+        else:
+            out.append(f"{t:%H:%M:%S} tick")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quick_discovery_chooses_what_full_scoring_chooses(tmp_path: Path, seed: int) -> None:
+    rnd = random.Random(seed)
+    p = write(tmp_path, "a.log", _mixed_file(rnd, rnd.choice([30, 120, 900])))
+    quick = generic_text.discover(p)
+    full_choose = generic_text._choose_from
+    orig = generic_text._choose
+    try:
+        generic_text._choose = full_choose  # type: ignore[assignment]
+        full = generic_text.discover(p)
+    finally:
+        generic_text._choose = orig  # type: ignore[assignment]
+    assert [(c.layout.name, c.fields_before) for c in quick.choices] == \
+        [(c.layout.name, c.fields_before) for c in full.choices]
+
+
+@pytest.mark.parametrize("content,reader", [
+    ("INFO 12-30 22:00:01 [engine.py:12] started\nWARNING 12-30 22:00:03 [engine.py:14] slow\n"
+     "INFO 12-30 22:00:04 [engine.py:12] ok\n", "log.text"),
+    ("081109 203615 148 INFO dfs.DataNode: served\n081109 203616 149 INFO dfs.DataNode: served\n", "log.text"),
+    ("# Incident notes\n\nWe paged the on-call.\n\nRolled back at 2024-04-25 14:07 UTC.\n", "note"),
+    ("- 14:05 paged\n- 14:10 rolled back\n", "note"),
+    ("14:05 paged\n14:10 rolled back\n14:20 resolved\n", "note"),  # a time of day alone: notes date it
+    ("Dear team,\n\nthe 2024-04-25 14:05 UTC rollback fixed it.\n", "note"),
+])
+def test_txt_files_go_by_content(tmp_path: Path, content: str, reader: str) -> None:
+    p = write(tmp_path, "saved.txt", content)
+    picked = pick_reader(p, content)
+    assert picked is not None and picked.name == reader

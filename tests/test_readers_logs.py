@@ -202,3 +202,21 @@ def test_logfmt_lines(tmp_path: Path) -> None:
     assert a.text == "rule evaluation failed" and a.attrs["err"] == "context deadline exceeded"
     assert a.attrs["status"] == 503 and a.attrs["latency_ms"] == 812.5 and a.attrs["format"] == "logfmt"
     assert b.text == "compacted" and b.service == "tsdb"
+
+
+def test_bsd_syslog_lines_of_any_tag_shape_keep_their_time(tmp_path: Path) -> None:
+    # RFC 3164 leaves the TAG free: `name[pid] (detail):` and bare content lines must not be lost.
+    content = (
+        "Apr  3 09:10:11 mbp kernel[0]: AppleACPI: wake reason EC.LidOpen\n"
+        "Apr  3 09:10:12 mbp sandboxd[88] ([4411]): Helper(4411) deny network-outbound 10.1.1.1:443\n"
+        "Apr  3 09:10:13 mbp --- last message repeated 2 times ---\n"
+        "Apr  3 09:10:14 mbp configd[41]: network changed\n"
+    )
+    name, evs, bad = read(tmp_path, "system.log", content, year_hint=2024)
+    assert name == "log.syslog3164" and not bad
+    assert [e.id for e in evs] == [f"log:system.log:{i}" for i in range(1, 5)]
+    assert [e.ts for e in evs] == [datetime(2024, 4, 3, 9, 10, s, tzinfo=UTC) for s in range(11, 15)]
+    odd = evs[1]
+    assert odd.service == "sandboxd" and odd.attrs["pid"] == "88" and odd.attrs["host"] == "mbp"
+    assert odd.text == "sandboxd[88] ([4411]): Helper(4411) deny network-outbound 10.1.1.1:443"
+    assert evs[2].text == "--- last message repeated 2 times ---" and evs[2].attrs["pid"] is None

@@ -113,3 +113,35 @@ def test_iso_first_column_is_a_table_not_a_text_log(tmp_path: Path) -> None:
     p.write_text("timestamp,service,errors\n" + rows)
     reader = pick_reader(p, p.read_text())
     assert reader is not None and reader.name == "table.csv"
+
+
+# BSD syslog lines whose messages hold the delimiter (`failure; logname=...`): the first line is a
+# dated line, not a header, and the rows are timestamped prose, not cells.
+_SYSLOG_WITH_SEMICOLONS = "".join(
+    f"Mar {d:2d} 0{d}:1{d}:0{d} gw7 sshd(pam_unix)[{400 + d}]: authentication failure; logname= uid=0 rhost=10.0.0.{d}\n"
+    for d in range(1, 9))
+
+
+@pytest.mark.parametrize("name", ["messages", "auth.log", "secure.1"])
+def test_syslog_lines_holding_the_delimiter_are_not_a_table(tmp_path: Path, name: str) -> None:
+    p = tmp_path / name
+    p.write_text(_SYSLOG_WITH_SEMICOLONS)
+    assert not table_csv.READER.sniff(p, _SYSLOG_WITH_SEMICOLONS)
+    reader = pick_reader(p, _SYSLOG_WITH_SEMICOLONS)
+    assert reader is not None and reader.name == "log.syslog3164"
+
+
+def test_a_header_cell_that_starts_with_a_time_is_not_a_name(tmp_path: Path) -> None:
+    content = "2024-05-01 10:00:00 boot;ok\nalpha;1\nbeta;2\ngamma;3\n"
+    p = tmp_path / "x.csv"
+    p.write_text(content)
+    assert not table_csv.READER.sniff(p, content)
+
+
+def test_log_rows_with_a_banner_line_are_not_a_table_without_a_table_suffix(tmp_path: Path) -> None:
+    # The banner passes for a header; the rows are still time + prose, so a log.
+    body = "".join(f"2024-05-01 10:00:0{i} worker started; queue depth {i}\n" for i in range(6))
+    content = "service banner; build 7\n" + body
+    assert not table_csv.READER.sniff(tmp_path / "svc.log", content)
+    # Named a table, the same shape is the user's table and is read as one.
+    assert table_csv.READER.sniff(tmp_path / "svc.csv", content)

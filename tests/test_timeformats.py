@@ -115,3 +115,28 @@ def test_zone_tokens() -> None:
     assert zone_of("-0530").utcoffset(None) == -timedelta(hours=5, minutes=30)  # type: ignore[union-attr]
     assert zone_of("PDT").utcoffset(None) == timedelta(hours=-7)  # type: ignore[union-attr]
     assert zone_of("XYZ") is None
+
+
+def test_repeated_yearless_stamps_equal_placing_each_one() -> None:
+    # Two layouts of one file share a roller; repeats, interleaving and a Dec -> Jan turn.
+    anchor = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    stamps = [("rfc3164", "Dec 31 23:59:58"), ("rfc3164", "Dec 31 23:59:58"), ("logcat", "12-31 23:59:59.5"),
+              ("rfc3164", "Dec 31 23:59:58"), ("rfc3164", "Jan  1 00:00:01"), ("rfc3164", "Jan  1 00:00:01"),
+              ("logcat", "01-01 00:00:02.1"), ("logcat", "01-01 00:00:02.1"), ("rfc3164", "Dec 31 23:59:58")]
+
+    def run(memo: bool) -> list[tuple[datetime | None, bool]]:
+        roller = YearRoller(anchor)
+        decs = {n: Decoder(BY_NAME[n], timezone.utc, roller) for n in ("rfc3164", "logcat")}
+        out = []
+        for name, text in stamps:
+            dec = decs[name]
+            if not memo:
+                dec._prev_text = None
+            m = BY_NAME[name].regex.match(text)
+            assert m is not None
+            out.append(dec(m))
+        return out
+
+    fast = run(True)
+    assert fast == run(False)
+    assert fast[1][0] is not None and fast[1][0].year == 2024 and fast[5][0] is not None and fast[5][0].year == 2025

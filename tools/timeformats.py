@@ -133,6 +133,16 @@ EPOCH_MIN = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 EPOCH_MAX = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 
 
+def leading_stamp(text: str) -> re.Match[str] | None:
+    """The timestamp `text` starts with (any layout, a real time only), or None. For sniffing a
+    few lines; the readers' per-line paths use one pre-compiled layout instead."""
+    for layout in LAYOUTS:
+        m = layout.regex.match(text)
+        if m is not None and decode(layout, m) is not None:
+            return m
+    return None
+
+
 class Stamp(NamedTuple):
     """The fields a match states. year None: yearless; month None: no date; epoch: UTC instant."""
 
@@ -254,12 +264,29 @@ class Decoder:
         groups = (regex or layout.regex).groupindex
         self._frac = groups.get("f")
         self._text = groups.get("T", 0)
+        # The previous result of a yearless (or epoch) layout and its text: the same stamp placed
+        # again right after its own placement (no other placement in between, by any decoder
+        # sharing the roller) gets the same time and leaves the roller as it was, so it is reused.
+        self._prev_text: str | None = None
+        self._prev: tuple[datetime | None, bool] = (None, False)
+        self._prev_placed = -1
 
     def __call__(self, m: re.Match[str]) -> tuple[datetime | None, bool]:
         """(UTC time or None, assumed). Raises ValueError for a match that is not a real time."""
         layout = self.layout
         if layout.has_year and not layout.epoch_scale:
             return self._dated(m)
+        text = m.group(self._text)
+        placed = self.roller.placed if self.roller is not None else 0
+        if text == self._prev_text and placed == self._prev_placed:
+            return self._prev
+        out = self._undated(m)
+        self._prev_text, self._prev = text, out
+        self._prev_placed = self.roller.placed if self.roller is not None else 0
+        return out
+
+    def _undated(self, m: re.Match[str]) -> tuple[datetime | None, bool]:
+        layout = self.layout
         st = decode(layout, m)
         if st is None:
             raise ValueError("not a real time")

@@ -48,6 +48,7 @@ class YearRoller:
         self._limit = min(anchor, now) + GRACE if anchor is not None else self._future
         self._year: int | None = None
         self._last: datetime | None = None  # last placed wall-clock time (naive)
+        self.placed = 0  # placements so far: a caller's memo of one result holds while this is unchanged
 
     def place(
         self, month: int, day: int, hour: int, minute: int, second: int, microsecond: int,
@@ -62,6 +63,7 @@ class YearRoller:
             wall = self._next(fields, zone, self._year)
         self._year = wall.year
         self._last = wall
+        self.placed += 1
         return _utc(wall, zone), True
 
     # -- internals ---------------------------------------------------------------------------

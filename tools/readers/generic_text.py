@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import HEAD_BYTES, ReadContext
@@ -161,12 +161,14 @@ def _starts(window: str) -> list[tuple[int, int]]:
     return out
 
 
-def _candidates(rests: list[tuple[int, str]]) -> dict[tuple[int, int], _Cand]:
+def _candidates(rests: list[tuple[int, str]]) -> tuple[dict[tuple[int, int], _Cand], int]:
+    """Every (layout, field) seen, and how many sample lines were gone through to see them (at
+    most MAX_TIMED_SAMPLE lines with a timestamp shape are looked at closely)."""
     cands: dict[tuple[int, int], _Cand] = {}
     looked = 0
     for i, (chunk, rest) in enumerate(rests):
         if looked >= MAX_TIMED_SAMPLE:
-            break
+            return cands, i
         window = rest[: SCAN_CHARS + 64]
         any_at = _ANY_LAYOUT.match
         starts = [(p, fi) for p, fi in _starts(window) if any_at(window, p) is not None]
@@ -187,7 +189,7 @@ def _candidates(rests: list[tuple[int, str]]) -> dict[tuple[int, int], _Cand]:
                 c = cands.setdefault((li, fi), _Cand())
                 c.hits.add(i)
                 c.keys.append((chunk, i, sort_key(st)))
-    return cands
+    return cands, len(rests)
 
 
 def _valid(st: Any) -> bool:
@@ -216,9 +218,66 @@ def _rank(cands: dict[tuple[int, int], _Cand], exclude: set[int]) -> list[tuple[
     return ranked
 
 
+QUICK_TIMED = 20  # timed lines a first, cheap choice is made from
+
+
 def _choose(rests: list[tuple[int, str]]) -> tuple[tuple[Choice, ...], int]:
-    """The layouts that explain the sample, best first, and how many lines they explain."""
-    cands = _candidates(rests)
+    """The layouts that explain the sample, best first, and how many lines they explain.
+
+    Most files keep one layout throughout: a choice made from the first QUICK_TIMED timed lines is
+    kept when its own matchers (one regex per line, as reading does) leave fewer timed lines of the
+    whole sample unexplained than a further layout would need; otherwise every candidate is scored
+    on the whole sample. Discovery of a small or uniform file then costs a fraction."""
+    head = _head_timed(rests, QUICK_TIMED)
+    if head is not None and head < len(rests):
+        quick = _choose_from(rests[:head])
+        if quick[0] and (hits := _verify(quick[0], rests)) is not None:
+            return quick[0], hits
+    return _choose_from(rests)
+
+
+def _head_timed(rests: list[tuple[int, str]], n: int) -> int | None:
+    """How many sample lines hold the first `n` lines with a timestamp shape (None: fewer)."""
+    seen = 0
+    for i, (_, rest) in enumerate(rests):
+        if _timed(rest):
+            seen += 1
+            if seen >= n:
+                return i + 1
+    return None
+
+
+def _timed(rest: str) -> bool:
+    window = rest[: SCAN_CHARS + 64]
+    any_at = _ANY_LAYOUT.match
+    return any(any_at(window, p) is not None for p, _ in _starts(window))
+
+
+def _verify(chosen: tuple[Choice, ...], rests: list[tuple[int, str]]) -> int | None:
+    """Lines of the sample the chosen matchers explain, or None when the full scoring must decide:
+    too many timed lines are left that a further layout could explain, or a further layout chosen
+    from the head explains fewer lines of the whole sample than a further layout must."""
+    need = max(3, len(rests) // 10)
+    matchers = [c.matcher.match for c in chosen]
+    per = [0] * len(matchers)
+    unexplained = 0
+    for _, rest in rests:
+        for k, mt in enumerate(matchers):
+            if mt(rest) is not None:
+                per[k] += 1
+                break
+        else:
+            if _timed(rest):
+                unexplained += 1
+                if unexplained >= need:
+                    return None
+    if any(n < need for n in per[1:]):
+        return None
+    return sum(per)
+
+
+def _choose_from(rests: list[tuple[int, str]]) -> tuple[tuple[Choice, ...], int]:
+    cands, examined = _candidates(rests)
     chosen: list[Choice] = []
     covered: set[int] = set()
     need = 1
@@ -230,7 +289,9 @@ def _choose(rests: list[tuple[int, str]]) -> tuple[tuple[Choice, ...], int]:
         li, fi = ranked[0][1]
         chosen.append(Choice(LAYOUTS[li], fi, matcher_for(LAYOUTS[li], fi)))
         covered |= cands.pop((li, fi)).hits
-        need = max(3, len(rests) // 10)  # a further layout must explain a real share of the lines
+        # A further layout must explain a real share of the lines gone through (not of the whole
+        # sample, which may run past the lines looked at).
+        need = max(3, examined // 10)
     return tuple(chosen), len(covered)
 
 
@@ -340,6 +401,7 @@ class _Run:
         self.pre_first = 0
         self.pre_chars = 0
         self.pre_text = ""
+        self.header = HeaderScanner()
 
     # -- the line loop -------------------------------------------------------------------------
     def records(self) -> Iterator[Evidence | Malformed]:
@@ -381,7 +443,9 @@ class _Run:
             if problem:
                 yield Malformed(source=self.rel, locator=f"line {lineno}", reason=problem)
             ev, dated = self._record(st, hit[0], hit[1], lineno)
-            yield from self._start(ev, dated)
+            closed = self._start(ev, dated)
+            if closed is not None:
+                yield closed
         yield from self._finish()
 
     def _match(self, rest: str) -> tuple[_Slot, re.Match[str]] | None:
@@ -407,7 +471,7 @@ class _Run:
             if parsed is not None:
                 attrs["inner_time"] = m.group("T")
                 ts, assumed = parsed
-        h = parse_header(rest[m.end():], slot.family)
+        h = self.header(rest[m.end():], slot.family)
         level = h.level
         if slot.level_group is not None and m.group(slot.level_group):
             level = norm_level(m.group(slot.level_group))
@@ -443,9 +507,12 @@ class _Run:
                     text=text, attrs=attrs)
 
     # -- assembling records ----------------------------------------------------------------------
-    def _start(self, ev: Evidence, dated: bool) -> Iterator[Evidence]:
+    def _start(self, ev: Evidence, dated: bool) -> Evidence | None:
+        """Make `ev` the open record; returns the record it closes, if any (a plain return, not a
+        generator: this runs once per record)."""
+        closed = None
         if self.pending is not None:
-            yield self._close()
+            closed = self._close()
         elif self.pre:
             # The file's first record: it takes the lines before it, and says so.
             n = len(self.pre)
@@ -461,6 +528,7 @@ class _Run:
         if not dated:
             self.cov.undated_lines += 1
         self.pending, self.dated = ev, dated
+        return closed
 
     def _continue(self, text: str, lineno: int) -> Iterator[Evidence]:
         if self.pending is None:
@@ -654,12 +722,7 @@ def parse_header(rest: str, family: str) -> Header:
             return h
     if rest.startswith("|"):
         return _pipe_fields(rest, h)
-    pos = _scan(rest, h)
-    h.msg = rest[pos:].lstrip()
-    if family == "glog" and h.pid is not None and h.thread is None:
-        h.pid, h.thread = None, h.pid  # glog's number is the thread id
-    _fallback_level(h)
-    return h
+    return _finish(h, rest, _scan(rest, h).pos, family)
 
 
 def _fallback_level(h: Header) -> None:
@@ -681,11 +744,17 @@ def _pipe_fields(rest: str, h: Header) -> Header:
     return h
 
 
-def _scan(rest: str, h: Header) -> int:
-    """Consume header tokens from the start of `rest`; returns where the message starts."""
-    pos = 0
+def _scan(rest: str, h: Header, pos: int = 0, items: int = 0, logger_due: bool = False) -> _ScanEnd:
+    """Consume header tokens of `rest` from `pos` (after `items` of them, with a logger still to
+    try after a level when `logger_due`); returns where the message starts and how the scan ended."""
     n = len(rest)
-    for _ in range(MAX_HEADER_ITEMS):
+    if logger_due:
+        lg = _LOGGER_AFTER_LEVEL.match(rest, pos)
+        if lg:
+            h.logger = lg.group("lg")
+            pos = lg.end()
+        logger_due = False
+    while items < MAX_HEADER_ITEMS:
         if pos >= n:
             break
         m = _TOKEN.match(rest, pos)
@@ -697,18 +766,98 @@ def _scan(rest: str, h: Header) -> int:
             if end < 0:
                 break
             pos = end
+            items += 1
+            logger_due = False
             continue
         if not _take(m, kind, h):
             break
+        items += 1
         pos = m.end()
+        logger_due = False
         if kind in ("lvl", "blvl", "alvl") and h.logger is None:
             lg = _LOGGER_AFTER_LEVEL.match(rest, pos)
             if lg:
                 h.logger = lg.group("lg")
                 pos = lg.end()
+            else:
+                logger_due = True
         if kind == "prog":
-            break  # `prog[pid]:` ends a syslog-style header
-    return pos
+            return _ScanEnd(pos, items, True, False)  # `prog[pid]:` ends a syslog-style header
+    return _ScanEnd(pos, items, items >= MAX_HEADER_ITEMS, logger_due)
+
+
+class _ScanEnd(NamedTuple):
+    pos: int  # where the message starts
+    items: int  # header items consumed
+    final: bool  # nothing after `pos` could change the header (a `prog[pid]:`, or the item limit)
+    logger_due: bool  # the last item was a level with no logger after it: a logger may follow
+
+
+_Fields = tuple[str | None, str | None, str | None, str | None, str | None, str | None]
+
+
+class HeaderScanner:
+    """parse_header for the lines of one file, with the scan of a repeated header remembered.
+
+    The lines of a log repeat a few header texts (`INFO [main] `, `{task.py:42} WARNING - `). Every
+    header token is a run of non-blank characters looked at up to one character past its end
+    (brackets up to their `]`), so the scan of a line up to where it stopped, `pos`, depends only
+    on `rest[:pos + 1]` when that character is blank. That prefix keys the state there (fields,
+    items, whether a logger may follow); another line with the same prefix resumes the scan from
+    `pos` with a copy of that state, which is exactly what scanning it from the start would do
+    (the equivalence is pinned by tests/test_generic_text.py against `parse_header`)."""
+
+    MAX_KEYS = 4096
+    MAX_LENGTHS = 8
+
+    def __init__(self) -> None:
+        self.states: dict[str, tuple[_Fields, _ScanEnd]] = {}
+        self.lengths: list[int] = []  # key lengths seen, most recent first
+
+    def __call__(self, rest: str, family: str) -> Header:
+        if family in ("logcat", "syslog") or rest.startswith("|"):
+            return parse_header(rest, family)
+        states = self.states
+        for length in self.lengths:
+            state = states.get(rest[:length])
+            if state is not None:
+                fields, end = state
+                h = Header(*fields)
+                if end.final:
+                    return _finish(h, rest, end.pos, family)
+                more = _scan(rest, h, end.pos, end.items, end.logger_due)
+                if more.pos != end.pos:
+                    self._remember(rest, h, more)  # a longer header behind a shorter one
+                return _finish(h, rest, more.pos, family)
+        h = Header()
+        end = _scan(rest, h)
+        self._remember(rest, h, end)
+        return _finish(h, rest, end.pos, family)
+
+    def _remember(self, rest: str, h: Header, end: _ScanEnd) -> None:
+        pos = end.pos
+        if pos >= len(rest) or not rest[pos].isspace():
+            return  # the next character could extend a token: the prefix alone does not decide
+        key = rest[:pos + 1]
+        if len(self.states) >= self.MAX_KEYS:
+            self.states.clear()
+        self.states[key] = ((h.level, h.logger, h.pid, h.thread, h.host, h.program), end)
+        lengths = self.lengths
+        if lengths and lengths[0] == len(key):
+            return
+        if len(key) in lengths:
+            lengths.remove(len(key))
+        lengths.insert(0, len(key))
+        del lengths[self.MAX_LENGTHS:]
+
+
+def _finish(h: Header, rest: str, pos: int, family: str) -> Header:
+    """The message after the header, and the fields that depend on it."""
+    h.msg = rest[pos:].lstrip()
+    if family == "glog" and h.pid is not None and h.thread is None:
+        h.pid, h.thread = None, h.pid  # glog's number is the thread id
+    _fallback_level(h)
+    return h
 
 
 def _take(m: re.Match[str], kind: str | None, h: Header) -> bool:

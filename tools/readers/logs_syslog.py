@@ -21,6 +21,11 @@ RFC5424 = re.compile(
 RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)"
 )
+# The same stamp and host with a content of any shape: RFC 3164 leaves the TAG free (BSD daemons
+# write `name[pid] (detail):`, `--- last message repeated 2 times ---`, bare text), so a line with a
+# valid header still gets its time; the program is taken only where a `name[pid]` leads the content.
+RFC3164_LOOSE = re.compile(r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (\S+)(?: (.*))?$")
+_TAG_PID = re.compile(r"([^\s:\[\]()]+)\[(\d+)\]")
 _SD_PARAM = re.compile(r'(\S+?)="((?:[^"\\]|\\.)*)"')
 
 
@@ -100,9 +105,13 @@ class Syslog3164Reader:
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
-            if not m:
-                return None
-            pri, ts_s, host, app, pid, msg = m.groups()
+            if m:
+                pri, ts_s, host, app, pid, msg = m.groups()
+            else:
+                loose = _loose_fields(line)
+                if loose is None:
+                    return None
+                pri, ts_s, host, app, pid, msg = loose
             n = str(lineno)
             return make(
                 LOG, id_prefix + n, rel, "line " + n,
@@ -112,6 +121,18 @@ class Syslog3164Reader:
             )
 
         return read_line_records(path, rel, ctx, parse, what="RFC 3164 syslog line")
+
+
+def _loose_fields(line: str) -> tuple[str | None, str, str, str | None, str | None, str] | None:
+    """PRI, stamp, host, program, pid and content of a line whose header is RFC 3164 but whose
+    content does not open with `tag[pid]:`; the content is kept whole, as written."""
+    m = RFC3164_LOOSE.match(line)
+    if not m:
+        return None
+    pri, ts_s, host, msg = m.groups()
+    msg = msg or ""
+    tag = _TAG_PID.match(msg)
+    return pri, ts_s, host, tag.group(1) if tag else None, tag.group(2) if tag else None, msg
 
 
 def roller_for(ctx: ReadContext) -> YearRoller:

@@ -15,9 +15,14 @@ from pathlib import Path
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import clip, id_part, iter_lines, make
+from tools.timeformats import leading_stamp
 from tools.timeparse import TZINFOS, UTC, parse_ts
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".notes", ".mdown")
+# Suffixes that say "text", not "notes": a program's output saved as `.txt` is decided by content.
+_PLAIN_SUFFIXES = (".txt",)
+_HEADER_FIELD = re.compile(r"[^a-z\s]+|\[[^\]\s]*\]")  # `INFO`, `-`, `[main]`: no lower-case word
+_NOT_LOG_LEAD = re.compile(r"\s{0,3}(?:#|[-*+>|]\s|\d{1,3}[.)]\s)")  # headings, list items, quotes, tables
 _HEADING = re.compile(r"#{1,6}\s+(.*?)\s*#*\s*$")
 _LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+")
 _FENCE = re.compile(r"\s{0,3}(```|~~~)")
@@ -69,12 +74,41 @@ def date_for_time(
     return (best, True) if best else None
 
 
+def _log_line(line: str) -> bool:
+    """A line that opens with a dated timestamp, at its start or after one or two header fields
+    (`INFO 12-30 22:00:00`, `- 1117838570 ...`), and is not a Markdown heading or list item. A time
+    of day alone does not count: notes write `14:05 paged`, and only this reader dates those."""
+    if _NOT_LOG_LEAD.match(line):
+        return False
+    pos = 0
+    for _ in range(3):
+        m = leading_stamp(line[pos:pos + 64])
+        if m is not None:
+            return "d" in m.re.groupindex or "E" in m.re.groupindex  # a date, or an epoch
+        nxt = line.find(" ", pos)
+        if nxt < 0 or not _HEADER_FIELD.fullmatch(line, pos, nxt):
+            return False  # prose ("the 2024-04-25 rollback ...") is not a log header
+        pos = nxt + 1
+    return False
+
+
+def looks_like_log(head: str) -> bool:
+    """Two thirds of the first lines (two at least) are timestamped log lines: a log saved as
+    text, not notes."""
+    lines = [ln for ln in head.splitlines()[:20] if ln.strip()]
+    hits = sum(1 for ln in lines if _log_line(ln))
+    return hits >= 2 and hits * 3 >= len(lines) * 2
+
+
 class NotesReader:
     name = "note"
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        if path.suffix.lower() in NOTE_SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix in _PLAIN_SUFFIXES:
+            return not looks_like_log(head)
+        if suffix in NOTE_SUFFIXES:
             return True
         # Extension-less notes: Markdown headings and prose, no JSON.
         lines = [ln for ln in head.splitlines()[:40] if ln.strip()]

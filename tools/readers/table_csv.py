@@ -21,6 +21,7 @@ from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import id_part, make, service_from_name
 from tools.readers.fields import FieldPlan, discover, norm_name, parse_time_value, shape
+from tools.timeformats import leading_stamp
 
 DELIMITERS = ",\t;|"
 SNIFF_LINES = 30
@@ -56,12 +57,28 @@ def _header_ok(cells: list[str]) -> bool:
             return False
         if len(c) > MAX_HEADER_CELL or _NUMBER.match(c) or parse_time_value(c) is not None:
             return False
+        if leading_stamp(c) is not None:
+            return False  # "Jun 14 15:16:01 host prog: msg": a dated line, not a column name
     return True
+
+
+def _log_lines(body: list[list[str]]) -> bool:
+    """Rows whose first cell is a timestamp followed by prose are log lines that happen to hold
+    the delimiter (`...: authentication failure; user=root`), not rows of a table: a table's time
+    cell holds the time alone. True when most rows look like that."""
+    prose = 0
+    for row in body:
+        cell = row[0].strip() if row else ""
+        m = leading_stamp(cell)
+        if m is not None and " " in cell[m.end():].strip():
+            prose += 1
+    return prose * 2 > len(body)
 
 
 def detect_dialect(head: str, strict: bool) -> type[csv.Dialect] | csv.Dialect | None:
     """The dialect of a table whose header and rows agree, or None when the head is no table.
-    `strict` (no table extension) asks for two rows instead of one."""
+    `strict` (no table extension) asks for two rows instead of one, and for rows that are not
+    timestamped log lines (a line-log layout outranks a table guess in a file not named a table)."""
     lines = _sample_lines(head)
     if len(lines) < (3 if strict else 2):
         return None
@@ -74,7 +91,7 @@ def detect_dialect(head: str, strict: bool) -> type[csv.Dialect] | csv.Dialect |
     for d in DELIMITERS:  # the sniffer guesses; a delimiter that fits every row is also tried
         candidates.append(_simple_dialect(d))
     for dialect in candidates:
-        if _fits(lines, dialect):
+        if _fits(lines, dialect, strict):
             return dialect
     return None
 
@@ -87,7 +104,7 @@ def _simple_dialect(delimiter: str) -> csv.Dialect:
     return _D()
 
 
-def _fits(lines: list[str], dialect: Any) -> bool:
+def _fits(lines: list[str], dialect: Any, strict: bool = False) -> bool:
     try:
         rows = list(csv.reader(lines, dialect))
     except csv.Error:
@@ -97,7 +114,9 @@ def _fits(lines: list[str], dialect: Any) -> bool:
     width = len(rows[0])
     body = rows[1:]
     same = sum(1 for r in body if len(r) == width)
-    return bool(body) and same * 5 >= len(body) * 4  # a ragged row or two is an export, not prose
+    if not body or same * 5 < len(body) * 4:  # a ragged row or two is an export, not prose
+        return False
+    return not (strict and _log_lines(body))
 
 
 # ---- reading ---------------------------------------------------------------------------------
