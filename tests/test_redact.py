@@ -182,3 +182,40 @@ def test_one_pass_screen_answers_as_the_word_by_word_checks() -> None:
     # and the Unicode-digit phone the ASCII shapes cannot see is still screened in (then redacted)
     assert screen("call ４１５-５５５-０１９９", "call ４１５-５５５-０１９９")[0]
     assert "５５５" not in redact.redact_text("call ４１５-５５５-０１９９ now")
+
+
+def test_client_addresses_are_pseudonymised_consistently_and_internal_ones_kept() -> None:
+    r = Redactor()
+    a = r.redact_text("client 203.0.113.9 then 198.51.100.4 then 203.0.113.9 via 10.0.3.7 and 127.0.0.1")
+    assert a == ("client [REDACTED:ipv4#1] then [REDACTED:ipv4#2] then [REDACTED:ipv4#1] via 10.0.3.7 and 127.0.0.1")
+    b = r.redact_text("v6 2001:db8:5::17 and fe80::1 and ::1")
+    assert b == "v6 [REDACTED:ipv6#1] and fe80::1 and ::1"
+    assert r.redact_text("from 203.0.113.9 again") == "from [REDACTED:ipv4#1] again"  # same address, same placeholder
+
+
+@pytest.mark.parametrize("text", [
+    "card 4111 1111 1111 1112 failed",  # Luhn digit wrong
+    "ts_ms=1714053787123 and 1714053787123456",  # epoch milliseconds/microseconds: no card network starts with 1
+    "ssn-like 000-12-3456 and 666-12-3456",  # area numbers never issued
+    "version 1.2.3.4.5 and v10.20.30.40",  # dotted versions are not addresses
+    "mac 00:1a:2b:3c:4d:5e at 12:00:00",
+    "basic auth enabled; Basic authentication",
+])
+def test_pii_look_alikes_are_kept(text: str) -> None:
+    assert Redactor().redact_text(text) == text
+
+
+def test_labels_after_an_underscore_and_in_structured_keys_are_secret() -> None:
+    r = Redactor()
+    assert r.redact_text("DD_API_KEY=abcdef0123456789") == "DD_API_KEY=[REDACTED:password#1]"
+    assert r.redact_obj({"POSTGRES_PASSWORD": "pw", "max_tokens": "4096"}) == {
+        "POSTGRES_PASSWORD": "[REDACTED:password#2]", "max_tokens": "4096"}
+
+
+def test_kind_names_with_digits_survive_parallel_renumbering() -> None:
+    worker = Redactor(tag="ab12")
+    text = worker.redact_text("client 203.0.113.9")
+    parent = Redactor()
+    parent.redact_text("first 198.51.100.4")
+    mapping = parent.renumber(worker.seen(), worker.counts)
+    assert redact.retag(text, "ab12", mapping) == "client [REDACTED:ipv4#2]"

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,19 @@ class RecordFilter:
             # A reader hit something it did not expect: keep what it read, report where it stopped.
             stats.malformed(Malformed(source=rel, reason=f"reading stopped: {exc.__class__.__name__}: {exc}"[:300]))
             stats.report.note = "reading stopped early (see malformed examples)"
+
+
+def redact_samples(reports: Iterable[SourceReport], redactor: Redactor) -> None:
+    """Redact what a report quotes from the evidence: malformed examples (a raw line that failed
+    to parse) and notes. They reach stdout, the store's meta table and the checkpoints, so they
+    go through the run's Redactor (same placeholders as the records) before the Inventory is
+    saved. Done once, in the parent, after every unit is merged: the samples of single-process
+    and parallel runs are then numbered alike."""
+    for rep in reports:
+        rep.note = redactor.redact_text(rep.note)
+        for m in rep.malformed_examples:
+            m.reason = redactor.redact_text(m.reason)
+            m.locator = redactor.redact_text(m.locator)
 
 
 def _flat_strings(attrs: dict[str, Any], text: str) -> list[str] | None:

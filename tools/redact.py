@@ -12,6 +12,7 @@ only the patterns of their candidate kinds.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,11 +22,66 @@ _NOT_BEFORE_PHONE = r"(?<![\w.:/+\-])"
 _NOT_AFTER_PHONE = r"(?![\w:/\-]|\.\d)"
 
 
+# Card networks' leading digits (Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover
+# 6011/65, JCB 35, Diners 30/36/38): digit runs that pass Luhn but start otherwise (epoch
+# milliseconds, ids) are left alone.
+_CARD_START = re.compile(r"4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[0478]|6(?:011|5|4[4-9])|35|36")
+
+
+def _card_ok(value: str) -> bool:
+    """True for a card number: a known network prefix, 13-19 digits, and a valid Luhn digit."""
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or not _CARD_START.match("".join(map(str, digits[:4]))):
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+# Addresses that name machines inside the operator's network, not people: private (RFC 1918,
+# unique-local), loopback, link-local, carrier-grade NAT, multicast and reserved. They stay so
+# analysis can follow hosts and pods; every other address is a client's and is pseudonymised
+# (documentation ranges such as 203.0.113.0/24 count as public: examples use them for clients).
+_INTERNAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10",
+    "0.0.0.0/8", "224.0.0.0/3", "fc00::/7", "fe80::/10", "ff00::/8", "::/128", "::1/128",
+))
+_PUBLIC_MEMO: dict[str, bool] = {}
+
+
+def _public_ip(value: str) -> bool:
+    """True for a well-formed address outside the internal ranges (memoised: logs repeat hosts)."""
+    hit = _PUBLIC_MEMO.get(value)
+    if hit is None:
+        hit = _classify_ip(value)
+        if len(_PUBLIC_MEMO) < 65536:  # bounded: hostile input must not grow it without limit
+            _PUBLIC_MEMO[value] = hit
+    return hit
+
+
+def _classify_ip(value: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        return False  # "12:00:00", "dead:beef", a MAC address...
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return not any(addr in net for net in _INTERNAL_NETS if net.version == addr.version)
+
+
 @dataclass(frozen=True)
 class _Kind:
     name: str
     pattern: re.Pattern[str]
     group: int  # 0: replace the whole match; n: replace only group n (keep labels, user, host)
+    # Lower-case literals one of which every match holds (checked on the lower-cased text). Empty
+    # for the original kinds, whose candidate checks are written out in _candidates.
+    triggers: tuple[str, ...] = ()
+    # A value the pattern matched is only redacted when this says so (Luhn, public address, ...).
+    valid: Callable[[str], bool] | None = None
 
 
 # Order matters: specific token shapes before generic assignments, URLs before emails.
@@ -60,7 +116,53 @@ _KINDS: list[_Kind] = [
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b"),
         0,
     ),
-    _Kind("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), 0),
+    _Kind("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"), 0),
+    *(_Kind(name, re.compile(rx), group, trig) for name, rx, trig, group in (
+        # One row per vendor shape (gitleaks' and detect-secrets' default rules as the spec):
+        # a fixed prefix, so each is cheap to screen for and cannot hit ordinary words.
+        ("slack_app_token", r"\bxapp-\d-[A-Za-z0-9]+-\d+-[A-Za-z0-9]+", ("xapp-",), 0),
+        ("slack_webhook", r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{10,}",
+         ("hooks.slack.com",), 0),
+        ("discord_webhook", r"https?://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/\d+/[\w\-]{20,}", ("/api/webhooks/",), 0),
+        ("gitlab_token", r"\b(?:glpat|gldt|glptt|glrt|glcbt|glimt|glft|glsoat|gloas|glagent)-[A-Za-z0-9_\-]{20,}",
+         ("glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glft-", "glsoat-", "gloas-", "glagent-"), 0),
+        ("gitlab_runner_token", r"\bGR1348941[A-Za-z0-9_\-]{20,}", ("gr1348941",), 0),
+        ("huggingface_token", r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_"), 0),
+        ("stripe_key", r"\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|\bwhsec_[A-Za-z0-9]{20,}",
+         ("sk_live_", "rk_live_", "sk_test_", "rk_test_", "sk_prod_", "rk_prod_", "whsec_"), 0),
+        ("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}(?![\w\-])", ("aiza",), 0),
+        ("google_oauth", r"\bGOCSPX-[\w\-]{20,}|\bya29\.[\w\-]{20,}", ("gocspx-", "ya29."), 0),
+        ("sendgrid_key", r"\bSG\.[\w\-]{16,32}\.[\w\-]{30,64}", ("sg.",), 0),
+        ("twilio_key", r"\bSK[0-9a-fA-F]{32}\b", ("sk",), 0),
+        ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",), 0),
+        ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[\w\-]{40,}", ("pypi-",), 0),
+        ("rubygems_token", r"\brubygems_[a-f0-9]{48}\b", ("rubygems_",), 0),
+        ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b", ("dapi",), 0),
+        ("digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", ("_v1_",), 0),
+        ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", ("shpat_", "shpca_", "shppa_", "shpss_"), 0),
+        ("square_token", r"\bsq0(?:atp|csp)-[\w\-]{22,43}|\bEAAA[\w\-+=]{60}", ("sq0atp-", "sq0csp-", "eaaa"), 0),
+        ("facebook_token", r"\bEAA[BCDM][A-Za-z0-9]{100,}", ("eaab", "eaac", "eaad", "eaam"), 0),
+        ("hashicorp_token", r"\bhv[sb]\.[\w\-]{24,}|\b[a-z0-9]{14}\.atlasv1\.[\w\-=]{60,70}", ("hvs.", "hvb.", ".atlasv1."), 0),
+        ("grafana_token", r"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b|\bglc_[A-Za-z0-9+/]{32,}={0,2}", ("glsa_", "glc_"), 0),
+        ("newrelic_key", r"\bNR(?:AK|JS|II)-[A-Za-z0-9]{19,32}\b", ("nrak-", "nrjs-", "nrii-"), 0),
+        ("postman_key", r"\bPMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}\b", ("pmak-",), 0),
+        ("linear_key", r"\blin_api_[A-Za-z0-9]{40}\b", ("lin_api_",), 0),
+        ("sentry_token", r"\bsntry[su]_[\w=+/]{40,}", ("sntrys_", "sntryu_"), 0),
+        ("planetscale_token", r"\bpscale_(?:tkn|pw|oauth)_[\w=.\-]{32,64}", ("pscale_",), 0),
+        ("doppler_token", r"\bdp\.(?:pt|st|ct|sa|scim|audit)\.[A-Za-z0-9]{40,44}", ("dp.pt.", "dp.st.", "dp.ct.", "dp.sa."), 0),
+        ("dynatrace_token", r"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}", ("dt0c01.",), 0),
+        ("age_secret_key", r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}", ("age-secret-key-",), 0),
+        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{20}\b", ("ltai",), 0),
+        ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}", ("xkeysib-",), 0),
+        ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), 0),
+        ("mailgun_key", r"\b(?:key|pubkey)-[0-9a-f]{32}\b", ("key-",), 0),
+        ("atlassian_token", r"\bATATT3[A-Za-z0-9_\-=]{60,}", ("atatt",), 0),
+        ("telegram_bot_token", r"\b\d{8,10}:AA[\w\-]{33}(?![\w\-])", (":aa",), 0),
+        ("artifactory_key", r"(?<![\w])AKC[A-Za-z0-9]{30,}(?![\w])", ("akc",), 0),
+        ("azure_storage_key", r"(?i)(\b(?:AccountKey|SharedAccessKey)=)([A-Za-z0-9+/]{20,}={0,2})",
+         ("accountkey=", "sharedaccesskey="), 2),
+        ("azure_sas", r"([?&;]sig=)([A-Za-z0-9%+/=]{16,})", ("sig=",), 2),
+    )),
     _Kind(
         "jwt",
         re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,}"),
@@ -77,10 +179,50 @@ _KINDS: list[_Kind] = [
         2,
     ),
     _Kind(
-        "password",
+        "authorization",
+        # An Authorization header's credentials whatever the scheme (Basic, Digest, token ...).
         re.compile(
-            r"(?i)(\b(?:password|passwd|pwd|pass|secret|client_secret|api[_-]?key|apikey|access[_-]?token|"
-            r"auth[_-]?token|refresh[_-]?token|token)\b[\"']?\s*[=:]\s*[\"']?)([^\s\"',;&]{6,})"
+            r"(?i)(\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|digest|token|apikey|sharedkey|negotiate)?\s*)"
+            r"([^\s\"',;]{8,})"
+        ),
+        2,
+        ("authorization",),
+    ),
+    _Kind(
+        "basic_auth",
+        # "Basic <base64>" outside a header: base64 that holds a digit, "+", "/" or "=" (not "Basic auth enabled").
+        re.compile(r"(?<![\w])(Basic\s+)((?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2})(?![\w+/=])"),
+        2,
+        ("basic ",),
+    ),
+    _Kind(
+        "cli_password",
+        # Command lines: --password VALUE, --token=VALUE, -p'VALUE' ...
+        re.compile(
+            r"(?i)((?<![\w\-])--?(?:password|passwd|pass|pwd|token|secret|api-?key|api_key|access-token|auth-token|"
+            r"client-secret|secret-key)(?:=|\s+)[\"']?)([^\s\"']{4,})"
+        ),
+        2,
+        ("--pass", "--pwd", "--token", "--secret", "--api", "--access-token", "--auth-token", "--client-secret",
+         "-password", "-pass ", "-token"),
+    ),
+    _Kind(
+        "cli_password",
+        # mysql/mysqldump/mysqladmin take the password glued to -p ("-pS3cret").
+        re.compile(r"(\bmysql(?:dump|admin|sh)?\b[^\n|;&]*?\s-p)([^\s\"']{3,})"),
+        2,
+        ("mysql",),
+    ),
+    _Kind(
+        "password",
+        # A value after a secret label; the label may sit inside a longer name after "_", "-", "."
+        # or letters (DB_PASSWORD, PGPASSWORD, x-api-key, spring.datasource.password).
+        re.compile(
+            r"(?i)((?<![a-z0-9_.\-])[a-z0-9_.\-]*?(?:password|passwd|passphrase|pswd|pwd|pass|secret|"
+            r"api[_-]?key|apikey|access[_-]?key|account[_-]?key|private[_-]?key(?:[_-]?id)?|secret[_-]?key|"
+            r"signing[_-]?key|encryption[_-]?key|master[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|"
+            r"refresh[_-]?token|session[_-]?token|sas[_-]?token|token|credentials?)[\"']?\s*[=:]\s*[\"']?)"
+            r"([^\s\"',;&]{6,})"
         ),
         2,
     ),
@@ -89,6 +231,16 @@ _KINDS: list[_Kind] = [
         re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
         0,
     ),
+    _Kind("card_number", re.compile(
+        r"(?<![\d\-.])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ \-])\d{6}\2\d{4,5})(?![\d\-]|\.\d)"),
+        0, valid=lambda v: _card_ok(v)),
+    _Kind("ssn", re.compile(r"(?<![\d\-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d\-])"), 0),
+    _Kind("ipv4", re.compile(
+        r"(?<![\w.\-])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\w\-]|\.\d)"),
+        0, valid=lambda v: _public_ip(v)),
+    _Kind("ipv6", re.compile(
+        r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:.])"),
+        0, valid=lambda v: _public_ip(v)),
     _Kind(
         "phone",
         re.compile(
@@ -106,20 +258,37 @@ _KINDS: list[_Kind] = [
     ),
 ]
 _BY_NAME = {k.name: k for k in _KINDS}
+_TRIGGERED = [k for k in _KINDS if k.triggers]
+TRIGGER_WORDS = tuple(sorted({w for k in _TRIGGERED for w in k.triggers}))
 # Digits to "0" so digit shapes can be tested with plain substring search (C speed, no regex).
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 # Any of these (in the lower-cased line) makes some pattern possible; most log lines hold none.
-_WORDS = ("sk-", "akia", "asia", "gh", "github_pat_", "xox", "eyj", "bearer", "@", "pass", "pwd", "secret", "key", "token", "private")
+_WORDS = ("sk-", "akia", "asia", "gh", "github_pat_", "xox", "eyj", "bearer", "@", "pass", "pwd", "secret", "key", "token",
+          "credential", "private", *TRIGGER_WORDS)
 # The ingest screen is stricter than _WORDS where plain words are common in logs ("token limit
 # exceeded", "high"): a label must be followed by = or : as the password pattern requires, and
 # "gh" must start a GitHub token prefix.
 SHAPED_WORDS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "eyj",
                  "bearer", "@", "private")
-LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
-LABELLED = re.compile(r"(?:pass|pwd|secret|key|token)\w*[\"']?\s*[=:]")
+LABEL_WORDS = ("pass", "pwd", "secret", "key", "token", "credential")
+LABELLED = re.compile(r"(?:pass|pwd|secret|key|token|credential)\w*[\"']?\s*[=:]")
 
 
 PHONE_SHAPES = ("000-000-0000", "000.000.0000", "000 000 0000", "(000)")
+# Digit shapes (after digit_shapes) some card-number layout or SSN must hold.
+CARD_SHAPES = ("0000000000000", "0000 0000 0000", "0000-0000-0000", "0000 000000 0000", "0000-000000-0000")
+SSN_SHAPE = "000-00-0000"
+DIGIT_KINDS = ("card_number", "ssn", "ipv4", "ipv6", "phone")
+
+
+def ipv4_possible(shaped: str) -> bool:
+    """An IPv4 address holds "0.0" and three dots (cheap: timestamps hold one, versions two)."""
+    return "0.0" in shaped and shaped.count(".") >= 3
+
+
+def ipv6_possible(shaped: str) -> bool:
+    """An IPv6 address is compressed ("::") or has seven colons."""
+    return "::" in shaped or shaped.count(":") >= 7
 
 
 # The phone pattern's \d takes any Unicode digit ("４１５"); the digit shapes below see ASCII only.
@@ -171,52 +340,74 @@ def _candidates(text: str) -> set[str]:
     low = text.lower()
     for word in _WORDS:  # a plain loop of `in` beats any() with a generator by ~3x here
         if word in low:
+            _word_candidates(text, low, found)
             break
-    else:
-        low = ""
-    if low:
-        if "private key-----" in low:
-            found.add("private_key")
-        if "sk-" in text:
-            found.update(("anthropic_key", "openai_key"))
-        if "AKIA" in text or "ASIA" in text:
-            found.add("aws_access_key")
-        if ("gh" in text and "_" in text) or "github_pat_" in text:
-            found.add("github_token")
-        if "xox" in text:
-            found.add("slack_token")
-        if "eyJ" in text:
-            found.add("jwt")
-        if "bearer" in low:
-            found.add("bearer_token")
-        if "@" in text:
-            found.add("email")
-            if "://" in text:
-                found.add("url_password")
-        if ("=" in text or ":" in text) and (
-            "pass" in low or "pwd" in low or "secret" in low
-            or "key" in low or "token" in low
-        ):
-            found.add("password")
-            if "secret" in low:
-                found.add("aws_secret_key")
-    if _phone_shaped(text):
-        found.add("phone")
+    _digit_candidates(text, found)
     return found
 
 
+def _word_candidates(text: str, low: str, found: set[str]) -> None:
+    if "private key-----" in low:
+        found.add("private_key")
+    if "sk-" in text:
+        found.update(("anthropic_key", "openai_key"))
+    if "AKIA" in text or "ASIA" in text:
+        found.add("aws_access_key")
+    if ("gh" in text and "_" in text) or "github_pat_" in text:
+        found.add("github_token")
+    if "xox" in text:
+        found.add("slack_token")
+    if "eyJ" in text:
+        found.add("jwt")
+    if "bearer" in low:
+        found.add("bearer_token")
+    if "@" in text:
+        found.add("email")
+        if "://" in text:
+            found.add("url_password")
+    if ("=" in text or ":" in text) and any(w in low for w in LABEL_WORDS):
+        found.add("password")
+        if "secret" in low:
+            found.add("aws_secret_key")
+    for kind in _TRIGGERED:
+        for word in kind.triggers:
+            if word in low:
+                found.add(kind.name)
+                break
+
+
+def _digit_candidates(text: str, found: set[str]) -> None:
+    """Digit-shaped kinds (cards, SSNs, addresses, phones), tested on the digits-to-"0" text."""
+    if has_other_digits(text):
+        found.update(DIGIT_KINDS)
+        return
+    shaped = digit_shapes(text)
+    if any(shape in shaped for shape in CARD_SHAPES):
+        found.add("card_number")
+    if SSN_SHAPE in shaped:
+        found.add("ssn")
+    if ipv4_possible(shaped):
+        found.add("ipv4")
+    if ipv6_possible(shaped):
+        found.add("ipv6")
+    if _phone_shaped(text):
+        found.add("phone")
+
+
 # A worker's provisional placeholders carry its run tag (#~tag~n) until the store renumbers them.
-_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_]+#(?:~[0-9a-f]+~)?\d+\]")
+_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9_]+#(?:~[0-9a-f]+~)?\d+\]")
 
 # Structured fields whose whole value is a secret, whatever it looks like ({"password": "x"}).
 _SECRET_KEY = re.compile(
-    r"(?i)^(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|x-api-key|access[_-]?token|"
-    r"auth[_-]?token|refresh[_-]?token|token|authorization|private[_-]?key|secret[_-]?key|"
-    r"aws_secret_access_key|secret_access_key)$"
+    # The name may carry a prefix (DB_PASSWORD, PGPASSWORD, x-api-key, spring.datasource.password).
+    r"(?i)^[a-z0-9_.\-]*?(?:password|passwd|passphrase|pswd|pwd|secret|client[_-]?secret|api[_-]?key|apikey|"
+    r"access[_-]?key|account[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|session[_-]?token|"
+    r"sas[_-]?token|token|authorization|private[_-]?key(?:[_-]?id)?|secret[_-]?key|signing[_-]?key|"
+    r"secret_access_key|credentials?)$"
 )
 
 
-_KEY_CUES = ("pass", "pwd", "secret", "key", "token", "authorization")
+_KEY_CUES = ("pass", "pwd", "secret", "key", "token", "authorization", "credential")
 
 
 _KEY_IS_SECRET: dict[object, bool] = {}
@@ -288,13 +479,15 @@ class Redactor:
         return mapping
 
     def _make_sub(self, kind: _Kind) -> Callable[[re.Match[str]], str]:
-        name, group = kind.name, kind.group
+        name, group, valid = kind.name, kind.group, kind.valid
 
         def repl(m: re.Match[str]) -> str:
             value = m.group(group)
             if _PLACEHOLDER.fullmatch(value):
                 return m.group(0)
             if name == "phone" and not _plausible_phone(value):
+                return m.group(0)
+            if valid is not None and not valid(value):
                 return m.group(0)
             ph = self.placeholder(name, value)
             if not group:
@@ -384,7 +577,7 @@ def retag(text: str, tag: str, mapping: dict[str, dict[int, int]]) -> str:
     if marker not in text:
         return text
     return re.sub(
-        r"\[REDACTED:([a-z_]+)#~" + re.escape(tag) + r"~(\d+)\]",
+        r"\[REDACTED:([a-z0-9_]+)#~" + re.escape(tag) + r"~(\d+)\]",
         lambda m: f"[REDACTED:{m.group(1)}#{mapping[m.group(1)][int(m.group(2))]}]",
         text,
     )

@@ -15,12 +15,15 @@ CUES = (
     "ignore", "disregard", "forget", "override", "you are now", "instruction", "system prompt",
     "do not tell", "do not inform", "do not reveal", "as an ai", "canary", "pretend", "note to",
     "note for", "message to", "message for", "im_start", "im_end", "inst]", "system:",
-    "assistant:", "user:", "tool_call", "function_call", "```tool", "<function=", "### ",
+    "assistant:", "user:", "human:", "tool_call", "function_call", "```tool", "<function=", "### ",
+    "</evidence", "</context", "</system", "</instruction", "</prompt", "</document", "</user", "</assistant",
 )
 _INSTRUCTION = re.compile(
     r"(?i)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)?"
     r"(?:previous|prior|above|earlier|preceding|system|original)\s+(?:instructions?|prompts?|rules?|messages?|context)"
     r"|\bdisregard (?:the|everything) above\b"
+    # "ignore the above", "forget all of the previous": no object needed once "the above" follows.
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:of\s+)?(?:the|your|everything)\s+(?:above|previous|prior|preceding)\b"
     r"|\byou are now\b"
     r"|\b(?:new|updated|real) (?:system )?instructions?\s*:"
     r"|\bsystem prompt\s*:"
@@ -31,7 +34,15 @@ _INSTRUCTION = re.compile(
     r"|\breveal (?:your|the) (?:system )?(?:prompt|instructions)\b"
     r"|\b(?:note|message) (?:to|for) (?:the )?(?:ai|llm|assistant|model|postmortem (?:bot|agent|tool))\b"
 )
-_ROLE = re.compile(r"(?im)^\s*(?:system|assistant)\s*:|<\|im_start\|>|<\|im_end\|>|\[/?INST\]|^#{2,3}\s*(?:instruction|system)\b")
+_ROLE = re.compile(
+    r"(?im)^\s*(?:system|assistant)\s*:|<\|im_start\|>|<\|im_end\|>|\[/?INST\]"
+    r"|#{2,4}\s*(?:instruction|system|response)s?\b"
+    # Closing tags of the delimiters prompts wrap data in: text that closes them tries to step out.
+    r"|</\s*(?:evidence|context|system|instructions?|prompt|document|user|assistant)\s*>"
+    # Role markers mid-line, written as a transcript writes them (capitalised, then text); lower
+    # case "system:" mid-line is ordinary in logs ("kernel: system: ...").
+    r"|(?-i:(?<![\w\-])(?:Assistant|System|Human)\s?:\s+[A-Za-z])"
+)
 _TOOL = re.compile(r"(?i)\"?function_call\"?\s*[:=]|\"tool_calls\"\s*:|<tool_call>|```tool|<function=")
 
 
