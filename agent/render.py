@@ -7,7 +7,6 @@ findings by line, so the exact line layout is easier to keep stable here.
 from __future__ import annotations
 
 import json
-import re
 
 from agent.offline.detection import human_duration
 from agent.report import Report, TimelineEvent, fmt_value, iso_z
@@ -18,8 +17,24 @@ STATUS_MARK = {"confirmed": "confirmed", "likely": "likely", "inconclusive": "in
                "rejected": "rejected"}
 
 
+# Markdown that text from the dump (a manifest title, a log line quoted in a finding) must never
+# form: a line break could start a heading, list or link definition of its own; `![x](u)` and
+# `[x](u)` make images (fetched when the report is viewed) and links; `<` opens raw HTML and
+# autolinks. Written escaped, the text reads the same once rendered. `[DATA GAP]`-style markers
+# are kept as they are: a bracket alone makes no link.
+_MD_INLINE = (("<", "\\<"), ("![", "!\\["), ("](", "]\\("))
+
+
+def inline(text: object) -> str:
+    """Text from the dump, safe on one Markdown line: one line, no link, image or HTML."""
+    out = " ".join(str(text).split())
+    for raw, safe in _MD_INLINE:
+        out = out.replace(raw, safe)
+    return out
+
+
 def cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return inline(text).replace("|", "\\|")
 
 
 def ids(evidence: list[str]) -> str:
@@ -30,34 +45,64 @@ def _ts(e: TimelineEvent) -> str:
     return iso_z(e.timestamp) + (" [ASSUMPTION: zone]" if e.assumed else "")
 
 
+# Characters a Mermaid timeline would read as syntax, written as Mermaid entity codes (`#58;`),
+# which Mermaid decodes back to the character when it draws the label. Why each one:
+#   `:` separates events on a line; `#` starts a comment in a period, and `#...;` is itself an
+#   entity code; `;` closes one; `%` starts comments and `%%{...}%%` directives (evidence must not
+#   configure the renderer); `<` `>` `&` would be read as HTML in the drawn label; a backtick run
+#   could close the Markdown code fence around the diagram.
+MERMAID_ESCAPES = {c: f"#{ord(c)};" for c in ":#;%<>&`"}
+MERMAID_LABEL_CHARS = 70
+
+
+def mermaid_text(text: str) -> str:
+    """Text safe inside a Mermaid timeline period or event, shown as written once rendered."""
+    one_line = " ".join(str(text).split())
+    return "".join(MERMAID_ESCAPES.get(c, c) for c in one_line)
+
+
+def _short(text: str, limit: int = MERMAID_LABEL_CHARS) -> str:
+    # Shortened before escaping, so an entity code is never cut in half.
+    one_line = " ".join(str(text).split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 3].rstrip() + "..."
+
+
 def _mermaid(timeline: list[TimelineEvent]) -> list[str]:
     key = [e for e in timeline if e.category in KEY_CATEGORIES][:12]
     if len(key) < 2:
         return []
     out = ["```mermaid", "timeline", "    title Key moments (UTC)"]
     for e in key:
-        label = re.sub(r"[`:#;]", "", e.event)
-        label = re.sub(r"\s+", " ", label)[:70]
-        out.append(f"    {e.timestamp.strftime('%H.%M.%S')} : {e.category} - {label}")
+        period = mermaid_text(e.timestamp.strftime("%H:%M:%S"))
+        out.append(f"    {period} : {mermaid_text(e.category + ' - ' + _short(e.event))}")
     out.append("```")
     return out
 
 
 def _header(r: Report) -> list[str]:
     return [
-        f"# Postmortem: {r.title}",
+        f"# Postmortem: {inline(r.title)}",
         "",
         f"**Incident Date**: {r.incident_date or '[DATA GAP]'}  ",
         f"**Postmortem Date**: {r.postmortem_date}  ",
-        f"**Severity**: {r.severity} ({r.review_type} review)  ",
-        f"**Incident Commander**: {r.commander}  ",
+        f"**Severity**: {r.severity}{' (provisional)' if r.severity_provisional else ''} ({r.review_type} review)  ",
+        f"**Incident Commander**: {inline(r.commander)}  ",
         "**Postmortem Lead**: postmortem-lead (Principal AI Postmortem Lead method)  ",
-        f"**Follow-up review**: {r.follow_up_review or '[DATA GAP]'}",
+        f"**Follow-up review**: {inline(r.follow_up_review or '[DATA GAP]')}",
         "",
         "> This review is blameless: it looks at systems, processes, incentives and missing controls, "
         "not at individuals.",
         "",
-    ]
+    ] + _evidence_warning(r)
+
+
+def _evidence_warning(r: Report) -> list[str]:
+    """Missing evidence stated before anything concluded from the rest (severity included)."""
+    if not r.severity_provisional:
+        return []
+    reason = r.severity_provisional_reason or "[DATA GAP] part of the evidence could not be read"
+    return [f"> **Data gap — severity is provisional**: {inline(reason)}. Findings that depend on the missing "
+            "evidence may change once it is read; see Data Gaps & Assumptions.", ""]
 
 
 def _unresolved(r: Report) -> list[str]:
@@ -65,19 +110,19 @@ def _unresolved(r: Report) -> list[str]:
     if not errs:
         return []
     out = ["> **Unresolved validation findings** — this draft still breaks rules the validators check:"]
-    out += [f"> - `{f.rule}` (line {f.line or '?'}): {f.message}" for f in errs[:20]]
+    out += [f"> - `{f.rule}` (line {f.line or '?'}): {inline(f.message)}" for f in errs[:20]]
     return out + [""]
 
 
 def _impact_lines(r: Report) -> list[str]:
-    out = ["**Impact**", f"- Customers / users affected: {r.impact.users_affected or '[DATA GAP]'}"]
+    out = ["**Impact**", f"- Customers / users affected: {inline(r.impact.users_affected or '[DATA GAP]')}"]
     if r.impact.metrics:
         out.append("- Business / compute / quality impact:")
         for m in r.impact.metrics:
-            out.append(f"  - **{m.name}: {fmt_value(m.value)} {m.unit}** — {m.detail} ({ids(m.evidence)})")
+            out.append(f"  - **{inline(m.name)}: {fmt_value(m.value)} {inline(m.unit)}** — {inline(m.detail)} ({ids(m.evidence)})")
     for g in r.impact.data_gaps:
-        out.append(f"- {g}")
-    out.append(f"- Safety or trust exposure: {r.impact.safety_exposure or _safety_line(r)}")
+        out.append(f"- {inline(g)}")
+    out.append(f"- Safety or trust exposure: {inline(r.impact.safety_exposure or _safety_line(r))}")
     return out
 
 
@@ -91,11 +136,11 @@ def _safety_line(r: Report) -> str:
 
 def _summary(r: Report) -> list[str]:
     out = ["## Executive Summary", "", "**TL;DR**"]
-    out += [f"- {s}" for s in r.summary]
+    out += [f"- {inline(s)}" for s in r.summary]
     out.append("")
     out += _impact_lines(r)
     out += ["", "**Top 3 recommended actions**"]
-    out += [f"{i}. **{a.id}** {a.action} (owner: {a.owner}, due {a.due})"
+    out += [f"{i}. **{a.id}** {inline(a.action)} (owner: {inline(a.owner)}, due {a.due})"
             for i, a in enumerate(r.action_items[:3], 1)] or ["1. [DATA GAP] No action could be derived."]
     return out + [""]
 
@@ -114,7 +159,7 @@ def _timeline(r: Report) -> list[str]:
 def _detection(r: Report) -> list[str]:
     d = r.detection
     out = ["## Detection & Initial Response", ""]
-    out.append(f"- **Detected by**: {d.detected_by}" + (f" — {d.detection_detail}" if d.detection_detail else ""))
+    out.append(f"- **Detected by**: {inline(d.detected_by)}" + (f" — {inline(d.detection_detail)}" if d.detection_detail else ""))
     rows = [
         ("First anomaly", d.first_anomaly_at, None, ""),
         ("Detected", d.detected_at, d.time_to_detect_s, "time to detect (from first anomaly)"),
@@ -129,7 +174,7 @@ def _detection(r: Report) -> list[str]:
     out.append("")
     out.append(f"Sources: {ids(d.evidence)}")
     for g in d.data_gaps:
-        out.append(f"- {g}")
+        out.append(f"- {inline(g)}")
     return out + [""]
 
 
@@ -147,7 +192,7 @@ def _analysis(r: Report) -> list[str]:
                        f"{cell('; '.join(t.reasons))} | {cell(t.diff_summary)} |")
     else:
         out.append("[DATA GAP] No commit or deploy record precedes the first anomaly.")
-    out += ["", f"**Last known good**: {r.last_known_good}", "", "### Failure modes (AI taxonomy)", ""]
+    out += ["", f"**Last known good**: {inline(r.last_known_good)}", "", "### Failure modes (AI taxonomy)", ""]
     out += [f"- `{m}`" for m in r.failure_modes] or ["- [DATA GAP] No failure mode matched the evidence."]
     out += ["", "### AI-native factors", "", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
     for item in r.ai_lens:
@@ -156,36 +201,36 @@ def _analysis(r: Report) -> list[str]:
     out += ["", "### Hypotheses", ""]
     for h in r.hypotheses:
         mark = " [ASSUMPTION]" if h.assumption else ""
-        out.append(f"- *{h.statement}*{mark} — status: **{h.status}** ({ids(h.evidence)})")
+        out.append(f"- *{inline(h.statement)}*{mark} — status: **{h.status}** ({ids(h.evidence)})")
     out += ["", "### 5 Whys", ""]
     for i, w in enumerate(r.five_whys, 1):
-        out.append(f"{i}. **{w.question}** {w.answer}" + (f" ({ids(w.evidence)})" if w.evidence else ""))
+        out.append(f"{i}. **{inline(w.question)}** {inline(w.answer)}" + (f" ({ids(w.evidence)})" if w.evidence else ""))
     out += ["", "### Barrier analysis", "", "| Barrier | State | Note | Evidence |", "|---|---|---|---|"]
     for b in r.barriers:
         out.append(f"| {cell(b.name)} | {b.state} | {cell(b.note)} | "
                    f"{cell(ids(b.evidence)) if b.evidence else '—'} |")
     if r.specialists:
         out += ["", "### Limits of this analysis", ""]
-        out += [f"- {s}" for s in r.specialists]
+        out += [f"- {inline(s)}" for s in r.specialists]
     return out + [""]
 
 
 def _causes(r: Report) -> list[str]:
     out = ["## Root Causes & Contributing Factors", "", "**Root causes**"]
     for f in r.root_causes:
-        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {f.statement} ({ids(f.evidence)})")
+        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {inline(f.statement)} ({ids(f.evidence)})")
     out += ["", "**Contributing factors**"]
     for f in r.contributing_factors:
-        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {f.statement}"
+        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {inline(f.statement)}"
                    + (f" ({ids(f.evidence)})" if f.evidence else ""))
     return out + [""]
 
 
 def _lessons(r: Report) -> list[str]:
     out = ["## Lessons Learned", "", "**What went well**"]
-    out += [f"- {x}" for x in r.went_well] or ["- [DATA GAP]"]
+    out += [f"- {inline(x)}" for x in r.went_well] or ["- [DATA GAP]"]
     out += ["", "**What could be improved**"]
-    out += [f"- {x}" for x in r.could_improve] or ["- [DATA GAP]"]
+    out += [f"- {inline(x)}" for x in r.could_improve] or ["- [DATA GAP]"]
     return out + [""]
 
 
@@ -196,7 +241,7 @@ def _actions(r: Report) -> list[str]:
     for a in r.action_items:
         out.append(f"| {a.id} | {cell(a.action)} | {cell(a.owner)} | {a.due} | {cell(a.verification)} | "
                    f"{', '.join(a.addresses)} | {a.priority} |")
-    out += ["", f"Follow-up review of these actions: **{r.follow_up_review}**.", ""]
+    out += ["", f"Follow-up review of these actions: **{inline(r.follow_up_review)}**.", ""]
     return out
 
 
@@ -204,16 +249,16 @@ def _gaps(r: Report) -> list[str]:
     if not (r.data_gaps or r.assumptions):
         return []
     out = ["## Data Gaps & Assumptions", ""]
-    out += [f"- {g}" for g in r.data_gaps]
-    out += [f"- {a}" if a.startswith("[ASSUMPTION]") else f"- [ASSUMPTION] {a}" for a in r.assumptions]
+    out += [f"- {inline(g)}" for g in r.data_gaps]
+    out += [f"- {inline(a)}" if a.startswith("[ASSUMPTION]") else f"- [ASSUMPTION] {inline(a)}" for a in r.assumptions]
     return out + [""]
 
 
 def _appendix(r: Report) -> list[str]:
     inv = r.evidence_inventory
     out = ["## Appendix: Method", "",
-           f"- Severity rule: {r.severity_rationale}",
-           f"- Review depth: {r.review_rationale}"]
+           f"- Severity rule: {inline(r.severity_rationale)}",
+           f"- Review depth: {inline(r.review_rationale)}"]
     if inv:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(dict(inv.get('kinds', {})).items()))
         out.append(f"- Evidence: {inv.get('records', 0)} records ({kinds}); {inv.get('malformed', 0)} "
@@ -251,12 +296,12 @@ def render_markdown(r: Report) -> str:
 def render_light(r: Report) -> str:
     """The shorter form for minor incidents (hard rule 11)."""
     out = _header(r) + _unresolved(r)
-    out += ["> **Light review.** " + r.review_rationale, ""]
+    out += ["> **Light review.** " + inline(r.review_rationale), ""]
     out += _summary(r) + _timeline(r) + _detection(r)
     out += ["## Technical Analysis", ""]
     if r.suspected_triggers:
         t = r.suspected_triggers[0]
-        out.append(f"- Top suspected trigger: `{t.ref[:12]}` {t.summary} ({ids(t.evidence)})")
+        out.append(f"- Top suspected trigger: `{t.ref[:12]}` {inline(t.summary)} ({ids(t.evidence)})")
     out += [f"- Failure mode: `{m}`" for m in r.failure_modes]
     out += ["", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
     out += [f"| {factor_name(i.factor)} | {'yes' if i.applies else 'no'} | {cell(i.finding)} | "

@@ -3,7 +3,18 @@
 Every member is checked before anything is written: no absolute paths, no `..`, no links leading
 out of the destination, no device files, and a cap on the total bytes actually written (counted
 while streaming, so a lying header cannot get past it). A rejected member is counted and reported;
-extraction never raises for a bad member.
+extraction never raises for a bad member, and an error on one member (a name too long for the
+file system, say) costs that member only.
+
+Links: a symbolic link is made only when its target already exists and resolves inside the
+destination, and a hard link is copied only from a regular file that resolves inside it. A link
+whose target is missing is refused: a later member could otherwise create the missing part and
+turn the link into a path to the host's file system (e.g. `p -> s/../..` made before `s -> ../..`).
+After extraction every link is resolved once more and removed if it leads outside.
+
+Extraction goes to a temporary sibling folder renamed to the destination at the end, and removed
+if extraction fails with an unexpected error, so a crash never leaves a half-written folder that
+a rerun would read as complete.
 
 Caps hold for the dump as a whole: one `Budget` is shared by every archive, nested archive and
 compressed file of a dump (tools/decompress.py), so nesting cannot multiply the size limit. Each
@@ -32,6 +43,9 @@ MAX_RATIO = 250
 # Below this many bytes written the ratio is not checked: a tiny archive of a small log can
 # legitimately have a large ratio, and this little output harms nobody.
 RATIO_FLOOR = 64 * 1024 * 1024
+# Entries (files, folders, links) one dump may create across all its archives: a zip of a million
+# empty members writes no bytes but exhausts inodes and the scan. Real dumps hold thousands.
+DEFAULT_MAX_FILES = 200_000
 _CHUNK = 1024 * 1024
 
 
@@ -41,6 +55,8 @@ class Budget:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     used: int = 0
+    max_files: int = DEFAULT_MAX_FILES
+    files: int = 0
 
     def left(self) -> int:
         return max(0, self.max_bytes - self.used)
@@ -53,6 +69,10 @@ def ratio_cap(packed_bytes: int) -> int:
 
 def size_limit_reason(budget: Budget) -> str:
     return f"size limit of {budget.max_bytes} bytes for the whole dump reached"
+
+
+def count_reason(budget: Budget) -> str:
+    return f"limit of {budget.max_files} extracted files for the whole dump reached"
 
 
 def ratio_reason(packed_bytes: int) -> str:
@@ -136,7 +156,9 @@ class _Writer:
         self.cap = ratio_cap(packed_bytes)
 
     def over(self, more: int) -> str | None:
-        """Why writing `more` bytes would break a cap, or None."""
+        """Why writing `more` bytes (in one more entry) would break a cap, or None."""
+        if self.budget.files >= self.budget.max_files:
+            return count_reason(self.budget)
         if self.budget.used + more > self.budget.max_bytes:
             return size_limit_reason(self.budget)
         if self.report.bytes_written + more > self.cap:
@@ -157,6 +179,22 @@ class _Writer:
             _reject(self.report, member=member, reason="parent directory leads outside the destination")
             return True
         target.parent.mkdir(parents=True, exist_ok=True)
+        why = self.over(0)
+        if why is not None:
+            self.report.limit_reached = True
+            _reject(self.report, member=member, reason=why)
+            return False
+        self.budget.files += 1
+        try:
+            return self._stream(target, src, member)
+        except OSError:
+            try:
+                target.unlink(missing_ok=True)  # never leave a partial file behind
+            except OSError:
+                pass  # the name itself was refused: nothing was created
+            raise
+
+    def _stream(self, target: Path, src: IO[bytes], member: str) -> bool:
         with open(target, "wb") as out:
             while True:
                 chunk = src.read(_CHUNK)
@@ -179,14 +217,28 @@ class _Writer:
 def safe_extract(
     archive: Path, dest: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, budget: Budget | None = None
 ) -> ExtractReport:
-    """Extract `archive` into `dest` (created if needed) under the rules in the module docstring.
+    """Extract `archive` into `dest` under the rules in the module docstring.
 
     `budget` is shared with the dump's other archives; without one, `max_bytes` caps this call."""
-    dest.mkdir(parents=True, exist_ok=True)
     report = ExtractReport(archive=str(archive), dest=str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    remove_tree(tmp)
+    tmp.mkdir()
+    try:
+        _extract_into(archive, tmp, report, budget if budget is not None else Budget(max_bytes))
+        _sweep_links(tmp, report)
+        _move_into_place(tmp, dest)
+    except BaseException:
+        remove_tree(tmp)  # a crash leaves nothing a rerun would mistake for a finished extraction
+        raise
+    return report
+
+
+def _extract_into(archive: Path, tmp: Path, report: ExtractReport, budget: Budget) -> None:
     kind = archive_type(archive)
     try:
-        w = _Writer(dest, budget if budget is not None else Budget(max_bytes), report, archive.stat().st_size)
+        w = _Writer(tmp, budget, report, archive.stat().st_size)
         if kind == "zip":
             _extract_zip(archive, w)
         elif kind == "tar":
@@ -196,7 +248,43 @@ def safe_extract(
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
         # A truncated or corrupt archive: keep what was extracted, say why it stopped.
         report.error = f"archive damaged or unreadable: {exc.__class__.__name__}: {exc}"[:300]
-    return report
+
+
+def _move_into_place(tmp: Path, dest: Path) -> None:
+    """Rename the finished extraction to `dest`; an existing empty `dest` folder is replaced, a
+    non-empty one gets the new entries moved in (callers normally clear it first)."""
+    if dest.is_dir() and not dest.is_symlink():
+        if any(dest.iterdir()):
+            for child in list(tmp.iterdir()):
+                target = dest / child.name
+                remove_tree(target)
+                os.replace(child, target)
+            tmp.rmdir()
+            return
+        dest.rmdir()
+    elif dest.exists() or dest.is_symlink():
+        remove_tree(dest)
+    os.replace(tmp, dest)
+
+
+def _sweep_links(root: Path, report: ExtractReport) -> None:
+    """Remove every link that resolves outside `root` (defence in depth behind `_link`)."""
+    root_res = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink() and not _resolves_inside(p, root_res):
+                p.unlink()
+                report.extracted -= 1
+                _reject(report, member=p.relative_to(root).as_posix(), reason="link resolves outside the archive")
+
+
+def _resolves_inside(p: Path, root_res: Path) -> bool:
+    """Does `p` exist and resolve, every link followed, to a path inside `root_res`?"""
+    try:
+        return p.resolve(strict=True).is_relative_to(root_res)
+    except (OSError, RuntimeError):  # missing target, a loop of links
+        return False
 
 
 def _skip_rest(names: list[str], report: ExtractReport) -> None:
@@ -204,30 +292,60 @@ def _skip_rest(names: list[str], report: ExtractReport) -> None:
         _reject(report, member=n, reason="not extracted: size limit reached earlier")
 
 
+def _member_error(report: ExtractReport, member: str, exc: OSError) -> None:
+    """One member the file system refused (name too long, invalid name...): skip it, keep going."""
+    _reject(report, member=member, reason=f"could not be written: {exc.strerror or exc.__class__.__name__}")
+
+
+def _mkdir(w: _Writer, rel: str, member: str) -> None:
+    path = w.dest / rel
+    if path.is_dir():
+        return
+    why = w.over(0)
+    if why is not None:
+        w.report.limit_reached = True
+        _reject(w.report, member=member, reason=why)
+        return
+    w.budget.files += 1
+    path.mkdir(parents=True, exist_ok=True)
+    if not _resolves_inside(path, w.dest.resolve()):
+        _reject(w.report, member=member, reason="directory leads outside the destination")
+
+
 def _extract_zip(archive: Path, w: _Writer) -> None:
-    dest, report = w.dest, w.report
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         for i, info in enumerate(infos):
-            rel = _safe_rel(info.filename)
-            if rel is None:
-                _reject(report, member=info.filename, reason="absolute path or '..' in member name")
+            try:
+                go_on = _zip_member(zf, info, w)
+            except OSError as exc:
+                _member_error(w.report, info.filename, exc)
                 continue
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                target = zf.read(info).decode("utf-8", errors="replace")
-                _link(dest, rel, target, info.filename, report)
-                continue
-            if info.is_dir():
-                (dest / rel).mkdir(parents=True, exist_ok=True)
-                continue
-            with zf.open(info) as src:
-                if not w.write(rel, src, info.filename):
-                    _skip_rest([x.filename for x in infos[i + 1:] if not x.is_dir()], report)
-                    return
+            if not go_on:
+                _skip_rest([x.filename for x in infos[i + 1:] if not x.is_dir()], w.report)
+                return
 
 
-def _link(dest: Path, rel: str, target: str, member: str, report: ExtractReport) -> None:
+def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, w: _Writer) -> bool:
+    """Extract one zip member; False when a cap stops the whole extraction."""
+    rel = _safe_rel(info.filename)
+    if rel is None:
+        _reject(w.report, member=info.filename, reason="absolute path or '..' in member name")
+        return True
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        target = zf.read(info)[:4096].decode("utf-8", errors="replace")
+        _link(w, rel, target, info.filename)
+        return True
+    if info.is_dir():
+        _mkdir(w, rel, info.filename)
+        return True
+    with zf.open(info) as src:
+        return w.write(rel, src, info.filename)
+
+
+def _link(w: _Writer, rel: str, target: str, member: str) -> None:
+    dest, report = w.dest, w.report
     if not _inside(dest, target, rel):
         _reject(report, member=member, reason=f"link points outside the archive ({target})")
         return
@@ -236,58 +354,77 @@ def _link(dest: Path, rel: str, target: str, member: str, report: ExtractReport)
     if path.exists() or path.is_symlink():
         _reject(report, member=member, reason="path already exists")
         return
+    why = w.over(0)
+    if why is not None:
+        report.limit_reached = True
+        _reject(report, member=member, reason=why)
+        return
+    w.budget.files += 1
     os.symlink(target, path)
-    # Lexical checks miss chains of links; the resolved path is the final word.
-    if not path.resolve().is_relative_to(dest.resolve()):
+    # Lexical checks miss chains of links, and a dangling link can be completed later by another
+    # member: the target must exist now and resolve inside.
+    if not _resolves_inside(path, dest.resolve()):
         path.unlink()
-        _reject(report, member=member, reason=f"link resolves outside the archive ({target})")
+        _reject(report, member=member, reason=f"link target missing (not extracted before the link) or outside the archive ({target})")
         return
     report.extracted += 1
 
 
 def _extract_tar(archive: Path, w: _Writer) -> None:
-    dest, report = w.dest, w.report
     with tarfile.open(archive, "r:*") as tf:
         members = iter(tf)
         for m in members:
-            rel = _safe_rel(m.name)
-            if rel is None:
-                _reject(report, member=m.name, reason="absolute path or '..' in member name")
+            try:
+                go_on = _tar_member(tf, m, w)
+            except OSError as exc:
+                _member_error(w.report, m.name, exc)
                 continue
-            if m.isdir():
-                (dest / rel).mkdir(parents=True, exist_ok=True)
-                continue
-            if m.issym():
-                _link(dest, rel, m.linkname, m.name, report)
-                continue
-            if m.islnk():
-                # Hard link: copy the already-extracted target, if it is inside and present.
-                trel = _safe_rel(m.linkname)
-                if trel is None or not (dest / trel).is_file() or (dest / trel).is_symlink():
-                    _reject(report, member=m.name, reason=f"hard link to a path outside the archive or missing ({m.linkname})")
-                    continue
-                with open(dest / trel, "rb") as src:
-                    if not w.write(rel, src, m.name):
-                        _skip_rest([x.name for x in members if x.isfile()], report)
-                        return
-                continue
-            if not m.isfile():
-                _reject(report, member=m.name, reason="device, fifo or other special file")
-                continue
-            why = w.over(m.size)  # the header's size: refused before a byte is written
-            if why is not None:
-                report.limit_reached = True
-                _reject(report, member=m.name, reason=why)
-                _skip_rest([x.name for x in members if x.isfile()], report)
+            if not go_on:
+                _skip_rest([x.name for x in members if x.isfile()], w.report)
                 return
-            data = tf.extractfile(m)
-            if data is None:
-                _reject(report, member=m.name, reason="unreadable member")
-                continue
-            with data:
-                if not w.write(rel, data, m.name):
-                    _skip_rest([x.name for x in members if x.isfile()], report)
-                    return
+
+
+def _tar_member(tf: tarfile.TarFile, m: tarfile.TarInfo, w: _Writer) -> bool:
+    """Extract one tar member; False when a cap stops the whole extraction."""
+    dest, report = w.dest, w.report
+    rel = _safe_rel(m.name)
+    if rel is None:
+        _reject(report, member=m.name, reason="absolute path or '..' in member name")
+        return True
+    if m.isdir():
+        _mkdir(w, rel, m.name)
+        return True
+    if m.issym():
+        _link(w, rel, m.linkname, m.name)
+        return True
+    if m.islnk():
+        return _hard_link(w, rel, m)
+    if not m.isfile():
+        _reject(report, member=m.name, reason="device, fifo or other special file")
+        return True
+    why = w.over(m.size)  # the header's size: refused before a byte is written
+    if why is not None:
+        report.limit_reached = True
+        _reject(report, member=m.name, reason=why)
+        return False
+    data = tf.extractfile(m)
+    if data is None:
+        _reject(report, member=m.name, reason="unreadable member")
+        return True
+    with data:
+        return w.write(rel, data, m.name)
+
+
+def _hard_link(w: _Writer, rel: str, m: tarfile.TarInfo) -> bool:
+    """Copy the already-extracted target of a hard link, if it is a regular file that resolves
+    (every link followed) inside the destination."""
+    trel = _safe_rel(m.linkname)
+    src = w.dest / trel if trel is not None else None
+    if src is None or not _resolves_inside(src, w.dest.resolve()) or not src.resolve().is_file():
+        _reject(w.report, member=m.name, reason=f"hard link to a path outside the archive or missing ({m.linkname})")
+        return True
+    with open(src.resolve(), "rb") as f:
+        return w.write(rel, f, m.name)
 
 
 def remove_tree(path: Path) -> None:

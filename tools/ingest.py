@@ -9,7 +9,6 @@ Everything streams: readers are generators feeding `store.add_many`, so memory s
 from __future__ import annotations
 
 import dataclasses
-import gc
 import multiprocessing
 import os
 import secrets
@@ -25,6 +24,7 @@ from tools.archive import DEFAULT_MAX_BYTES, Budget, archive_type, remove_tree, 
 from tools.decompress import compression_of, count_invalid_utf8, decompress_file, sniff_text, transcode
 from tools.models import Evidence, EvidenceKind, Inventory, Malformed, SourceReport
 from tools.readers.base import HEAD_BYTES, Coverage, FileReader, ReadContext
+from tools.plausible import gap_note, plausible_span
 from tools.readers.common import id_part
 from tools.readers.manifest import MANIFEST_NAMES, Manifest, load_manifest
 from tools.readers.manifest import READER as MANIFEST_READER
@@ -32,11 +32,12 @@ from tools.readers.registry import pick_dir_reader, pick_reader
 from tools.readers.slack import READER as SLACK_READER
 from tools.readers.slack import WORKSPACE_FILES as SLACK_LISTS
 from tools.readers.slack import day_dirs as slack_day_dirs
-from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResult, UnitTask, run_unit
+from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResult, UnitTask, redact_samples, run_unit
 from tools.readers.common import line_spans
 from tools.redact import Redactor, retag
 from tools.store import EvidenceStore, ShardWriter
 from tools.yearless import GRACE as YEARLESS_GRACE
+from tools.workdir_lock import WorkdirLock, die_with_parent
 
 try:  # written in parallel by another engineer; ingestion must still work without it
     from tools.readers.git import GitReader
@@ -114,6 +115,32 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def shown(name: str) -> str:
+    """A file name as it can be stored and printed: bytes that are not UTF-8 (which Python
+    keeps as lone surrogates, and SQLite and terminals refuse) become `\\xff`. Two names that
+    differ only in such bytes stay different, so their record ids do too."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _json_bytes(folder: Path, pattern: str) -> int:
+    """Bytes of the JSON files a folder reader will read (0 for what cannot be listed)."""
+    total = 0
+    try:
+        for f in folder.glob(pattern):
+            try:
+                if f.is_file() and not f.is_symlink():
+                    total += f.stat().st_size
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return total
+
+
 def _is_bare_repo(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
@@ -164,10 +191,11 @@ class _Pool:
         self.dir = shard_dir
         remove_tree(shard_dir)
         shard_dir.mkdir(parents=True, exist_ok=True)
-        # gc.freeze: the imported modules' objects leave the collector's view, so the full
-        # collections that millions of short-lived records trigger stay cheap.
+        # die_with_parent: workers exit when the parent is killed (kill -9 left them orphaned);
+        # it also gc.freezes the imported objects, so full collections over millions of
+        # short-lived records stay cheap.
         self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=gc.freeze)
+                                       initializer=die_with_parent)
         self._next = 0
         self.workers = workers
         self.broken = False  # a worker died (killed, out of memory, unguarded __main__): read inline
@@ -232,22 +260,29 @@ class _Ingestor:
         root_in_work = root_res.is_relative_to(work_res)  # an archive extracted into the workdir
         if self.git is not None and (root / ".git").exists() and not prefix:
             scan.jobs.append(_Job(root, ".git", "git", 0, dir_reader=self.git))
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        def unreadable(exc: OSError) -> None:
+            # os.walk drops a folder it cannot list without a word; the inventory must say so.
+            where = Path(exc.filename or root)
+            rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+            scan.skipped.append(SourceReport(path=prefix + shown(rel), kind="skipped",
+                                             note=f"skipped: unreadable folder ({exc.strerror})"))
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
             here = Path(dirpath)
-            rel_dir = here.relative_to(root).as_posix()
+            rel_dir = shown(here.relative_to(root).as_posix())
             rel_dir = "" if rel_dir == "." else rel_dir
             if not rel_dir and pick_dir_reader(here) is SLACK_READER:
                 # The root itself is a Slack export: it claims its channel folders and workspace
                 # lists; anything else beside them (logs/, notes) is still read as usual.
                 channel_dirs = {d.name for d in slack_day_dirs(here)}
-                size = sum(f.stat().st_size for d in channel_dirs for f in (here / d).glob("*.json") if f.is_file())
+                size = sum(_json_bytes(here / d, "*.json") for d in channel_dirs)
                 scan.jobs.append(_Job(here, prefix.rstrip("/"), SLACK_READER.name, size, dir_reader=SLACK_READER))
                 dirnames[:] = [d for d in dirnames if d not in channel_dirs]
                 filenames = [f for f in filenames if f not in SLACK_LISTS]
             keep: list[str] = []
             for d in sorted(dirnames):
                 p = here / d
-                rel = prefix + (f"{rel_dir}/{d}" if rel_dir else d)
+                rel = prefix + (f"{rel_dir}/{shown(d)}" if rel_dir else shown(d))
                 if p.is_symlink():
                     note = ("skipped: symlink pointing outside the dump" if not _inside(p, root_res)
                             else "skipped: symlink to a directory inside the dump (read directly)")
@@ -262,14 +297,14 @@ class _Ingestor:
                     continue
                 dr = pick_dir_reader(p)
                 if dr is not None:
-                    size = sum(f.stat().st_size for f in p.rglob("*.json") if f.is_file() and not f.is_symlink())
+                    size = _json_bytes(p, "**/*.json")
                     scan.jobs.append(_Job(p, rel, dr.name, size, dir_reader=dr))
                     continue
                 keep.append(d)
             dirnames[:] = keep
             for name in sorted(filenames):
                 p = here / name
-                rel = prefix + (f"{rel_dir}/{name}" if rel_dir else name)
+                rel = prefix + (f"{rel_dir}/{shown(name)}" if rel_dir else shown(name))
                 self.classify_sized(p, rel, root_res, scan, depth)
 
     def classify_sized(self, p: Path, rel: str, root_res: Path, scan: _Scan, depth: int) -> None:
@@ -406,7 +441,8 @@ class _Ingestor:
     @staticmethod
     def report_archive(rel: str, rep: Any, scan: _Scan) -> None:
         for r in rep.rejected[:MAX_LISTED_REJECTIONS]:
-            scan.skipped.append(SourceReport(path=f"{rel}/{r.member}", kind="archive", note=f"rejected: {r.reason}"))
+            scan.skipped.append(SourceReport(path=f"{rel}/{shown(r.member)}", kind="archive",
+                                             note=f"rejected: {shown(r.reason)}"))
         extra = rep.rejected_total - min(len(rep.rejected), MAX_LISTED_REJECTIONS)
         if extra > 0:  # a hostile archive can hold millions of members: summarise, don't list
             scan.skipped.append(SourceReport(path=rel, kind="archive", note=f"rejected: {extra} more members not listed"))
@@ -560,7 +596,7 @@ def ingest(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     ing = _Ingestor(store, workdir, progress, max_line_bytes, max_archive_bytes)
-    inv = Inventory(dump=str(dump))
+    inv = Inventory(dump=shown(str(dump)))
     scan = _Scan()
 
     if not dump.exists():
@@ -572,10 +608,10 @@ def ingest(
         dest = workdir / "extracted" / "dump"
         remove_tree(dest)
         rep = safe_extract(dump, dest, budget=ing.budget)
-        ing.report_archive(dump.name, rep, scan)
+        ing.report_archive(shown(dump.name), rep, scan)
         ing.scan(dest, "", scan, 1)
     else:
-        ing.classify_sized(dump, dump.name, dump.parent.resolve(), scan, 0)
+        ing.classify_sized(dump, shown(dump.name), dump.parent.resolve(), scan, 0)
 
     manifest = Manifest()
     ctx = ReadContext(root=dump if dump.is_dir() else dump.parent, max_line_bytes=max_line_bytes)
@@ -651,6 +687,31 @@ def ingest(
     return _finish(inv, ing, store, manifest, scan)
 
 
+def ingest_to_path(
+    dump: Path, store_path: Path, *, workdir: Path, repo: Path | None = None,
+    progress: Progress | None = None, wait_s: float | None = None,
+) -> tuple[EvidenceStore, Inventory]:
+    """Ingest `dump` into a new store at `store_path` under the folder's lock; (open store, inventory).
+
+    The store is built under a temporary name and renamed into place only once finalized, so a
+    crash or kill mid-way leaves the previous complete store (or none), never a half-written one
+    a rerun would trust. A second run on the same folder waits `wait_s` (default
+    $POSTMORTEM_LOCK_WAIT_S, else 10 s), then raises WorkdirBusy with what to do."""
+    store_path = Path(store_path)
+    with WorkdirLock(store_path.parent, wait_s):
+        tmp = store_path.with_name(store_path.name + ".partial")
+        store = EvidenceStore.create(tmp)
+        try:
+            inv = ingest(dump, store, workdir=workdir, repo=repo, progress=progress)
+        except BaseException:
+            store.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        store.close()
+        os.replace(tmp, store_path)
+    return EvidenceStore(store_path), inv
+
+
 def _read_ahead_holds(fut: Future[UnitResult], guessed: datetime | None, anchor: datetime | None) -> bool:
     """Is a yearless slice read ahead with the `guessed` anchor still right under the final one?
 
@@ -686,8 +747,15 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
     inv.total_records = store.count()
     inv.total_malformed = sum(s.malformed for s in inv.sources)
     inv.first_ts, inv.last_ts = store.time_span()
+    # Times no incident can have (year 1, year 9999) stay evidence but are marked, so the window
+    # and time series leave them out (tools/plausible.py); the inventory's span is the plausible one.
+    plausible = plausible_span(store._db)  # noqa: SLF001 - a read-only query over the finished store
+    store.set_meta("plausible_span", plausible.as_meta())
+    if plausible.outside and plausible.lo is not None and plausible.hi is not None:
+        inv.first_ts, inv.last_ts = _span_within(store, plausible.lo, plausible.hi)
     inv.kinds = {k.value: n for k in EvidenceKind if (n := store.count(kinds=[k]))}
     flt = ing.filter
+    redact_samples(iter_sources(inv), flt.redactor)  # quoted lines reach stdout and checkpoints
     inv.redactions = dict(flt.redactor.counts)
     inv.untrusted = list(flt.untrusted)
     inv.data_gaps = data_gaps(inv.kinds)
@@ -695,6 +763,9 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
     gap = coverage_gap(inv)
     if gap:
         inv.data_gaps.insert(0, gap)
+    implausible = gap_note(plausible)
+    if implausible:
+        inv.data_gaps.append(implausible)
     if flt.untrusted_total > len(flt.untrusted):
         inv.data_gaps.append(
             f"{flt.untrusted_total} records were flagged as instruction-like; only the first {len(flt.untrusted)} ids are listed."
@@ -703,6 +774,14 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
         inv.manifest = manifest.model_dump(mode="json")
     store.save_inventory(inv)
     return inv
+
+
+def _span_within(store: EvidenceStore, lo: float, hi: float) -> tuple[datetime | None, datetime | None]:
+    row = store._db.execute(  # noqa: SLF001 - read-only
+        "SELECT (SELECT min(ts) FROM evidence WHERE ts >= ? AND ts <= ?), "
+        "(SELECT max(ts) FROM evidence WHERE ts >= ? AND ts <= ?)", (lo, hi, lo, hi)).fetchone()
+    conv = lambda x: None if x is None else datetime.fromtimestamp(x, tz=timezone.utc)  # noqa: E731
+    return conv(row[0]), conv(row[1])
 
 
 def data_gaps(kinds: dict[str, int]) -> list[str]:

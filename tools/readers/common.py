@@ -363,8 +363,12 @@ def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
         return None, Malformed(source=rel, reason=f"JSON document too large ({size} bytes)")
     raw = path.read_bytes()
     text = raw.decode("utf-8", errors="replace")
+    if too_deep(text):
+        return None, Malformed(source=rel, reason=DEPTH_REASON)
     try:
         return json.loads(text), None
+    except RecursionError:
+        return None, Malformed(source=rel, reason=DEPTH_REASON)
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip()) - 1
         why = "truncated JSON" if truncated else "invalid JSON"
@@ -428,6 +432,10 @@ def iter_json_lines(
                 continue
             # json.loads minus its Python layers: the scanner alone, accepted only when it consumed
             # the whole line; anything else (errors included) goes through json.loads, same result.
+            if too_deep(text):
+                lost += _line_bytes(text)
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=DEPTH_REASON)
+                continue
             try:
                 value, end = scan(text, 0)
             except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
@@ -437,7 +445,7 @@ def iter_json_lines(
                 continue
             try:
                 value = loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 lost += _line_bytes(text)
                 yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
                 continue
@@ -447,6 +455,31 @@ def iter_json_lines(
         cov = ctx.coverage
         cov.lines += max(0, lineno - first + 1)
         cov.bytes_covered += max(0, tally.bytes_read - tally.overlong_bytes - lost)
+
+
+# Deepest JSON nesting accepted. Real logs and exports nest a few dozen levels at most; deeper
+# values would overflow Python's recursion in json.loads, or in code that walks them later.
+MAX_JSON_DEPTH = 200
+DEPTH_REASON = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def too_deep(text: str) -> bool:
+    """Is JSON `text` nested more than MAX_JSON_DEPTH levels? Two C-speed counts decide for
+    nearly every line; only text with that many brackets is walked, bracket by bracket."""
+    if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):  # brackets in strings do not nest
+        ch = m.group()
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 # The scanner json.loads uses (a default JSONDecoder's: same hooks, strict mode).

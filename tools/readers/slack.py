@@ -10,7 +10,7 @@ from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
-from tools.readers.common import as_dict, id_part, make
+from tools.readers.common import DEPTH_REASON, as_dict, id_part, make, too_deep
 from tools.timeparse import from_epoch
 
 _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json$")
@@ -27,9 +27,17 @@ _CHANNEL_REF = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")
 
 def _load(path: Path) -> tuple[Any, str | None]:
     try:
-        return json.loads(path.read_text(encoding="utf-8", errors="replace")), None
-    except (OSError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror}"
+    if too_deep(text):
+        return None, DEPTH_REASON
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
         return None, f"invalid JSON: {exc}"[:200]
+    except RecursionError:
+        return None, DEPTH_REASON
 
 
 def _display_names(users: Any) -> dict[str, str]:
@@ -95,11 +103,19 @@ class SlackExportReader:
                     yield Malformed(source=src, reason="day file is not a JSON list of messages")
                     continue
                 for i, msg in enumerate(data):
-                    ev = self._message(msg, channel, src, names)
-                    if ev is None:
-                        yield Malformed(source=src, locator=f"message {i}", reason="message without a valid ts")
-                    else:
-                        yield ev
+                    yield self._one(msg, i, channel, src, names)
+
+    def _one(self, msg: Any, i: int, channel: str, src: str, names: dict[str, str]) -> Evidence | Malformed:
+        """One message, or a Malformed: a ragged message (a string where an object belongs)
+        costs that message only, never the rest of the day or the channels after it."""
+        try:
+            ev = self._message(msg, channel, src, names)
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            return Malformed(source=src, locator=f"message {i}",
+                             reason=f"message with an unexpected shape ({exc.__class__.__name__}: {exc})"[:200])
+        if ev is None:
+            return Malformed(source=src, locator=f"message {i}", reason="message without a valid ts")
+        return ev
 
     def _message(self, msg: Any, channel: str, src: str, names: dict[str, str]) -> Evidence | None:
         if not isinstance(msg, dict):
@@ -120,7 +136,7 @@ class SlackExportReader:
             (names.get(user_id) if user_id else None)
             or prof.get("display_name") or prof.get("real_name")
             or msg.get("username")
-            or (msg.get("bot_profile") or {}).get("name")
+            or as_dict(msg.get("bot_profile")).get("name")
             or user_id
         )
         text = self._text(msg, names)

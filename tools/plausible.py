@@ -1,0 +1,88 @@
+"""Which timestamps of a store are plausible for one incident.
+
+One line dated `9999-...` and one dated `0001-...` made the analysis size a per-minute series by
+the 8,000-year span between them (24 GB). Such times are kept as evidence (the record itself may
+matter) but marked, so time-window analysis leaves them out:
+
+- before FLOOR (1990-01-01: older than any system that writes these logs), or
+- after the newest plausible time + 1 day. The newest plausible time is the newest one not after
+  the clock (+1 day of skew: a dump cannot hold records written after it was read), reached from
+  the bulk of the evidence (the median day) without a silence of more than MAX_SILENCE_DAYS: a
+  lone line years after everything else is a wrong clock or a typo, not part of the incident.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+FLOOR = datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp()
+DAY_S = 86400.0
+MAX_SILENCE_DAYS = 366
+MAX_LISTED = 20
+
+
+@dataclass
+class Plausible:
+    lo: float | None = None  # epoch seconds, inclusive; None: no dated evidence
+    hi: float | None = None
+    outside: int = 0  # records dated outside [lo, hi]
+    examples: list[str] = field(default_factory=list)  # ids of the first MAX_LISTED of them
+
+    def as_meta(self) -> dict[str, object]:
+        return {"lo": self.lo, "hi": self.hi, "outside": self.outside, "examples": self.examples}
+
+
+def _days(db: sqlite3.Connection, below: float) -> list[tuple[int, int]]:
+    """(day number, records) of the dated records in [FLOOR, below), oldest first."""
+    return db.execute(
+        "SELECT CAST(ts / 86400 AS INTEGER) AS d, count(*) FROM evidence "
+        "WHERE ts >= ? AND ts < ? GROUP BY d ORDER BY d", (FLOOR, below)).fetchall()
+
+
+def _newest_reachable(days: list[tuple[int, int]]) -> int:
+    """Last day reached from the median record's day without a silence over MAX_SILENCE_DAYS."""
+    half = sum(n for _, n in days) / 2
+    seen, start = 0, 0
+    for i, (_, n) in enumerate(days):
+        seen += n
+        if seen >= half:
+            start = i
+            break
+    last = days[start][0]
+    for d, _ in days[start + 1:]:
+        if d - last > MAX_SILENCE_DAYS:
+            break
+        last = d
+    return last
+
+
+def plausible_span(db: sqlite3.Connection, now: datetime | None = None) -> Plausible:
+    """The plausible time range of the store behind `db`, and what falls outside it."""
+    clock = (now or datetime.now(timezone.utc)).timestamp() + DAY_S
+    days = _days(db, clock) or _days(db, float("inf"))  # a dump dated wholly after our clock
+    if not days:
+        return Plausible()
+    hi_day = _newest_reachable(days)
+    newest = db.execute("SELECT max(ts) FROM evidence WHERE ts >= ? AND ts < ?",
+                        (hi_day * DAY_S, (hi_day + 1) * DAY_S)).fetchone()[0]
+    out = Plausible(lo=FLOOR, hi=float(newest) + DAY_S)
+    where = "ts IS NOT NULL AND (ts < ? OR ts > ?)"
+    out.outside = db.execute(f"SELECT count(*) FROM evidence WHERE {where}", (out.lo, out.hi)).fetchone()[0]
+    if out.outside:
+        rows = db.execute(f"SELECT id FROM evidence WHERE {where} ORDER BY rowid LIMIT ?",
+                          (out.lo, out.hi, MAX_LISTED)).fetchall()
+        out.examples = [r[0] for r in rows]
+    return out
+
+
+def gap_note(p: Plausible) -> str | None:
+    """The inventory's data-gap sentence about implausible times, or None."""
+    if not p.outside or p.hi is None:
+        return None
+    hi = datetime.fromtimestamp(p.hi, tz=timezone.utc)
+    listed = ", ".join(p.examples) + (", ..." if p.outside > len(p.examples) else "")
+    return (f"{p.outside} records carry an implausible time (before 1990, or after {hi:%Y-%m-%d %H:%M} UTC, "
+            f"one day past the newest plausible evidence): kept as evidence but left out of the "
+            f"incident window and time series ({listed}).")
