@@ -30,9 +30,9 @@ SPLIT_BATCHES = ("2026-12", "2026-12b")
 HELDOUT_BATCH = "2026-12b"  # its check half is the held-out estimate of the current round
 RULES: dict[str, Callable[[str, str, tuple[str, ...]], bool]] = {
     "no-blame": lambda t, s, n: bool(no_blame.detect(t, s, n)),
-    "no-counterfactual": lambda t, s, n: bool(no_counterfactual.detect(t, s)),
-    "scope": lambda t, s, n: bool(scope.detect(t, s)),
-    "stochasticity": lambda t, s, n: bool(stochasticity.detect(t, s)),
+    "no-counterfactual": lambda t, s, n: bool(no_counterfactual.detect(t, s, n)),
+    "scope": lambda t, s, n: bool(scope.detect(t, s, n)),
+    "stochasticity": lambda t, s, n: bool(stochasticity.detect(t, s, n)),
 }
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
+from agent.validators.learned import combine
 from agent.validators.lexicon import DILIGENCE_ADJ, DISCLAIMER_BUT, FAULT_VERB, JUDGEMENT_WORD, RECURRENCE
 from agent.validators.rules._prose import check_prose
 from agent.validators.rules.scope import hr_match
@@ -122,6 +123,12 @@ _FAULT_VERB = re.compile(
 
 
 def detect(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
+    """Hand rules combined with the learned layer (agent/validators/learned.py)."""
+    names = tuple(names)
+    return combine(RULE_ID, detect_rules(text, section, names), text, section, names, SUGGESTION)
+
+
+def detect_rules(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
     text = prepare(text)
     hits: list[Hit] = []
     m = _JUDGEMENT.search(text)

@@ -19,9 +19,11 @@ Hindsight-bias warnings ("avoid hindsight: ...") and quoted mentions are exempt.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
+from agent.validators.learned import combine
 from agent.validators.rules._prose import check_prose
 from agent.validators.sentence import prepare
 
@@ -126,7 +128,12 @@ def _modal_perfect(text: str) -> re.Match[str] | None:
     return None
 
 
-def detect(text: str, section: str = "analysis") -> list[Hit]:
+def detect(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
+    """Hand rules combined with the learned layer (agent/validators/learned.py)."""
+    return combine(RULE_ID, detect_rules(text, section), text, section, tuple(names), SUGGESTION)
+
+
+def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     text = prepare(text)
     if _WARNING.search(text):
         return []
@@ -159,7 +166,7 @@ def detect(text: str, section: str = "analysis") -> list[Hit]:
 
 
 def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect)
+    return check_prose(ctx, detect, with_names=True)
 
 
 RULE = Rule(

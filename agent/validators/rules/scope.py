@@ -16,9 +16,12 @@ Quoted and `code` spans (an error string "illegal memory access") are mentions a
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
+from agent.validators.learned import combine
+from agent.validators.features import extract
 from agent.validators.rules._prose import check_prose
 from agent.validators.lexicon import DISMISSAL, LEGAL_CONCEPT, LEGAL_VERDICT, PERSONNEL_ACTION, REGULATOR
 from agent.validators.sentence import name_like, prepare
@@ -150,7 +153,14 @@ def looks_system_object(phrase: str) -> bool:
     return last[:1].isupper() and not name_like(last)
 
 
-def detect(text: str, section: str = "analysis") -> list[Hit]:
+def detect(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
+    """Hand rules combined with the learned layer (agent/validators/learned.py)."""
+    hr = bool({"personnel_action", "dismissal_verb", "hr_word"} & extract(text, section, tuple(names)))
+    return combine(RULE_ID, detect_rules(text, section), text, section, tuple(names),
+                   HR_SUGGESTION if hr else LEGAL_SUGGESTION)
+
+
+def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     text = prepare(text)
     hr = hr_match(text)
     if hr is not None:
@@ -172,7 +182,7 @@ def detect(text: str, section: str = "analysis") -> list[Hit]:
 
 
 def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect)
+    return check_prose(ctx, detect, with_names=True)
 
 
 RULE = Rule(

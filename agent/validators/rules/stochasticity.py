@@ -16,9 +16,11 @@ Contractions are expanded first (`sentence.normalize`), and quoted or `code` spa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from agent.report import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
+from agent.validators.learned import combine
 from agent.validators.rules._prose import check_prose
 from agent.validators.lexicon import ABSENCE_CLAIM, ABSOLUTE_MANNER
 from agent.validators.sentence import prepare
@@ -96,7 +98,12 @@ def _italic_sentence(text: str) -> bool:
     return len(t) > 2 and t.startswith("*") and t.rstrip(".").endswith("*") and not t.startswith("**")
 
 
-def detect(text: str, section: str = "analysis") -> list[Hit]:
+def detect(text: str, section: str = "analysis", names: Collection[str] = ()) -> list[Hit]:
+    """Hand rules combined with the learned layer (agent/validators/learned.py)."""
+    return combine(RULE_ID, detect_rules(text, section), text, section, tuple(names), SUGGESTION)
+
+
+def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     text = prepare(text)
     if _HEDGE.search(text) or _italic_sentence(text):
         return []
@@ -131,7 +138,7 @@ def _hit(word: str) -> Hit:
 
 
 def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect)
+    return check_prose(ctx, detect, with_names=True)
 
 
 RULE = Rule(
