@@ -11,10 +11,17 @@ Evidence ids are `<prefix>:<stable locator>` with no spaces, identical across ru
   otel span: trace:<rel path>:<span id>                                (indexes count from 1)
   otel log record: log:<rel path>:<line no>.<record no in that line or document>
   generic JSON/CSV: log:<rel path>:<line or item no>[:<CSV column no>]  note:<rel path>:<part no>
+  ticket comments and history: ticket:<rel path>:<ticket id>:comment|audit|change:<id>
+  chat exports: chat:<channel>:<message id> (Mattermost has none: create_at ms, `-2`... on a tie)
 
 `attrs` keys by kind (present when the source has them; names normalised as below):
   log       status (int HTTP status), method, path, latency_ms (float), bytes, logger, plus every
-            other JSON field of a JSON log line as-is; `format` (jsonl|iso|pylogging|klog|syslog|access)
+            other JSON field of a JSON log line as-is; `format` (jsonl|iso|pylogging|klog|syslog|access|
+            text); generic text lines add `layout` (the timestamp layout row), pid, thread, host,
+            program where the line shows them, `preamble_lines`/`preamble_from` on a file's first
+            record (untimed lines before it), `continues` on an overflow record, `bad_time` when a
+            timestamp-shaped field is not a real date (the record stays undated), `inner_time` when a
+            `kubectl --timestamps` prefix time won over the line's own
   commit    sha (full), author (name), email (redacted), files (list of paths), insertions,
             deletions, parents (list of shas), message (full message)
   chat      channel, user (display name), user_id, thread_ts, bot (bool), reply_count
