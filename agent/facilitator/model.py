@@ -1,0 +1,109 @@
+"""The facilitator with a model behind it: history, the stage goal and the commands in every request,
+its own call budget, and a guard that checks each reply before anyone sees it.
+
+The chat has a budget separate from the draft's (POSTMORTEM_CHAT_MAX_CALLS, default 30): a long
+conversation can never starve the analysis of calls. A reply that breaks a hard rule (blame, legal
+conclusions, absolute claims about a model, production code) is replaced by the offline facilitator's
+answer and the event is traced; a model that fails (429, 500, garbage) costs only that reply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import prompts
+from agent.facilitator.stages import GUIDES
+from agent.facilitator.understand import _blames_a_person
+from agent.llm import LLMClient, LLMConfig
+from agent.llm_errors import LLMError
+from agent.llm_usage import Budget
+from agent.tracing import Tracer, get_tracer
+from agent.validators.remarks import classify_remark
+from tools.tokens import truncate_to_tokens
+
+HISTORY_TURNS = 8  # user+assistant pairs kept in each request
+FACTS_TOKENS = 4000
+REPLY_CHARS = 1200  # a chat reply is short; a longer one is cut at a sentence end
+
+
+def chat_budget_from_env() -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        raw = os.environ.get(name, "").strip()
+        return int(raw) if raw.isdigit() else default
+
+    return number("POSTMORTEM_CHAT_MAX_CALLS", 30), number("POSTMORTEM_CHAT_MAX_INPUT_TOKENS", 200_000)
+
+
+def reply_violation(text: str, names: Collection[str] = ()) -> str | None:
+    """The hard rule a model reply breaks, or None. Same detectors as the report and the remarks."""
+    return classify_remark(text, names) or ("no-blame" if _blames_a_person(text, names) else None)
+
+
+@dataclass
+class ChatModel:
+    config: LLMConfig
+    client: LLMClient | None = None
+    tracer: Tracer = field(default_factory=get_tracer)
+    guarded: list[dict[str, str]] = field(default_factory=list)  # replies replaced, for usage/export
+    failures: list[str] = field(default_factory=list)
+    exhausted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            calls, tokens = chat_budget_from_env()
+            self.client = LLMClient(self.config, tracer=self.tracer, budget=Budget(calls, tokens))
+
+    @property
+    def describe(self) -> str:
+        return self.config.describe()
+
+    def messages(self, gate: str, remark: str, facts: str, history: list[dict[str, str]]) -> list[dict[str, str]]:
+        g = GUIDES[gate]
+        p = prompts.load("chat")
+        stage = (f"Current stage: {g.title}.\nStage goal: {g.goal}\nCommands the reviewer can type here: "
+                 f"{g.commands}\nNext step: {g.next_step}\n(prompt {p.id})")
+        msgs = [{"role": "system", "content": prompts.load("system").text},
+                {"role": "system", "content": p.render(report=truncate_to_tokens(facts, FACTS_TOKENS))},
+                {"role": "system", "content": stage}]
+        msgs += history[-2 * HISTORY_TURNS:]
+        msgs.append({"role": "user", "content": remark})
+        return msgs
+
+    def reply(self, gate: str, remark: str, facts: str, history: list[dict[str, str]],
+              offline_reply: str, names: Collection[str] = ()) -> tuple[str, str]:
+        """(text to show, status): status is "model", "guarded", "failed" or "budget"."""
+        if self.exhausted:
+            return offline_reply, "budget"
+        assert self.client is not None
+        try:
+            result = self.client.chat(self.messages(gate, remark, facts, history), stage="chat")
+        except LLMError as exc:
+            if exc.kind == "budget":
+                self.exhausted = True
+                return (f"{offline_reply}\n(The chat's model budget is used up: {exc} Replies are offline "
+                        "from here on; the draft's own budget is separate and untouched.)", "budget")
+            self.failures.append(f"{exc.kind}: {str(exc)[:160]}")
+            return f"{offline_reply}\n(The model did not answer: {exc.kind}. This reply is offline.)", "failed"
+        text = _trim((result.content or "").strip())
+        rule = reply_violation(text, names) if text else "empty"
+        if rule is None:
+            return text, "model"
+        # Never shown: the offline facilitator's answer replaces it, and the event is traced.
+        self.guarded.append({"gate": gate, "rule": rule})
+        self.tracer.tool("reply_guard", {"gate": gate, "rule": rule}, {"replaced": True})
+        return offline_reply, "guarded"
+
+    def usage(self) -> dict[str, Any]:
+        assert self.client is not None
+        return {"engine": self.describe, "prompt": prompts.load("chat").id, **self.client.usage_dict(),
+                "guarded_replies": list(self.guarded), "failures": list(self.failures)}
+
+
+def _trim(text: str) -> str:
+    if len(text) <= REPLY_CHARS:
+        return text
+    cut = text.rfind(". ", 0, REPLY_CHARS)
+    return text[: cut + 1 if cut > 0 else REPLY_CHARS] + " …"
