@@ -91,16 +91,21 @@ class Impact(BaseModel):
 
 
 class TriggerCandidate(BaseModel):
-    kind: Literal["commit", "deploy", "config"] = "commit"
-    ref: str  # full commit sha or deploy id
+    # Which kind of change (agent/offline/change_model.py); a commit's ref stays its full sha.
+    kind: Literal["commit", "deploy", "sync", "rollout", "flag", "config", "prompt", "model",
+                  "data_job", "infra"] = "commit"
+    ref: str  # full commit sha, flag key, app@revision, dag@run id, ...
     summary: str
     evidence: list[str] = Field(default_factory=list)
     score: float = 0.0
     reasons: list[str] = Field(default_factory=list)
-    at: datetime | None = None
+    at: datetime | None = None  # when it reached production (a commit's deploy time when known)
     diff_summary: str = ""
+    authored_at: datetime | None = None
+    landed_at: datetime | None = None  # a commit's committer (merge/squash) time
+    production_evidence: str | None = None  # the record that shows `at`
 
-    @field_serializer("at")
+    @field_serializer("at", "authored_at", "landed_at")
     def _ser_ts(self, v: datetime | None) -> str | None:
         return None if v is None else iso_z(v)
 
@@ -174,6 +179,10 @@ class Report(BaseModel):
     postmortem_date: date
     severity: Severity
     severity_rationale: str = ""
+    # True when evidence is missing (unreadable text, no impact-bearing kind): the severity is a
+    # floor, not a verdict, and the reason says what is missing (agent/offline/severity.py).
+    severity_provisional: bool = False
+    severity_provisional_reason: str = ""
     review_type: ReviewType
     review_rationale: str = ""
     commander: str = "[DATA GAP]"  # a role unless names were opted in

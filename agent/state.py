@@ -22,6 +22,7 @@ from agent.report import (
     ValidationFinding,
     WhyStep,
 )
+from agent.offline.window import IncidentWindow
 from tools.models import Inventory
 
 STAGES = ("scoping", "data_collection", "timeline", "analysis", "synthesis", "review", "close")
@@ -55,6 +56,8 @@ class Scope(BaseModel):
 class Analysis(BaseModel):
     """Facts computed in code plus the multi-lens analysis built on them."""
 
+    # The incident window (onset, its uncertainty, end, corroboration, precursors), computed once.
+    window: IncidentWindow | None = None
     detection: Detection = Field(default_factory=Detection)
     impact: Impact = Field(default_factory=Impact)
     triggers: list[TriggerCandidate] = Field(default_factory=list)
@@ -69,6 +72,8 @@ class Analysis(BaseModel):
     specialists: list[str] = Field(default_factory=list)
     severity: Severity = "P2"
     severity_rationale: str = ""
+    severity_provisional: bool = False  # evidence is missing: the severity may not be lowered on it
+    severity_provisional_reason: str = ""
     review_type: ReviewType = "full"
     review_rationale: str = ""
     went_well: list[str] = Field(default_factory=list)

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
 from agent.offline.lexicon import MITIGATION
-from agent.offline.timeline import incident_window, metric_excursions
+from agent.offline.timeline import incident_window
+from agent.offline.window import compute_window
+from agent.offline.window import metric_excursions as window_metric_excursions
 from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep, fmt_value
 from agent.state import Analysis, Scope
 from tools.models import EvidenceKind
@@ -27,13 +29,15 @@ HARM_MODES = {"safety.jailbreak", "rag.context_poisoning"}
 
 def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
     a = Analysis()
-    a.detection = det.compute_detection(timeline)
-    excursions = metric_excursions(store, scope)
-    a.impact = imp.compute_impact(store, a.detection, scope.window_start, excursions)
+    a.window = compute_window(store, scope)  # the same window the timeline was built from
+    a.detection = det.compute_detection(timeline, a.window)
+    excursions = window_metric_excursions(store, a.window)
+    a.impact = imp.compute_impact(store, a.detection, scope.window_start, excursions, a.window)
     start, end = incident_window(scope, store)
-    symptoms = taxonomy.classify(store, start, end, [])
-    a.triggers = changes.rank_triggers(store, a.detection.first_anomaly_at, scope.services, end,
-                                       failure_modes=symptoms.modes)
+    # The same ranking the timeline's trigger row came from (remembered on the store).
+    win = getattr(a, "window", None)
+    unc = float(win.onset_uncertainty_s or 0.0) if win is not None and win.onset is not None else 0.0
+    a.triggers = changes.draft_ranking(store, scope, a.detection.first_anomaly_at, unc)
     top = a.triggers[0] if a.triggers else None
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
@@ -90,8 +94,14 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) 
         safety_harm=bool(set(a.failure_modes) & HARM_MODES) and customer_visible, high_urgency=high_urgency,
         internal_impact=internal,
     )
+    shortfall = severity.evidence_shortfall(store.load_inventory())
+    a.severity, a.severity_rationale, a.severity_provisional = severity.make_provisional(
+        a.severity, a.severity_rationale, shortfall)
+    a.severity_provisional_reason = shortfall or ""
+    if a.window is not None:  # the impact minutes above run from this onset: say where it came from
+        a.severity_rationale += f" Impact window: {a.window.method}"
     a.severity_rationale += f" Rule: {severity.RULE_TEXT}"
-    a.review_type, a.review_rationale = severity.review_type(a.severity)
+    a.review_type, a.review_rationale = severity.review_type(a.severity, a.severity_provisional)
 
 
 def _ids(store: EvidenceStore, fts: str, start: datetime | None, end: datetime | None,

@@ -1,8 +1,11 @@
-"""Change analysis: which commits and deploys before the first anomaly could have triggered it.
+"""Change analysis: which changes (commits, deploys, syncs, rollouts, flags, config, data jobs,
+infra; agent/offline/change_model.py) reached production before the onset and could have triggered it.
 
-Score = time proximity (half-life 6 h) + overlap between the change (files, message) and the
-incident's vocabulary (services, error signatures, alert and metric names) + a bonus for change
-types that often trigger incidents (upgrades, config, model/prompt/index changes). Every term of the
+Score = proximity of the time the change reached production (half-life 6 h; a commit's deploy time
+when a deploy record names it, else its commit time, never its author time) + a deploy record
++ overlap between the change (files, message) and the incident's vocabulary (services, error
+signatures, alert and metric names) + a bonus for change types that often trigger incidents (upgrades, config, model/prompt/index changes) + a revert or
+rollback of it that reached production followed by recovery + responders naming it. Every term of the
 score is listed in `reasons` so a reviewer can disagree with it.
 """
 
@@ -12,8 +15,10 @@ import math
 import re
 from datetime import datetime, timedelta
 
-from agent.offline.lexicon import terms
+from agent.offline.change_model import Change, collect_changes
+from agent.offline.lexicon import RECOVERY, terms
 from agent.report import TriggerCandidate
+from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
@@ -61,12 +66,6 @@ def incident_vocabulary(store: EvidenceStore, start: datetime | None, end: datet
     return vocab | {w[:-1] for w in vocab if w.endswith("s") and len(w) > 4}
 
 
-def _commit_terms(ev: Evidence) -> set[str]:
-    files = ev.attrs.get("files") or []
-    t = terms(ev.text) | terms(" ".join(str(f) for f in files))
-    return t | {w[:-1] for w in t if w.endswith("s") and len(w) > 4}
-
-
 def diff_summary(ev: Evidence) -> str:
     files = [str(f) for f in ev.attrs.get("files") or []]
     ins, dels = ev.attrs.get("insertions"), ev.attrs.get("deletions")
@@ -75,66 +74,219 @@ def diff_summary(ev: Evidence) -> str:
     return f"{len(files)} file(s) changed ({stat}): {shown}" if files else stat
 
 
+def draft_ranking(store: EvidenceStore, scope: Scope, onset: datetime | None,
+                  onset_uncertainty_s: float = 0.0) -> list[TriggerCandidate]:
+    """The one ranking a draft uses: the timeline's trigger row and the analysis ask through here
+    with the same window and failure modes, so the store's memo answers the second call."""
+    from agent.offline.taxonomy import classify
+    from agent.offline.timeline import incident_window
+
+    lo, end = incident_window(scope, store)
+    modes = classify(store, lo, end, []).modes
+    return rank_changes(store, onset, onset_uncertainty_s, end, scope.services, modes)
+
+
 def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services: list[str],
                   window_end: datetime | None = None, top: int = 5,
-                  failure_modes: list[str] | None = None) -> list[TriggerCandidate]:
-    if first_anomaly is None:
+                  failure_modes: list[str] | None = None,
+                  onset_uncertainty_s: float = 0.0) -> list[TriggerCandidate]:
+    """The old entry point, kept for callers: the same ranking as `rank_changes`, cut to `top`."""
+    return rank_changes(store, first_anomaly, onset_uncertainty_s, window_end, services,
+                        failure_modes or [])[:top]
+
+
+def rank_changes(store: EvidenceStore, onset: datetime | None, onset_uncertainty_s: float,
+                 window_end: datetime | None, services: list[str], failure_modes: list[str],
+                 top: int = 5) -> list[TriggerCandidate]:
+    """Every change that reached production before the onset (or inside its uncertainty), ranked.
+    Remembered on the store: the timeline and the analysis ask with the same arguments, so a draft
+    computes the ranking once."""
+    if onset is None:
         return []
-    vocab = incident_vocabulary(store, first_anomaly - timedelta(minutes=5), window_end, services)
-    candidates: list[TriggerCandidate] = []
-    commits = list(store.iter(kinds=[EvidenceKind.COMMIT], start=first_anomaly - LOOKBACK,
-                              end=first_anomaly))
-    deploy_mentions = _deploy_mentions(store, first_anomaly)
-    for ev in commits:
-        assert ev.ts is not None
-        age_h = max((first_anomaly - ev.ts).total_seconds() / 3600, 0.0)
-        proximity = math.exp(-math.log(2) * age_h / HALF_LIFE_H)
-        overlap = sorted(_commit_terms(ev) & vocab)
-        overlap_score = min(len(overlap), 6) / 6
-        risky = sorted({m.group(0).lower() for m in RISKY.finditer(ev.text)})
-        files = [str(f) for f in ev.attrs.get("files") or []]
-        benign = bool(files) and all(BENIGN_PATH.search(f) for f in files)
-        sha = str(ev.attrs.get("sha") or ev.id.split(":", 1)[-1])
-        deployed = [d for d, txt in deploy_mentions if sha[:7] in txt]
-        files_text = " ".join(files)
-        affinity = sorted({m.split(".")[0] for m in failure_modes or []
-                           if MODE_AFFINITY.get(m.split(".")[0], re.compile("(?!)")).search(ev.text + " " + files_text)})
-        score = (proximity + 1.2 * overlap_score + (0.4 if risky else 0.0) + (0.5 if deployed else 0.0)
-                 + (0.6 if affinity else 0.0))
-        score -= 0.8 if benign else 0.0
-        reasons = [f"committed {age_h:.1f} h before the first anomaly (proximity {proximity:.2f})"]
-        if overlap:
-            reasons.append("shares terms with the symptoms: " + ", ".join(f"`{t}`" for t in overlap[:8]))
-        if risky:
-            reasons.append("change type often implicated: " + ", ".join(risky[:5]))
-        if deployed:
-            reasons.append("a deploy record names this commit")
-        if affinity:
-            reasons.append("the kind of change that introduces " + ", ".join(f"`{a}`" for a in affinity) + " failures")
-        if benign:
-            reasons.append("touches only docs/tests (score lowered)")
-        subject = ev.text.splitlines()[0] if ev.text else sha
-        candidates.append(
-            TriggerCandidate(
-                kind="config" if files and all(_is_config(f) for f in files) else "commit",
-                ref=sha, summary=subject[:160], evidence=[ev.id] + deployed[:2],
-                score=round(score, 4), reasons=reasons, at=ev.ts, diff_summary=diff_summary(ev),
-            )
-        )
-    candidates.sort(key=lambda c: (-c.score, c.ref))
-    return candidates[:top]
+    key = ("rank_changes", onset, float(onset_uncertainty_s), window_end, tuple(services),
+           tuple(failure_modes), top)
+    return list(store.remember(key, lambda: _rank(store, onset, onset_uncertainty_s, window_end,
+                                                   services, failure_modes, top)))
+
+
+def _rank(store: EvidenceStore, onset: datetime, unc_s: float, window_end: datetime | None,
+          services: list[str], failure_modes: list[str], top: int) -> list[TriggerCandidate]:
+    latest = onset + timedelta(seconds=max(unc_s, 0.0))
+    # Reverts, rollbacks and mentions come after the onset: collect up to the end of the window.
+    horizon = max(latest, window_end or latest) + timedelta(hours=6)
+    changes = collect_changes(store, onset - LOOKBACK, horizon)
+    vocab = incident_vocabulary(store, onset - timedelta(minutes=5), window_end, services)
+    talk = _responder_texts(store, onset - timedelta(minutes=30), horizon)
+    scored: list[TriggerCandidate] = []
+    for c in changes:
+        at = c.reached_production_at
+        if at is None or at > latest or at < onset - LOOKBACK:
+            continue  # undated, or reached production after the onset: not a trigger
+        scored.append(_score(store, c, changes, onset, vocab, talk, failure_modes))
+    scored.sort(key=lambda t: (-t.score, t.at or onset, t.ref))
+    return scored[:top]
+
+
+def _score(store: EvidenceStore, c: Change, changes: list[Change], onset: datetime, vocab: set[str],
+           talk: list[tuple[str, str]], failure_modes: list[str]) -> TriggerCandidate:
+    assert c.reached_production_at is not None
+    age_h = max((onset - c.reached_production_at).total_seconds() / 3600, 0.0)
+    proximity = math.exp(-math.log(2) * age_h / HALF_LIFE_H)
+    terms_c = _change_terms(c)
+    overlap = sorted(terms_c & vocab)
+    overlap_score = min(len(overlap), 6) / 6
+    risky = sorted({m.group(0).lower() for m in RISKY.finditer(c.text)})
+    files = [t for t in c.touched if "/" in t or "." in t] if c.kind == "commit" else []
+    benign = c.kind == "commit" and bool(files) and all(BENIGN_PATH.search(f) for f in files)
+    # A commit whose deploy is on record; other kinds are their own production record (no bonus).
+    deployed = c.kind == "commit" and c.production_evidence not in (None, c.evidence[0])
+    affinity = sorted({m.split(".")[0] for m in failure_modes
+                       if MODE_AFFINITY.get(m.split(".")[0], _NEVER).search(c.text)})
+    undo, undo_reason = _revert_signal(store, c, changes, onset)
+    named, named_ids = _named_by_responders(c, talk)
+    score = (proximity + 1.2 * overlap_score + (0.4 if risky else 0.0) + (0.5 if deployed else 0.0)
+             + (0.6 if affinity else 0.0) + undo + min(len(named_ids), 3) * 0.15)
+    score -= 0.8 if benign else 0.0
+    reasons = [f"reached production {age_h:.1f} h before the onset (proximity {proximity:.2f}); "
+               f"basis: {c.production_basis}"]
+    if c.authored_at is not None and c.reached_production_at - c.authored_at > timedelta(hours=1):
+        lag = (c.reached_production_at - c.authored_at).total_seconds() / 3600
+        reasons.append(f"authored {lag:.1f} h before it reached production (author time not used)")
+    if deployed:
+        reasons.append(f"a deploy/sync record shows it reaching production ({c.production_evidence}) (+0.50)")
+    if overlap:
+        reasons.append(f"shares terms with the symptoms (+{1.2 * overlap_score:.2f}): "
+                       + ", ".join(f"`{t}`" for t in overlap[:8]))
+    if risky:
+        reasons.append("change type often implicated (+0.40): " + ", ".join(risky[:5]))
+    if affinity:
+        reasons.append("the kind of change that introduces " + ", ".join(f"`{a}`" for a in affinity)
+                       + " failures (+0.60)")
+    if undo_reason:
+        reasons.append(f"{undo_reason} (+{undo:.2f})")
+    if named:
+        reasons.append(f"responders name it ({', '.join(named[:3])}) in {len(named_ids)} message(s) "
+                       f"(+{min(len(named_ids), 3) * 0.15:.2f}; a mention is evidence, not proof)")
+    if benign:
+        reasons.append("touches only docs/tests (-0.80)")
+    ev = store.get(c.evidence[0]) if c.kind == "commit" else None
+    evidence = c.evidence[:1] + ([c.production_evidence] if deployed and c.production_evidence else [])
+    evidence += [i for i in c.evidence[1:] + named_ids if i not in evidence]
+    return TriggerCandidate(
+        kind=c.kind, ref=c.ref, summary=c.summary[:160], evidence=evidence[:6], score=round(score, 4),
+        reasons=reasons, at=c.reached_production_at, authored_at=c.authored_at,
+        landed_at=c.landed_at, production_evidence=c.production_evidence,
+        diff_summary=diff_summary(ev) if ev is not None else "",
+    )
+
+
+_NEVER = re.compile("(?!)")
+
+
+def _change_terms(c: Change) -> set[str]:
+    t = terms(c.text) | terms(" ".join(c.touched))
+    # Redaction placeholders ("[REDACTED:email#2]") are in symptoms and changes alike: not overlap.
+    return (t | {w[:-1] for w in t if w.endswith("s") and len(w) > 4}) - {"redacted"}
+
+
+# ---- revert / rollback evidence ----------------------------------------------------------------
+
+def _undoes(r: Change, c: Change) -> bool:
+    """Whether change `r` undoes change `c` (a revert commit, a flag turned back, a rollback)."""
+    if r is c or not r.reverts:
+        return False
+    for x in r.reverts:
+        if c.kind == "commit" and re.fullmatch(r"[0-9a-f]{7,40}", x) and c.ref.startswith(x):
+            return True
+        if x.lstrip("#") in c.prs and x.lstrip("#").isdigit():
+            return True
+        if len(x) > 12 and c.summary and (c.summary.startswith(x[:60]) or x.startswith(c.summary[:60])):
+            return True
+        if c.kind != "commit" and (x == c.ref or c.ref.startswith(x + "@") or x in c.touched):
+            return True
+    if r.kind == "commit" and r.reverts and c.kind == "commit":
+        return bool(set(r.prs) & set(c.prs) - set(r.prs[-1:]))  # "Revert ... (#203)" (#205)
+    return False
+
+
+def _revert_signal(store: EvidenceStore, c: Change, changes: list[Change], onset: datetime) -> tuple[float, str]:
+    """A revert that reached production after the change, then recovery: the strongest signal."""
+    assert c.reached_production_at is not None
+    best, why = 0.0, ""
+    for r in changes:
+        at = r.reached_production_at
+        if at is None or at <= c.reached_production_at or not _undoes(r, c):
+            continue
+        shipped = r.kind != "commit" or r.production_evidence != r.evidence[0]
+        recovered = recovery_after(store, at) if at >= onset - timedelta(minutes=5) else None
+        weight = (1.5 if shipped else 1.0) if recovered else 0.4
+        if weight > best:
+            best = weight
+            what = f"undone by {r.kind} `{r.ref[:24]}` ({r.evidence[0]})"
+            why = what + (f", followed by recovery ({recovered})" if recovered else ", no recovery seen after it")
+            if r.kind == "commit" and not shipped:
+                why += "; the revert commit landed, no deploy record shows it shipped"
+    return best, why
+
+
+def recovery_after(store: EvidenceStore, at: datetime, within: timedelta = timedelta(hours=3)) -> str | None:
+    """Id of the first record showing recovery after `at`: an alert resolving, a page resolved, a
+    responder saying so, or error-level logs falling below half their rate before `at`."""
+    end = at + within
+    for ev in store.iter(kinds=[EvidenceKind.ALERT, EvidenceKind.PAGE], start=at, end=end):
+        if ev.attrs.get("status") == "resolved" or ev.attrs.get("entry_type") == "resolve":
+            return ev.id
+    for ev in store.iter(kinds=[EvidenceKind.CHAT, EvidenceKind.NOTE], start=at, end=end):
+        if not ev.flags and RECOVERY.search(ev.text):
+            return ev.id
+    before = store.errors(start=at - timedelta(minutes=30), end=at, limit=5000)
+    after = store.errors(start=at + timedelta(minutes=10), end=at + timedelta(minutes=40), limit=5000)
+    if len(before) >= 10 and len(after) * 2 < len(before):
+        later = store.search(None, kinds=[EvidenceKind.LOG], start=at + timedelta(minutes=10), limit=1)[0]
+        return later[0].id if later else before[-1].id
+    return None
+
+
+# ---- responders naming the change ----------------------------------------------------------------
+
+def _responder_texts(store: EvidenceStore, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """(id, text) of what people (not bots) wrote during and after the incident, notes included
+    even when undated: a review often names the change only there."""
+    out = [(ev.id, ev.text) for ev in store.iter(kinds=[EvidenceKind.CHAT], start=start, end=end)
+           if not ev.flags and not ev.attrs.get("bot")]
+    for ev in store.iter(kinds=[EvidenceKind.NOTE]):
+        if not ev.flags and (ev.ts is None or start <= ev.ts <= end):
+            out.append((ev.id, ev.text))
+        if len(out) > 5000:
+            break
+    return out
+
+
+def _handles(c: Change) -> list[str]:
+    """The names a responder would use for the change: sha prefix, PR number, flag key, version."""
+    out = [c.ref[:7]] if c.kind == "commit" else []
+    out += [f"#{p}" for p in c.prs]
+    if c.kind in ("flag", "config", "prompt", "model", "data_job", "infra") and len(c.ref) >= 4:
+        out.append(c.ref.split("@")[0])
+    out += [v for v in c.versions if v.count(".") >= 2 or re.search(r"[a-z]", v)]
+    return [h for h in out if len(h) >= 3]
+
+
+def _named_by_responders(c: Change, talk: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    handles = _handles(c)
+    named: set[str] = set()
+    ids: list[str] = []
+    for eid, text in talk:
+        low = text.lower()
+        hit = [h for h in handles if re.search(r"(?<![\w.])" + re.escape(h.lower()) + r"(?![\w])", low)]
+        if hit and eid not in c.evidence:
+            named |= set(hit)
+            ids.append(eid)
+    return sorted(named), ids
 
 
 def _is_config(path: str) -> bool:
     return bool(re.search(r"\.(ya?ml|json|toml|ini|cfg|conf|env)$", path, re.I))
-
-
-def _deploy_mentions(store: EvidenceStore, first_anomaly: datetime) -> list[tuple[str, str]]:
-    """(evidence id, text) of deploy-like records before the anomaly, to link deploys to commits."""
-    hits = store.match("deploy OR deployed OR rollout OR release OR released OR upgrade OR upgraded",
-                       start=first_anomaly - LOOKBACK, end=first_anomaly + timedelta(minutes=5),
-                       limit=300)
-    return [(h.id, h.text) for h in hits if h.kind != EvidenceKind.COMMIT]
 
 
 def last_known_good(store: EvidenceStore, top: TriggerCandidate | None) -> str:

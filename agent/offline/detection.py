@@ -7,8 +7,9 @@ anomaly; time to resolve = resolution - first anomaly.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from agent.offline.window import CORROBORATION_S, IncidentWindow
 from agent.report import Detection, TimelineEvent
 
 DETECTION_CATEGORIES = ("alert", "page", "detection")
@@ -43,16 +44,36 @@ def detected_by(event: TimelineEvent) -> str:
     return "page"
 
 
-def compute_detection(events: list[TimelineEvent]) -> Detection:
-    d = Detection()
+def _onset(d: Detection, events: list[TimelineEvent], window: IncidentWindow | None) -> None:
+    """First anomaly = the corroborated onset of the incident window. Without a window (callers
+    that only have a timeline) the earliest anomaly row stands in."""
+    if window is not None:
+        if window.onset is not None:
+            d.first_anomaly_at = window.onset
+            d.evidence += window.onset_evidence[:1] or window.evidence_ids()[:1]
+        else:
+            d.data_gaps.append(f"[DATA GAP] No corroborated onset: {window.method} Logs or metrics "
+                               "covering the quiet period before the incident are needed.")
+        return
     anomaly = _first(events, "anomaly")
-    detect = _first(events, *DETECTION_CATEGORIES)
     if anomaly is not None:
         d.first_anomaly_at = anomaly.timestamp
         d.evidence += anomaly.evidence[:1]
     else:
         d.data_gaps.append("[DATA GAP] No signal shows when the anomaly began (no error logs or "
                            "metrics leaving baseline); logs or metrics from before the incident are needed.")
+
+
+def compute_detection(events: list[TimelineEvent], window: IncidentWindow | None = None) -> Detection:
+    d = Detection()
+    _onset(d, events, window)
+    # Nothing detects an incident before it starts: an alert or report from well before the
+    # onset (further than the corroboration span) belongs to a precursor. Closer ones stay: the
+    # onset itself may be late when its first signal was not readable.
+    since = None
+    if window is not None and window.onset is not None:
+        since = window.onset - timedelta(seconds=max(window.onset_uncertainty_s or 0, CORROBORATION_S))
+    detect = _first(events, *DETECTION_CATEGORIES, after=since)
     if detect is not None:
         d.detected_at = detect.timestamp
         d.detected_by = detected_by(detect)

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 
 from agent.offline import signals
+from agent.offline.window import IncidentWindow
 from agent.report import Detection, Impact, ImpactMetric
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
@@ -18,17 +19,28 @@ def _round(v: float, nd: int = 2) -> float:
     return float(round(v, nd))
 
 
+def _bounds(detection: Detection, window: IncidentWindow | None) -> tuple[datetime | None, datetime | None, str]:
+    """Impact window: the corroborated onset to the resolution, else to the corroborated signals'
+    return to baseline, else to the first mitigation."""
+    start = window.onset if window is not None and window.onset is not None else detection.first_anomaly_at
+    if detection.resolved_at is not None:
+        return start, detection.resolved_at, "corroborated onset to resolution (or last recovery signal)"
+    if window is not None and window.end is not None:
+        return start, window.end, f"corroborated onset to window end ({window.end_basis})"
+    return start, detection.mitigated_at, "corroborated onset to first mitigation"
+
+
 def compute_impact(store: EvidenceStore, detection: Detection, window_start: datetime | None,
-                   excursions: list[tuple[signals.Excursion, Evidence]]) -> Impact:
+                   excursions: list[tuple[signals.Excursion, Evidence]],
+                   window: IncidentWindow | None = None) -> Impact:
     imp = Impact()
-    start = detection.first_anomaly_at
-    end = detection.resolved_at or detection.mitigated_at
+    start, end, how = _bounds(detection, window)
     if start is not None and end is not None and end > start:
         minutes = (end - start).total_seconds() / 60
         imp.metrics.append(ImpactMetric(
             name="impact duration", value=_round(minutes, 1), unit="min",
             evidence=detection.evidence[:1] + detection.evidence[-1:],
-            detail="first anomaly to resolution (or last recovery signal)",
+            detail=how,
         ))
     else:
         imp.data_gaps.append("[DATA GAP] Impact duration: needs both the onset and the resolution time.")
@@ -119,6 +131,8 @@ def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
     cost = 0.0
     ids: list[str] = []
     for ev in store.iter(kinds=[EvidenceKind.TRACE], start=start, end=end):
+        if not ev.attrs.get("model"):
+            continue  # an OpenTelemetry span that is not an LLM call
         n += 1
         tokens += int(ev.attrs.get("total_tokens") or 0) or (
             int(ev.attrs.get("prompt_tokens") or 0) + int(ev.attrs.get("completion_tokens") or 0))

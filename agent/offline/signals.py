@@ -7,6 +7,7 @@ and an anomaly is the first time a signal leaves the band for at least two conse
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -149,3 +150,95 @@ def metric_excursion(ev: Evidence, window_start: datetime | None) -> Excursion |
         # Quality scores move a little when something is badly wrong; load-like series move a lot.
         min_rel=0.1 if direction is not True else 0.5,
     )
+
+
+# ------------------------------------------------------------------ robust sustained deviations
+# Used by agent/offline/window.py (the incident window). Thresholds come from first principles:
+#
+# MAD_K: 3.5 robust z-scores is the usual outlier cut for the modified z-score (Iglewicz and
+#   Hoaglin); with the 1.4826 factor the MAD estimates a standard deviation for normal noise.
+MAD_K = 3.5
+MAD_TO_SD = 1.4826
+# SUSTAIN_POINTS: three consecutive evaluations out of band. One point is a spike, two can be one
+#   spike straddling a bucket edge; three is the smallest run that is neither.
+SUSTAIN_POINTS = 3
+# STRONG_POINTS: twice the sustain length; what a lone source needs to stand without a second one.
+STRONG_POINTS = 2 * SUSTAIN_POINTS
+# MIN_BASELINE: fewer than five quiet points give no usable median/MAD; use the whole series then
+#   (the median stays robust while less than half the series is incident).
+MIN_BASELINE = 5
+
+
+@dataclass(frozen=True)
+class Run:
+    """One stretch of a series outside its baseline band."""
+
+    start: int  # index of the first out-of-band point
+    stop: int  # index of the first point of the return to baseline (len(points) if none)
+    peak: int  # index of the worst point
+    out_points: int  # points outside the band in the stretch
+    to_end: bool  # the series ends while still out of band
+
+
+def robust_band(values: list[float], *, min_rel: float, min_abs: float) -> tuple[float, float]:
+    """(median, half-width of the quiet band): the larger of MAD_K robust SDs, a minimum change
+    relative to the median, and an absolute floor (so a flat zero series still needs a real move)."""
+    med = statistics.median(values)
+    mad = statistics.median(abs(v - med) for v in values)
+    width = max(MAD_K * MAD_TO_SD * mad, abs(med) * min_rel, min_abs)
+    return med, width if width > 0 else 1e-12
+
+
+def deviation_runs(points: list[tuple[float, float]], med: float, width: float, *, sign: float,
+                   two_sided: bool, max_gap_s: float | None = None) -> list[Run]:
+    """Every stretch outside [med - width, med + width] in the bad direction. A stretch survives
+    dips shorter than SUSTAIN_POINTS (a flapping signal is one incident, not many) and is cut by
+    a hole in the data longer than `max_gap_s`."""
+    def out(v: float) -> bool:
+        return abs(v - med) > width if two_sided else sign * (v - med) > width
+
+    runs: list[Run] = []
+    i, n = 0, len(points)
+    while i < n:
+        if not out(points[i][1]):
+            i += 1
+            continue
+        start = peak = last_out = i
+        count = 1
+        j = i + 1
+        while j < n:
+            if max_gap_s is not None and points[j][0] - points[j - 1][0] > max_gap_s:
+                break
+            if out(points[j][1]):
+                last_out, count = j, count + 1
+                if abs(points[j][1] - med) > abs(points[peak][1] - med):
+                    peak = j
+            elif j - last_out >= SUSTAIN_POINTS:
+                break
+            j += 1
+        stop = last_out + 1
+        runs.append(Run(start, stop, peak, count, to_end=stop >= n))
+        i = stop
+    return runs
+
+
+def is_sustained(run: Run) -> bool:
+    """Three points out, or two when the series stops while still out (a coarse series that ends
+    mid-incident cannot show a third)."""
+    return run.out_points >= SUSTAIN_POINTS or (run.to_end and run.out_points >= 2)
+
+
+def step_s(points: list[tuple[float, float]]) -> float:
+    """Typical sampling interval of a series (median gap), 60 s when it cannot be told."""
+    gaps = [b[0] - a[0] for a, b in zip(points, points[1:]) if b[0] > a[0]]
+    return statistics.median(gaps) if gaps else 60.0
+
+
+def counter_to_rate(points: list[tuple[float, float]], name: str) -> list[tuple[float, float]]:
+    """A Prometheus counter (`*_total`, `*_count`, `*_sum`, never decreasing) says nothing by its
+    level: it always "rises". Its per-second increase is the signal; resets are skipped."""
+    if not re.search(r"(_total|_count|_sum|_bucket)$", name.split("{")[0]) or len(points) < 3:
+        return points
+    if any(b[1] < a[1] for a, b in zip(points, points[1:])):
+        return points  # not monotonic: already a rate or a gauge despite the name
+    return [(b[0], (b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(points, points[1:]) if b[0] > a[0]]

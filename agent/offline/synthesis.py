@@ -52,6 +52,8 @@ def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[Timelin
         postmortem_date=today,
         severity=a.severity,
         severity_rationale=a.severity_rationale,
+        severity_provisional=a.severity_provisional,
+        severity_provisional_reason=a.severity_provisional_reason,
         review_type=a.review_type,
         review_rationale=a.review_rationale,
         commander=scope.commander,

@@ -6,6 +6,7 @@ see); the samples stay in attrs for the analysis code.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -39,6 +40,46 @@ def guess_unit(name: str) -> str | None:
         if base.endswith(suffix):
             return unit
     return None
+
+
+# Files beside a saved query result that often say which query produced each file (Grafana or
+# runbook exports): a table row or bullet naming the file with the expression in backticks.
+_QUERY_DOCS = ("QUERIES.md", "queries.md", "README.md", "readme.md", "README", "README.txt")
+# Only the start of such a note is read: it is a small index, never a log.
+_QUERY_DOC_BYTES = 64 * 1024
+_BACKTICKED = re.compile(r"`([^`\n]{3,500})`")
+
+
+@functools.lru_cache(maxsize=64)
+def _documented_queries(folder: str) -> dict[str, str]:
+    """{file name: query} from a query index beside the result files (first document found)."""
+    for doc in _QUERY_DOCS:
+        p = Path(folder) / doc
+        try:
+            with p.open("r", encoding="utf-8", errors="replace") as fh:
+                text = fh.read(_QUERY_DOC_BYTES)
+        except OSError:
+            continue
+        out: dict[str, str] = {}
+        for line in text.splitlines():
+            for m in re.finditer(r"[\w.-]+\.json\b", line):
+                exprs = [e for e in _BACKTICKED.findall(line) if not e.endswith(".json")]
+                if exprs and m.group(0) not in out:
+                    out[m.group(0)] = exprs[0]
+        if out:
+            return out
+    return {}
+
+
+def _series_name(metric: dict[str, Any], query: str | None, path: Path) -> tuple[str, str | None]:
+    """(name, query): `__name__`, else the wrapper's query, else the file's own name (a query
+    listed for the file in a note beside it is kept as the query). Never a generic "series":
+    unnamed series of different files must stay different signals."""
+    if metric.get("__name__"):
+        return str(metric["__name__"]), query
+    if query:
+        return str(query), query
+    return path.stem, _documented_queries(str(path.parent)).get(path.name)
 
 
 def _fmt(v: float) -> str:
@@ -83,11 +124,11 @@ class PrometheusReader:
                 yield Malformed(source=rel, locator=f"query {qi}", reason="response has no result list")
                 continue
             for series in result:
-                ev = self._series(series, query, index, rel)
+                ev = self._series(series, query, index, rel, path)
                 index += 1
                 yield ev
 
-    def _series(self, series: Any, query: str | None, index: int, rel: str) -> Evidence | Malformed:
+    def _series(self, series: Any, query: str | None, index: int, rel: str, path: Path) -> Evidence | Malformed:
         loc = f"series {index}"
         if not isinstance(series, dict):
             return Malformed(source=rel, locator=loc, reason="series is not an object")
@@ -109,7 +150,7 @@ class PrometheusReader:
         if not samples:
             return Malformed(source=rel, locator=loc, reason="series has no parseable samples")
         labels = {str(k): str(v) for k, v in metric.items() if k != "__name__"}
-        name = str(metric.get("__name__") or query or "series")
+        name, query = _series_name(metric, query, path)
         finite = [v for _, v in samples if math.isfinite(v)]
         label_s = "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
         if finite:
