@@ -90,7 +90,7 @@ _LEGAL: list[re.Pattern[str]] = [
                re.IGNORECASE),
 ]
 _HR_STRONG = re.compile(
-    r"\bdisciplin\w+|\bwritten warning\b|\bperformance improvement plan\b|\bPIP\b|\breprimand\w*|"
+    r"\bdisciplin\w+|\bwritten warning\b|\bperformance improvement plan\b|\breprimand\w*|"
     r"\bdemot\w+|\bprobation\b|\bdock\w* (?:[\w'’]+ ){1,2}(?:bonus|pay)\b|\b(?:good|right|poor) fit for the (?:team|role)\b|"
     r"\bterminat\w+ (?:the |their |his |her )?(?:contractor|employee|engineer)\w*['’]?s? (?:engagement|contract|employment)\b|"
     r"\b(?:should|must) be (?:fired|let go|dismissed|terminated)\b|\breported to HR\b|"
@@ -100,6 +100,9 @@ _HR_STRONG = re.compile(
     r"\brevok\w* (?:\w+'s|his|her|their) (?:\w+ )?(?:rights|access|privileges) as (?:a )?(?:consequence|punishment)\b",
     re.IGNORECASE,
 )
+# "PIP" only as the upper-case abbreviation standing alone: products, channels and packages are
+# called pip ("#pip-launches", "pip install", "Pip, the tutor").
+_HR_ABBREVIATION = re.compile(r"(?<![\w#@/.-])PIP(?![\w-])")
 _HR_NEEDS_PERSON = re.compile(
     r"\bperformance reviews?\b(?! dashboard)|\bbonus(?:es)?\b|"
     r"\b(?:be|been|get|getting|got) (?:fired|terminated|dismissed|let go)\b|\bfire (?:him|her|them|the \w+)\b",
@@ -133,7 +136,7 @@ def _names_a_person(text: str) -> bool:
 
 def hr_match(text: str) -> str | None:
     """The HR/personnel phrase in `text`, if any (shared with no-blame: a sanction aimed at a person)."""
-    m = _HR_STRONG.search(text)
+    m = _HR_STRONG.search(text) or _HR_ABBREVIATION.search(text)
     if m is not None:
         return m.group(0)
     if _HR_META.search(text):
