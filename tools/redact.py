@@ -62,7 +62,37 @@ def _public_ip(value: str) -> bool:
     return hit
 
 
+# The IPv4 networks above as (network, netmask) integers: a dotted quad is classified with a few
+# integer operations instead of an ipaddress object (~8x faster; access logs hold one per line).
+_INTERNAL_V4 = tuple((int(n.network_address), int(n.netmask)) for n in _INTERNAL_NETS if n.version == 4)
+# First octets (as written) whose every address is internal (10, 127, 0, 224-255): an address
+# starting so needs no further look.
+INTERNAL_FIRST_OCTETS = frozenset(
+    str(a) for a in range(256) if any(n.prefixlen <= 8 and ipaddress.ip_address(a << 24) in n
+                                      for n in _INTERNAL_NETS if n.version == 4))
+
+
+def _quad_value(value: str) -> int | None:
+    """The 32-bit value of a dotted quad written as ipaddress accepts it (ASCII decimal octets up
+    to 255, no leading zero); None for anything else, which takes ipaddress's own path."""
+    parts = value.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for p in parts:
+        if not (p.isascii() and p.isdigit()) or len(p) > 3 or (p[0] == "0" and len(p) > 1):
+            return None
+        octet = int(p)
+        if octet > 255:
+            return None
+        n = n << 8 | octet
+    return n
+
+
 def _classify_ip(value: str) -> bool:
+    n = _quad_value(value)
+    if n is not None:
+        return not any(n & mask == net for net, mask in _INTERNAL_V4)
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
