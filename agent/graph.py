@@ -43,6 +43,12 @@ class Context:
             self._stores[path] = EvidenceStore(path)
         return self._stores[path]
 
+    def forget_store(self, path: str) -> None:
+        """Close a cached store whose file is about to be replaced."""
+        old = self._stores.pop(path, None)
+        if old is not None:
+            old.close()
+
     def close(self) -> None:
         for s in self._stores.values():
             s.close()
@@ -70,13 +76,16 @@ def scoping(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]
 
 def data_collection(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     _enter("data_collection", runtime)
-    from tools.ingest import ingest
+    from tools.ingest import ingest_to_path
 
     workdir = Path(state.options.workdir)
     store_path = workdir / "evidence.db"
-    store = EvidenceStore.create(store_path)
-    inventory = ingest(
-        Path(state.options.dump), store, workdir=workdir / "extracted",
+    runtime.context.forget_store(str(store_path))  # a rerun replaces the file under it
+    # Under the run folder's lock (re-entered when the CLI already holds it), built under a
+    # temporary name and renamed once finalized: a crash or kill mid-ingest leaves no
+    # evidence.db a resumed run or a store search would trust; resuming rebuilds it.
+    store, inventory = ingest_to_path(
+        Path(state.options.dump), store_path, workdir=workdir / "extracted",
         repo=Path(state.options.repo) if state.options.repo else None,
         progress=runtime.context.on_ingest_progress,
     )

@@ -13,6 +13,8 @@ import tarfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -221,12 +223,30 @@ def test_report_header_cannot_add_sections_or_images() -> None:
 
 
 # ---- locks and processes ---------------------------------------------------------------------
+_HOLD_SCRIPT = ("import sys; from tools.workdir_lock import WorkdirLock; held = WorkdirLock(sys.argv[1], wait_s=0); "
+                "held.acquire(); print('locked', flush=True); sys.stdin.read()")
+
+
+@contextmanager
+def _held_by_another_process(folder: Path) -> Iterator[None]:
+    """The folder's lock held by a child process until the block ends."""
+    child = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT, str(folder)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
 def test_second_run_on_the_same_workdir_waits_then_refuses(tmp_path: Path) -> None:
     dump = tmp_path / "dump"
     dump.mkdir()
     (dump / "app.log").write_text("2024-04-25T14:00:00Z INFO x\n")
     store_path = tmp_path / "wd" / "evidence.db"
-    with WorkdirLock(store_path.parent, wait_s=0):
+    with _held_by_another_process(store_path.parent):
         started = time.monotonic()
         with pytest.raises(WorkdirBusy, match="another postmortem run"):
             ingest_to_path(dump, store_path, workdir=tmp_path / "wd" / "x", wait_s=0.3)
@@ -243,7 +263,7 @@ def test_cli_refuses_a_busy_workdir_without_traceback(tmp_path: Path) -> None:
     dump.mkdir()
     (dump / "app.log").write_text("2024-04-25T14:00:00Z INFO x\n")
     wd = tmp_path / "wd"
-    with WorkdirLock(wd / "ingest" / "dump", wait_s=0):
+    with _held_by_another_process(wd / "ingest" / "dump"):
         res = CliRunner().invoke(app, ["ingest", str(dump), "--workdir", str(wd)],
                                  env={"POSTMORTEM_LOCK_WAIT_S": "0.2"})
     assert res.exit_code == 1
@@ -282,3 +302,253 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in workers)
+
+
+def test_the_lock_is_reentered_by_its_own_process_only(tmp_path: Path) -> None:
+    """A draft holds its run folder and its ingest step locks it again: that must not wait on
+    itself, while another process still waits until the outer holder lets go."""
+    folder = tmp_path / "run"
+    probe = ("import sys; from tools.workdir_lock import WorkdirLock, WorkdirBusy\n"
+             "try:\n    WorkdirLock(sys.argv[1], wait_s=0).acquire(); print('got')\n"
+             "except WorkdirBusy:\n    print('busy')\n")
+
+    def other_process() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(folder)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60).stdout.strip()
+
+    with WorkdirLock(folder, wait_s=0):
+        with WorkdirLock(folder, wait_s=0):
+            assert other_process() == "busy"
+        assert other_process() == "busy"  # the inner release keeps the outer hold
+    assert other_process() == "got"
+
+
+# ---- the draft's ingest step ---------------------------------------------------------------------
+_CRASH_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    import tools.ingest as ingest_mod
+    from agent.runner import run_draft
+    def crash(inv, ing, store, *rest):
+        store._db.commit()  # rows are on disk, the store is not finished: then the process dies
+        os._exit(9)
+    ingest_mod._finish = crash
+    run_draft(Path(sys.argv[1]), base=Path(sys.argv[2]), run_id="r1")
+""")
+
+
+def test_a_crash_mid_ingest_leaves_no_store_a_resume_would_trust(tmp_path: Path) -> None:
+    from agent.runner import run_draft
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "app.log").write_text("".join(f"2024-04-25T14:{i:02d}:00Z ERROR api timeout {i}\n" for i in range(30)))
+    base = tmp_path / "wd"
+    res = subprocess.run([sys.executable, "-c", _CRASH_SCRIPT, str(dump), str(base)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "POSTMORTEM_INGEST_WORKERS": "1"})
+    assert res.returncode == 9, res.stderr[-2000:]
+    run_dir = base / "runs" / "r1"
+    assert not (run_dir / "evidence.db").exists()  # only the .partial the rerun replaces
+    result = run_draft(None, base=base, run_id="r1", resume=True)
+    assert result.report is not None and "close" in result.completed
+    store = EvidenceStore(run_dir / "evidence.db")
+    try:
+        assert store.count() == 30
+    finally:
+        store.close()
+    assert not (run_dir / "evidence.db.partial").exists()
+
+
+def test_the_ingest_step_refuses_a_run_folder_another_process_holds(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.runner import run_draft
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "app.log").write_text("2024-04-25T14:00:00Z ERROR x\n")
+    monkeypatch.setenv("POSTMORTEM_LOCK_WAIT_S", "0.2")
+    with _held_by_another_process(tmp_path / "wd" / "runs" / "r2"):
+        with pytest.raises(WorkdirBusy):
+            run_draft(dump, base=tmp_path / "wd", run_id="r2")
+    assert not (tmp_path / "wd" / "runs" / "r2" / "evidence.db").exists()
+
+
+# ---- --resume ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("run_id", ["no-such-run", "../../escape", ".."])
+def test_resume_of_an_unknown_run_errors_and_creates_nothing(tmp_path: Path, run_id: str) -> None:
+    wd = tmp_path / "wd"
+    res = CliRunner().invoke(app, ["draft", "--resume", run_id, "--workdir", str(wd), "--llm", "offline"])
+    assert res.exit_code == 1
+    assert "No run with id" in res.output and "Traceback" not in res.output
+    assert not (wd / "runs").exists() and not (tmp_path / "escape").exists()
+    (wd / "runs" / "other").mkdir(parents=True)  # a workdir with other runs: still nothing made
+    (wd / "checkpoints.sqlite").touch()
+    res = CliRunner().invoke(app, ["draft", "--resume", run_id, "--workdir", str(wd), "--llm", "offline"])
+    assert res.exit_code == 1 and "No run with id" in res.output
+    assert sorted(p.name for p in (wd / "runs").iterdir()) == ["other"]
+
+
+# ---- deep JSON in every JSON reader family ---------------------------------------------------------
+FIX = ROOT / "tests" / "fixtures"
+DEEP = "[" * 100_000 + "]" * 100_000
+# (fixture, the reader that takes it): JSON Lines get a deep line after two good ones, documents
+# a deep value (the whole document is then the bad record, the rest of the dump stays).
+_JSONL_FAMILIES = [
+    ("otel/collector-export.jsonl", "otel"),
+    ("readers/dump/alerts/alertmanager.jsonl", "alertmanager"),
+    ("evals/samples_arc_easy_2024-04-25T12-00-00.123456.jsonl", "eval"),
+    ("tickets/zendesk_export.ndjson", "ticket"),
+    ("chat_exports/mattermost_export.jsonl", "chat"),
+]
+_DOC_FAMILIES = [
+    ("otel/single-request.json", "otel"),
+    ("flags/unleash-events.json", "flags"),
+    ("flags/launchdarkly-auditlog.json", "flags"),
+    ("evals/promptfoo-output.json", "eval"),
+    ("tickets/zendesk_search.json", "ticket"),
+    ("chat_exports/teams_channel_messages.json", "chat"),
+    ("readers/dump/pagerduty/incident.json", "pagerduty"),
+    ("readers/dump/metrics/latency.json", "prometheus"),
+    ("readers/dump/k8s/events.json", "k8s_events"),
+]
+
+
+def _ingest_one(tmp_path: Path, name: str, body: str) -> tuple[object, object]:
+    dump = tmp_path / "dump"
+    dump.mkdir(parents=True)
+    (dump / name).write_text(body)
+    (dump / "other.log").write_text("2024-04-25T14:00:00Z INFO still here\n")
+    store = EvidenceStore.create(tmp_path / "s.db")
+    try:
+        inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+    finally:
+        store.close()
+    src = next(s for s in inv.sources if s.path == name)
+    other = next(s for s in inv.sources if s.path == "other.log")
+    return src, other
+
+
+@pytest.mark.parametrize("fixture,kind", _JSONL_FAMILIES)
+def test_a_deep_json_line_costs_that_line_in_every_lines_reader(tmp_path: Path, fixture: str, kind: str) -> None:
+    text = (FIX / fixture).read_text()
+    name = Path(fixture).name
+    plain, _ = _ingest_one(tmp_path / "a", name, text)
+    lines = text.splitlines(keepends=True)
+    first = lines[0].rstrip()
+    bad = first[:-1] + ', "deep": ' + DEEP + "}\n"
+    for at in (1, 2):  # right after the first line (pushes the rest out of the sniff window), later
+        src, other = _ingest_one(tmp_path / f"b{at}", name, "".join(lines[:at]) + bad + "".join(lines[at:]))
+        assert src.kind == plain.kind == kind  # type: ignore[attr-defined]
+        assert src.records == plain.records  # type: ignore[attr-defined]
+        assert src.malformed == plain.malformed + 1  # type: ignore[attr-defined]
+        assert other.records == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fixture,kind", _DOC_FAMILIES)
+def test_a_deep_json_document_costs_that_document_only(tmp_path: Path, fixture: str, kind: str) -> None:
+    s = (FIX / fixture).read_text().strip()
+    name = Path(fixture).name
+    deep_doc = s[:-1] + (', "deep": ' if s.startswith("{") else ", ") + DEEP + s[-1]
+    src, other = _ingest_one(tmp_path, name, deep_doc)
+    assert src.kind == kind  # type: ignore[attr-defined]
+    assert src.records == 0 and src.malformed == 1  # type: ignore[attr-defined]
+    assert other.records == 1  # type: ignore[attr-defined]
+
+
+def test_sniff_helpers_survive_a_deep_head() -> None:
+    from tools.readers.common import first_json_value, json_lines_objects, looks_like_jsonl
+
+    head = '{"a": ' + "[" * 30_000  # a sniff window full of brackets
+    assert first_json_value(head) is None
+    assert json_lines_objects('{"a": 1}\n' + head) == [{"a": 1}]
+    assert looks_like_jsonl('{"a": 1}\n' + head)
+    assert not looks_like_jsonl('{"a": 1}')
+
+
+# ---- manifest text ---------------------------------------------------------------------------------
+def test_manifest_text_is_redacted_before_it_is_stored_or_rendered(tmp_path: Path) -> None:
+    from agent.runner import run_draft
+    from tools.readers.manifest import load_manifest
+
+    email, key = "alice.smith@example.com", "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "incident.yaml").write_text(
+        f"title: 'Ranker outage, ping {email}'\ncommander: 'Bob ({email})'\nseverity: SEV2\n"
+        f"services: [ranker]\nnotes:\n  token: '{key}'\n  db: 'DB_PASSWORD=hunter2hunter2'\n")
+    (dump / "app.log").write_text("".join(f"2024-04-25T14:{i:02d}:00Z ERROR ranker timeout\n" for i in range(20)))
+    m = load_manifest(dump / "incident.yaml")
+    assert email not in m.model_dump_json() and key not in m.model_dump_json() and "hunter2" not in m.model_dump_json()
+    assert m.services == ["ranker"] and m.severity == "SEV2"
+    base = tmp_path / "wd"
+    result = run_draft(dump, base=base, run_id="r3")
+    assert email not in result.markdown and "Ranker outage" in result.markdown
+    for f in [base / "runs" / "r3" / "evidence.db", base / "checkpoints.sqlite"]:
+        data = f.read_bytes()
+        assert email.encode() not in data and key.encode() not in data and b"hunter2" not in data, f
+
+
+# ---- memory ----------------------------------------------------------------------------------------
+_GB = 1024 ** 3
+
+
+def _peak_rss(args: list[str], timeout_s: float) -> tuple[int, int, str]:
+    """(exit code, peak RSS in bytes of the child and the workers it waited for, stderr tail). An
+    address-space cap keeps a regression from taking the machine down with it."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (8 * _GB, 8 * _GB))
+
+    with open(os.devnull, "wb") as devnull, __import__("tempfile").TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, stdout=devnull,
+                                 stderr=err, preexec_fn=cap,
+                                 env={**os.environ, "COLUMNS": "200"})
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                child.kill()
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.2)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
+        err.seek(0)
+        tail = err.read()[-3000:].decode("utf-8", "replace")
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024, tail  # ru_maxrss is in KiB on Linux
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units and RLIMIT_AS")
+def test_far_apart_timestamps_draft_in_bounded_memory(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "app.log").write_text("2024-04-25T14:00:00Z ERROR a\n9999-12-31T23:59:59Z ERROR far\n"
+                                  "0001-01-01T00:00:00Z ERROR old\n2024-04-25T14:05:00Z INFO b\n")
+    code, rss, err = _peak_rss(["draft", str(dump), "--llm", "offline", "--workdir", str(tmp_path / "wd"),
+                                "-o", str(tmp_path / "out.md"), "--date", "2024-04-26"], 300)
+    assert code == 0 and "Traceback" not in err, err
+    assert rss < _GB, f"peak RSS {rss / 2**20:.0f} MB"
+
+
+@pytest.mark.skipif(not os.environ.get("POSTMORTEM_HEAVY_TESTS"),
+                    reason="2 minutes on 2 cores: set POSTMORTEM_HEAVY_TESTS=1")
+def test_a_250_mb_json_array_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    size = 0
+    with open(dump / "events.json", "w") as f:  # one JSON document of ~2.4 million small records
+        f.write("[")
+        n = 0
+        while size < 250_000_000:
+            rec = ("," if n else "") + ('{"ts":"2024-04-25T14:%02d:%02dZ","level":"info","service":"api",'
+                                        '"msg":"request %d served in %d ms"}' % (n // 60 % 60, n % 60, n, n % 997))
+            f.write(rec)
+            size += len(rec)
+            n += 1
+        f.write("]")
+    code, rss, err = _peak_rss(["ingest", str(dump), "--workdir", str(tmp_path / "wd")], 900)
+    assert code == 0 and "Traceback" not in err, err
+    assert rss < _GB, f"peak RSS {rss / 2**20:.0f} MB"

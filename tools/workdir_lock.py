@@ -26,6 +26,11 @@ LOCK_NAME = ".postmortem.lock"
 WAIT_ENV = "POSTMORTEM_LOCK_WAIT_S"
 DEFAULT_WAIT_S = 10.0
 _POLL_S = 0.1
+# Folders this process already holds, with how many holders: a draft locks its run folder and its
+# ingest step locks the same folder again to build the store. A second flock from the same process
+# would wait on itself, so re-entry only counts (threads of one process are not kept apart).
+_HELD: dict[str, int] = {}
+_HELD_GUARD = threading.Lock()
 
 
 class WorkdirBusy(RuntimeError):
@@ -67,9 +72,21 @@ class WorkdirLock:
         self.path = self.folder / LOCK_NAME
         self.wait_s = _wait_s(wait_s)
         self._f: IO[bytes] | None = None
+        self._reentered = False
 
     def acquire(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        key = str(self.folder.resolve())
+        with _HELD_GUARD:
+            if _HELD.get(key, 0) > 0:
+                _HELD[key] += 1
+                self._reentered = True
+                return
+        self._acquire_file()
+        with _HELD_GUARD:
+            _HELD[key] = _HELD.get(key, 0) + 1
+
+    def _acquire_file(self) -> None:
         f = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
         deadline = time.monotonic() + self.wait_s
         while not _try_lock(f):
@@ -86,6 +103,15 @@ class WorkdirLock:
         self._f = f
 
     def release(self) -> None:
+        if self._reentered or self._f is not None:
+            key = str(self.folder.resolve())
+            with _HELD_GUARD:
+                _HELD[key] = _HELD.get(key, 1) - 1
+                if _HELD[key] <= 0:
+                    del _HELD[key]
+        if self._reentered:
+            self._reentered = False
+            return
         if self._f is not None:
             self._f.close()  # closing the descriptor releases the kernel lock
             self._f = None

@@ -17,8 +17,10 @@ from tools.readers.common import (
     iter_json_lines,
     json_lines_objects,
     load_json_doc,
+    loads_bounded,
     make,
     norm_level,
+    too_deep,
 )
 from tools.timeparse import parse_ts
 
@@ -53,10 +55,12 @@ class AlertmanagerReader:
         if stripped.startswith("{"):
             first = stripped.split("\n", 1)[0]
             try:
-                json.loads(first)
+                loads_bounded(first)
                 is_lines = True  # a complete object on the first line: JSON Lines
             except json.JSONDecodeError:
-                is_lines = False
+                # A first line nested too deep is one bad line of a JSON Lines file: read as
+                # lines, it costs that line; read as one document, it would cost every alert.
+                is_lines = too_deep(first)
         if is_lines:
             for item in iter_json_lines(path, rel, ctx):
                 if isinstance(item, Malformed):

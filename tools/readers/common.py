@@ -383,12 +383,12 @@ def first_json_value(head: str) -> Any:
     if not s:
         return None
     try:
-        return json.loads(s)
+        return loads_bounded(s)
     except json.JSONDecodeError:
         pass
     line = s.split("\n", 1)[0]
     try:
-        return json.loads(line)
+        return loads_bounded(line)
     except json.JSONDecodeError:
         return None
 
@@ -403,7 +403,7 @@ def json_lines_objects(head: str, n: int = 5) -> list[dict[str, Any]]:
         if not line.startswith("{"):
             break
         try:
-            obj = json.loads(line)
+            obj = loads_bounded(line)
         except json.JSONDecodeError:
             break
         if isinstance(obj, dict):
@@ -482,13 +482,28 @@ def too_deep(text: str) -> bool:
     return False
 
 
+def loads_bounded(text: str) -> Any:
+    """json.loads for untrusted text: nesting deeper than MAX_JSON_DEPTH raises a JSONDecodeError
+    (a ValueError) like any other bad JSON, so the callers' usual handlers cover it. json.loads
+    itself would raise RecursionError, which those handlers miss and which costs the whole file."""
+    if too_deep(text):
+        raise json.JSONDecodeError(DEPTH_REASON, text, 0)
+    return json.loads(text)
+
+
 # The scanner json.loads uses (a default JSONDecoder's: same hooks, strict mode).
 _JSON_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def looks_like_jsonl(head: str) -> bool:
     """Two or more JSON objects on their own lines: a JSON Lines file, not one JSON document."""
-    return len(json_lines_objects(head, 2)) >= 2
+    if len(json_lines_objects(head, 2)) >= 2:
+        return True
+    # A whole object line followed by an object line nested too deep to parse (often longer than
+    # the sniff window too) is still JSON Lines: read so, the deep line costs itself only.
+    parts = head.lstrip("\ufeff \t\r\n").split("\n", 2)
+    return (len(parts) >= 2 and parts[1].lstrip().startswith("{") and too_deep(parts[1])
+            and len(json_lines_objects(parts[0], 1)) == 1)
 
 
 def first_line_unterminated(head: str) -> bool:

@@ -29,6 +29,7 @@ from tools.readers.common import (
     iter_json_lines,
     json_lines_objects,
     load_json_doc,
+    loads_bounded,
     make,
 )
 from tools.timeparse import parse_ts
@@ -85,7 +86,7 @@ def one_entry_per_line(head: str) -> bool:
     if "\n" not in s.rstrip():
         return False
     try:
-        return isinstance(json.loads(s.split("\n", 1)[0]), dict)
+        return isinstance(loads_bounded(s.split("\n", 1)[0]), dict)
     except ValueError:
         return False
 

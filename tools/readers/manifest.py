@@ -68,11 +68,33 @@ def load_manifest(path: Path) -> Manifest:
     key = (path.name, hashlib.sha256(data).hexdigest())
     parsed = _PARSED.get(key)
     if parsed is None:
-        parsed = _parse_manifest(path.name, data.decode("utf-8", errors="replace"))
+        parsed = _redacted(_parse_manifest(path.name, data.decode("utf-8", errors="replace")))
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[key] = parsed
     return parsed.model_copy(deep=True)
+
+
+# Placeholders of manifest values carry their own tag: the run's numbering starts after the
+# manifest is read, so an untagged "#1" here could name a different value than "#1" in the logs.
+_MANIFEST_TAG = "0"
+
+
+def _redacted(m: Manifest) -> Manifest:
+    """The manifest with its text redacted like any evidence, before anyone reads it: its title,
+    commander and raw keys reach the inventory, the checkpoints and the report's header.
+    Times, zone and services were parsed from the original text first, so they still apply."""
+    from tools.redact import Redactor  # here, not at import: readers load before the redactor
+
+    r = Redactor(tag=_MANIFEST_TAG)
+    for key in ("title", "severity", "commander"):
+        value = getattr(m, key)
+        if value:
+            setattr(m, key, r.redact_text(value))
+    m.services = [r.redact_text(x) for x in m.services]
+    m.raw = r.redact_obj(m.raw)
+    m.problems = [r.redact_text(x) for x in m.problems]
+    return m
 
 
 def _parse_manifest(name: str, text: str) -> Manifest:

@@ -31,6 +31,7 @@ from tools.readers.common import (
     id_part,
     iter_lines,
     load_json_doc,
+    loads_bounded,
     make,
     norm_level,
     service_from_name,
@@ -193,7 +194,7 @@ def _requests_in_file(path: Path, rel: str, ctx: ReadContext) -> Iterator[tuple[
         if text is None or not text.strip():
             continue
         try:
-            yield lineno, json.loads(text)
+            yield lineno, loads_bounded(text)  # a too-deep line costs that line only
         except ValueError as exc:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
 
@@ -205,7 +206,7 @@ def _one_document(path: Path) -> bool:
     if "\n" not in head:
         return False  # one long line: line mode reads it the same way
     try:
-        json.loads(head.split("\n", 1)[0])
+        loads_bounded(head.split("\n", 1)[0])
         return False
     except ValueError:
         return True
