@@ -14,8 +14,10 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from agent.state import STAGES
 
@@ -28,7 +30,7 @@ DEFAULT_WORKDIR = Path(".postmortem")
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -50,16 +52,19 @@ def ingest(
 
 def _ingest_store(path: Path, workdir: Path, repo: Optional[Path], quiet: bool):  # type: ignore[no-untyped-def]
     """Ingest `path` into a fresh store under the workdir; (open store, inventory)."""
-    from tools.ingest import ingest as run_ingest
-    from tools.store import EvidenceStore
+    from tools.ingest import ingest_to_path
+    from tools.workdir_lock import WorkdirBusy
 
     if not path.exists():
         _fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
     base = workdir / "ingest" / (path.resolve().name or "dump")
-    store = EvidenceStore.create(base / "evidence.db")
-    with _ingest_progress(disabled=quiet) as progress:
-        inv = run_ingest(path, store, workdir=base / "extracted", repo=repo, progress=progress)
-    return store, inv
+    try:
+        with _ingest_progress(disabled=quiet) as progress:
+            return ingest_to_path(path, base / "evidence.db", workdir=base / "extracted", repo=repo,
+                                  progress=progress)
+    except WorkdirBusy as exc:
+        _fail(str(exc), 1)
+        raise  # unreachable: _fail exits
 
 
 @app.command()
@@ -77,7 +82,7 @@ def export(
     if fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     store, inv = _ingest_store(path, workdir, repo, quiet=False)
-    err.print(f"ingested {inv.total_records} records from {path}" + _coverage_phrase(inv))
+    err.print(f"ingested {inv.total_records} records from {path}" + _coverage_phrase(inv), markup=False)
     try:
         with _export_progress() as progress:
             if output is None:
@@ -92,7 +97,7 @@ def export(
         raise typer.Exit(0) from None
     finally:
         store.close()
-    err.print(f"exported {n} records" + (f" to {output}" if output else ""))
+    err.print(f"exported {n} records" + (f" to {output}" if output else ""), markup=False)
 
 
 def _coverage_phrase(inv) -> str:  # type: ignore[no-untyped-def]
@@ -134,7 +139,7 @@ def _covered_cell(s) -> str:  # type: ignore[no-untyped-def]
 class _ingest_progress:
     def __init__(self, disabled: bool) -> None:
         self._p = Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(),
-                           TextColumn("{task.description}"), TimeRemainingColumn(),
+                           TextColumn("{task.description}", markup=False), TimeRemainingColumn(),
                            console=err, disable=disabled or not err.is_terminal, transient=True)
         self._task = None
 
@@ -151,16 +156,18 @@ class _ingest_progress:
 
 
 def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
-    t = Table(title=f"Inventory of {inv.dump}")
+    # Paths and notes come from the dump: shown as plain text, never read as Rich markup
+    # (a file named `[/bold]` raised MarkupError, one named `[red]x` recoloured the table).
+    t = Table(title=Text(f"Inventory of {inv.dump}"))
     for col in ("source", "kind", "records", "malformed", "lines", "cont.", "undated", "bytes", "covered",
                 "first (UTC)", "last (UTC)", "note"):
         t.add_column(col)
     for s in inv.sources + inv.skipped:
-        t.add_row(s.path, s.kind, str(s.records), str(s.malformed), str(s.lines or "-"),
+        t.add_row(Text(s.path), Text(s.kind), str(s.records), str(s.malformed), str(s.lines or "-"),
                   str(s.continuation_lines or "-"), str(s.undated_lines or "-"), str(s.bytes),
                   _covered_cell(s),
                   s.first_ts.strftime("%Y-%m-%d %H:%M:%S") if s.first_ts else "-",
-                  s.last_ts.strftime("%Y-%m-%d %H:%M:%S") if s.last_ts else "-", s.note)
+                  s.last_ts.strftime("%Y-%m-%d %H:%M:%S") if s.last_ts else "-", Text(s.note))
     out.print(t)
     span = (f"{inv.first_ts:%Y-%m-%d %H:%M:%S} to {inv.last_ts:%Y-%m-%d %H:%M:%S} UTC"
             if inv.first_ts and inv.last_ts else "no dated records")
@@ -170,9 +177,9 @@ def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
     out.print("Evidence kinds: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.kinds.items())) or "none"))
     out.print("Redactions: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.redactions.items())) or "none"))
     out.print(f"Flagged as instruction-like (treated as data only): {len(inv.untrusted)}"
-              + (f" — {', '.join(inv.untrusted[:5])}" if inv.untrusted else ""))
+              + (f" — {', '.join(inv.untrusted[:5])}" if inv.untrusted else ""), markup=False)
     for g in inv.data_gaps:
-        out.print(f"[yellow]data gap:[/] {g}")
+        out.print(f"[yellow]data gap:[/] {escape(g)}")
 
 
 @app.command()
@@ -214,13 +221,21 @@ def draft(
 
         assert path is not None
         run_id = new_run_id(path, today or date.today())
-        err.print(f"run [bold]{run_id}[/] (if interrupted: postmortem draft --resume {run_id})")
+        err.print(f"run [bold]{escape(run_id)}[/] (if interrupted: postmortem draft --resume {escape(run_id)})")
+    elif not _known_run(workdir, resume):
+        # Checked before the run lock below, which creates the run folder.
+        _fail(f"No run with id {resume!r} in {workdir}; check the id printed when the run started "
+              "and --workdir.", 1)
+    from tools.workdir_lock import WorkdirBusy, WorkdirLock
+
+    assert run_id is not None
     try:
-        with _ingest_progress(disabled=False) as progress:
+        # One process per run: two `--resume` of the same run would rebuild one store together.
+        with WorkdirLock(workdir / "runs" / run_id), _ingest_progress(disabled=False) as progress:
             result = run_draft(path, base=workdir, run_id=run_id, resume=resume is not None, repo=repo,
                                today=today, engine=engine, names_opt_in=names, max_repairs=max_repairs,
                                strict=strict, on_stage=on_stage, on_ingest_progress=progress)
-    except RunError as exc:
+    except (RunError, WorkdirBusy) as exc:
         _fail(str(exc), 1)
         return
     from agent.render import render_json
@@ -234,10 +249,24 @@ def draft(
     if not output:
         sys.stdout.write(result.markdown)
     v = result.report.validation
-    err.print(f"[green]run {result.run_id}[/]: {result.report.severity}, {result.report.review_type} review, "
+    err.print(f"[green]run {escape(result.run_id)}[/]: {result.report.severity}, {result.report.review_type} review, "
               f"validation {'passed' if v.passed else 'FAILED'} "
               f"({len(v.findings)} finding(s), {v.repair_rounds} repair round(s))"
-              + (f"; report written to {output}" if output else ""))
+              + (f"; report written to {escape(str(output))}" if output else ""))
+
+
+def _known_run(workdir: Path, run_id: str) -> bool:
+    """Has `run_id` a checkpoint under `workdir`? Creates nothing; an id that is not a plain
+    folder name (`..`, `a/b`) is never a run, so it cannot point the run folder elsewhere."""
+    if run_id in ("", ".", "..") or any(c in run_id for c in "/\\\0"):
+        return False
+    if not (workdir / "checkpoints.sqlite").is_file():
+        return False
+    from agent.graph import build_graph
+    from agent.runner import checkpointer
+
+    with checkpointer(workdir) as saver:
+        return bool(build_graph(saver).get_state({"configurable": {"thread_id": run_id}}).values)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -295,14 +324,16 @@ def validate(
         _fail(f"{report} is empty")
     store = None
     if evidence is not None:
-        from tools.ingest import ingest as run_ingest
-        from tools.store import EvidenceStore
+        from tools.ingest import ingest_to_path
+        from tools.workdir_lock import WorkdirBusy
 
         if not evidence.exists():
             _fail(f"{evidence} does not exist")
         base = workdir / "validate" / (evidence.resolve().name or "dump")
-        store = EvidenceStore.create(base / "evidence.db")
-        run_ingest(evidence, store, workdir=base / "extracted")
+        try:
+            store, _ = ingest_to_path(evidence, base / "evidence.db", workdir=base / "extracted")
+        except WorkdirBusy as exc:
+            _fail(str(exc), 1)
     findings = validate_markdown(md, evidence=store, names_opt_in=names)
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
@@ -311,9 +342,10 @@ def validate(
     else:
         for f in findings:
             colour = "red" if f.severity == "error" else "yellow"
-            out.print(f"[{colour}]{f.severity}[/] {report}:{f.line or '?'} [{f.rule}] {f.message}")
+            where = f"{report}:{f.line or '?'} [{f.rule}] {f.message}"
+            out.print(f"[{colour}]{f.severity}[/] {escape(where)}")
             if f.suggestion:
-                out.print(f"    suggestion: {f.suggestion}")
+                out.print(f"    suggestion: {f.suggestion}", markup=False)
         out.print(f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
     raise typer.Exit(1 if errors else 0)
 
@@ -326,40 +358,18 @@ def chat(
     llm: str = typer.Option("auto", help="offline | openai | auto"),
     postmortem_date: Optional[str] = typer.Option(None, "--date", help="Postmortem date (YYYY-MM-DD)"),
     names: bool = typer.Option(False, "--names", help="Allow people's names (team opted in)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Folder for the closing files (default: WORKDIR/reports/SESSION)"),
 ) -> None:
-    """Run the review as a conversation with the postmortem lead (resumable by session id)."""
-    from agent.chat import ChatSession, build_chat_graph, new_initial_state, run_terminal
-    from agent.graph import Context
-    from agent.runner import checkpointer, new_run_id
+    """Run the review as a conversation with the postmortem lead (resumable by session id).
+    Closing writes postmortem.md/.json, actions.csv/.json and follow-up-review.ics."""
+    from agent.facilitator.terminal import run_chat
 
     engine = _engine(llm)
     today = _parse_date(postmortem_date) or date.today()
-    with checkpointer(workdir) as saver:
-        graph = build_chat_graph(saver)
-        ctx = Context(engine=engine)
-        try:
-            if session:
-                sess = ChatSession(graph, session, ctx)
-                if not graph.get_state(sess.config).values:
-                    _fail(f"no session {session!r} under {workdir}; check --workdir")
-                first = sess.current()
-                if first is None:
-                    out.print(f"Session {session} is already closed.")
-                    return
-            else:
-                if path is None or not path.exists():
-                    _fail("give an incident dump path to start, or --session ID to resume")
-                assert path is not None
-                sid = new_run_id(path, today)
-                sess = ChatSession(graph, sid, ctx)
-                out.print(f"Session [bold]{sid}[/] (resume any time with --session {sid}). Type /help.")
-                first = sess.start(new_initial_state(path, workdir / "runs" / sid, today, names))
-            run_terminal(sess, first, read=lambda p: input(p),
-                         write=lambda t: out.print(t, markup=False, highlight=False),
-                         llm_available=engine.name != "offline",
-                         respond=getattr(engine, "respond", None))
-        finally:
-            ctx.close()
+    code = run_chat(path, session, workdir, engine, today, names, output, out, err)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("eval")
@@ -484,6 +494,13 @@ def _num(v: float | None) -> str:
     if v is None:
         return "-"
     return f"{v:.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+
+# The incident database (issue 19): `incidents import|list|show` and `similar`.
+from incidents.cli import incidents_app, similar as _similar  # noqa: E402
+
+app.add_typer(incidents_app, name="incidents")
+app.command("similar")(_similar)
 
 
 if __name__ == "__main__":  # pragma: no cover
