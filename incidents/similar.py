@@ -1,0 +1,214 @@
+"""Similar past incidents: full text + sentence embeddings (when installed) + structured overlap.
+
+Each ranker scores candidates in [0, 1]; the hybrid is a weighted sum. Full text finds shared
+vocabulary (service names, error strings), embeddings find paraphrases, and structure rewards the
+same failure mode, service or trigger kind even when the prose differs. Without the embeddings
+extra the hybrid runs on the other two and says so (`SearchResult.rankers`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, selectinload
+
+from incidents.models import Incident, Tag
+from incidents.store import norm_tag
+
+# Why these weights: a shared failure mode or root-cause label is the strongest sign two incidents
+# are "the same kind of thing"; services and contributing factors next; the trigger kind and the
+# symptom are coarse (most incidents follow a deploy or config change) so they count little.
+TAG_WEIGHTS: dict[str, float] = {"failure_mode": 3.0, "root_cause_label": 3.0, "service": 2.0,
+                                 "contributing_factor": 2.0, "manifestation": 1.0,
+                                 "trigger_kind": 1.0, "symptom": 0.5, "detection": 0.5}
+WEIGHTS_ALL = {"fulltext": 0.4, "embedding": 0.4, "structure": 0.2}
+WEIGHTS_NO_EMBED = {"fulltext": 0.65, "structure": 0.35}
+FT_CANDIDATES = 200
+_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+_STOP = frozenset("""the and for with from that this was were are has had have not but all any can
+its into our out over than then them they their there these those when which while who will would
+been being about after before during between due also one two more most some such only other
+very may might could should each per via onto upon what where how why incident issue customers
+customer users user impact impacted affected experienced service services""".split())
+
+
+@dataclass
+class Query:
+    text: str
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    exclude_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class SimilarIncident:
+    id: int
+    source: str
+    source_ref: str
+    title: str
+    incident_date: str | None
+    score: float
+    components: dict[str, float]
+    shared: dict[str, list[str]]  # tag kind -> values this incident shares with the query
+
+
+@dataclass
+class SearchResult:
+    hits: list[SimilarIncident]
+    rankers: list[str]
+    note: str = ""
+
+
+def terms(text_: str, limit: int = 64) -> list[str]:
+    """The query's most frequent content words (plain alphanumerics: safe in FTS5 and tsquery)."""
+    counts = Counter(w for w in _WORD.findall(text_.lower()) if w not in _STOP)
+    return [w for w, _ in counts.most_common(limit)]
+
+
+def fulltext_scores(session: Session, text_: str, limit: int = FT_CANDIDATES) -> dict[int, float]:
+    words = terms(text_)
+    if not words:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(text(
+            "SELECT id, ts_rank(search_tsv, to_tsquery('english', :q)) AS r FROM incidents "
+            "WHERE search_tsv @@ to_tsquery('english', :q) ORDER BY r DESC LIMIT :k"),
+            {"q": " | ".join(words), "k": limit}).all()
+        raw = {int(i): float(r) for i, r in rows}
+    else:
+        rows = session.execute(text(
+            "SELECT rowid, bm25(incident_fts, 2.0, 1.0) AS r FROM incident_fts "
+            "WHERE incident_fts MATCH :q ORDER BY r LIMIT :k"),
+            {"q": " OR ".join(f'"{w}"' for w in words), "k": limit}).all()
+        raw = {int(i): -float(r) for i, r in rows}  # bm25(): lower is better
+    return _scale(raw)
+
+
+def _scale(raw: dict[int, float]) -> dict[int, float]:
+    """Divide by the best score so rankers with different units can be added."""
+    top = max(raw.values(), default=0.0)
+    return {k: (v / top if top > 0 else 0.0) for k, v in raw.items()}
+
+
+def _norm_query_tags(tags: dict[str, list[str]]) -> dict[str, set[str]]:
+    return {k: {norm_tag(v) for v in vs if v.strip()} for k, vs in tags.items()
+            if k in TAG_WEIGHTS and any(v.strip() for v in vs)}
+
+
+def structure_scores(session: Session, tags: dict[str, list[str]]
+                     ) -> tuple[dict[int, float], dict[int, dict[str, list[str]]]]:
+    """Weighted share of the query's tag values each incident has, and which ones."""
+    q = _norm_query_tags(tags)
+    if not q:
+        return {}, {}
+    total = sum(TAG_WEIGHTS[k] for k in q)
+    scores: dict[int, float] = {}
+    shared: dict[int, dict[str, list[str]]] = {}
+    for kind, values in q.items():
+        rows = session.execute(select(Tag.incident_id, Tag.value)
+                               .where(Tag.kind == kind, Tag.value.in_(values))).all()
+        hits: dict[int, list[str]] = {}
+        for iid, value in rows:
+            hits.setdefault(iid, []).append(value)
+        for iid, vals in hits.items():
+            scores[iid] = scores.get(iid, 0.0) + TAG_WEIGHTS[kind] * len(vals) / len(values) / total
+            shared.setdefault(iid, {})[kind] = sorted(vals)
+    return scores, shared
+
+
+def search(session: Session, query: Query, k: int = 5, use_embeddings: bool | None = None,
+           rankers: tuple[str, ...] | None = None) -> SearchResult:
+    """Top-k similar incidents. `rankers` restricts to a subset (benchmarks compare them)."""
+    want = set(rankers or ("fulltext", "embedding", "structure"))
+    comps: dict[str, dict[int, float]] = {}
+    note = ""
+    shared: dict[int, dict[str, list[str]]] = {}
+    if "fulltext" in want:
+        comps["fulltext"] = fulltext_scores(session, query.text)
+    if "structure" in want:
+        comps["structure"], shared = structure_scores(session, query.tags)
+    if "embedding" in want and use_embeddings is not False:
+        note = _embedding_scores(session, query, comps)
+    weights = _weights(comps)
+    total: dict[int, float] = {}
+    for name, sc in comps.items():
+        for iid, v in sc.items():
+            if iid not in query.exclude_ids:
+                total[iid] = total.get(iid, 0.0) + weights[name] * v
+    best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return SearchResult(_hits(session, best, comps, shared), sorted(comps), note)
+
+
+def _embedding_scores(session: Session, query: Query, comps: dict[str, dict[int, float]]) -> str:
+    """Adds the embedding ranker when the extra is installed; else returns why it is off."""
+    try:
+        from incidents import embed
+    except ImportError as exc:  # numpy absent: the default install may not have it
+        return f"embeddings off: install the embeddings extra ({exc.name} missing)"
+    enc = embed.encoder()
+    if enc is None:
+        return f"embeddings off: {embed.unavailable_reason()}"
+    comps["embedding"] = embed.scores(session, enc, query.text)
+    return ""
+
+
+def _weights(comps: dict[str, dict[int, float]]) -> dict[str, float]:
+    base = WEIGHTS_ALL if "embedding" in comps else WEIGHTS_NO_EMBED
+    w = {name: base.get(name, 1.0) for name in comps}
+    s = sum(w.values()) or 1.0
+    return {n: v / s for n, v in w.items()}
+
+
+def _hits(session: Session, best: list[tuple[int, float]], comps: dict[str, dict[int, float]],
+          shared: dict[int, dict[str, list[str]]]) -> list[SimilarIncident]:
+    ids = [i for i, _ in best]
+    rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+    out = []
+    for iid, score in best:
+        inc = rows.get(iid)
+        if inc is None:
+            continue
+        out.append(SimilarIncident(
+            id=iid, source=inc.source, source_ref=inc.source_ref, title=inc.title,
+            incident_date=inc.incident_date.isoformat() if inc.incident_date else None,
+            score=round(score, 4), components={n: round(c.get(iid, 0.0), 4) for n, c in comps.items()},
+            shared=shared.get(iid, {})))
+    return out
+
+
+def query_from_report(report: dict[str, Any]) -> Query:
+    """What a new draft knows about itself: its prose and its structured fields."""
+    trig = (report.get("suspected_triggers") or [{}])[0] or {}
+    parts = [str(report.get("title") or ""), *(str(s) for s in report.get("summary") or []),
+             str(trig.get("summary") or "")]
+    parts += [str(f.get("statement", "")) for f in (report.get("root_causes") or [])
+              + (report.get("contributing_factors") or []) if isinstance(f, dict)]
+    barriers = [f"{b.get('name', '')}: {b.get('state')}" for b in report.get("barriers") or []
+                if isinstance(b, dict) and b.get("state") in ("failed", "missing")]
+    tags = {"service": list(report.get("services") or []),
+            "failure_mode": list(report.get("failure_modes") or []),
+            "trigger_kind": [str(trig["kind"])] if trig.get("kind") else [],
+            "contributing_factor": barriers}
+    return Query(text="\n".join(p for p in parts if p), tags=tags)
+
+
+def similar_for_report(report_json: dict[str, Any], db_url: str | None, k: int = 5) -> list[SimilarIncident]:
+    """For the draft's "Similar past incidents" section: the report itself is never its own match."""
+    from incidents.db import open_db
+
+    factory = open_db(db_url)
+    q = query_from_report(report_json)
+    with factory() as session:
+        title = str(report_json.get("title") or "")
+        same = session.scalars(select(Incident.id).where(Incident.source == "report-json",
+                                                         Incident.title == title)).all() if title else []
+        q.exclude_ids = set(same)
+        return search(session, q, k=k).hits
+
+
+def load_incident(session: Session, incident_id: int) -> Incident | None:
+    return session.scalar(select(Incident).options(selectinload(Incident.tags), selectinload(Incident.actions))
+                          .where(Incident.id == incident_id))
