@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from agent.offline import changes, detection as det, impact as imp, severity, taxonomy
+from agent.offline import changes, declared, detection as det, impact as imp, severity, taxonomy
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window import compute_window
@@ -48,7 +48,7 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
             f"({', '.join(cls.specialist_hits)}). This is beyond what logs and metrics can settle: "
             "bring in a hardware reliability specialist (or an adversarial-ML researcher) to confirm."
         )
-    _severity(a, store, timeline)
+    _severity(a, store, timeline, scope.declared_severity)
     _ai_lens(a, store, cls, start, end)
     _causes(a, store, timeline, cls)
     _lessons(a, timeline)
@@ -70,13 +70,44 @@ def _inventory_gaps(store: EvidenceStore) -> list[str]:
     return [g if g.startswith("[DATA GAP]") else f"[DATA GAP] {g}" for g in (inv.data_gaps if inv else [])]
 
 
-def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) -> None:
+def _declared_level(a: Analysis, store: EvidenceStore, manifest_severity: str | None,
+                    duration_only: bool) -> None:
+    """Responders' declared severity is evidence: the report states it and, lacking a measured
+    reason to do otherwise, does not rate the incident below it (a quality incident returns
+    HTTP 200 and the measured rule alone reads it as P3). Above it, a measured P1 that rests on
+    duration alone yields to the declaration, with that reason stated."""
+    top = declared.strongest(declared.declared_levels(store, manifest_severity))
+    if top is None:
+        return
+    cite = "" if top.evidence == "manifest" else f" ({top.evidence})"
+    measured = int(a.severity[1])
+    if top.level < measured:
+        a.severity = f"P{top.level}"  # type: ignore[assignment]
+        a.severity_rationale = (f"P{top.level} as declared by responders ({top.how}{cite}); the measured "
+                                f"rule alone gives P{measured}, and nothing measured shows the declaration "
+                                f"was too high. Measured: {a.severity_rationale}")
+    elif top.level > measured and duration_only:
+        a.severity = f"P{top.level}"  # type: ignore[assignment]
+        a.severity_rationale = (f"P{top.level} as declared by responders ({top.how}{cite}): the measured "
+                                f"P{measured} rests only on the duration of a customer-visible degradation; "
+                                f"no failure share or urgent page measures how many users it reached. "
+                                f"Measured: {a.severity_rationale}")
+    else:
+        a.severity_rationale += f" Responders declared P{top.level} ({top.how}{cite})."
+
+
+def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
+              scope_severity: str | None = None) -> None:
     cats = {m.split(".")[0] for m in a.failure_modes}
     failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
     # Reports from internal users are impact, but not customer-facing impact.
     user_report = a.detection.detected_by == "user report" and "internal" not in a.detection.detection_detail.lower()
     facing = [m for m in a.failure_modes if m.split(".")[0] in CUSTOMER_FACING and m not in INTERNAL_MODES]
-    customer_visible = failed > 0 or user_report or (bool(facing) and a.detection.first_anomaly_at is not None)
+    # Users reporting one topic as a group is customer-visible degradation even with zero errors.
+    users_rose = a.window is not None and any(s.family == "user" and s.sustained and s.level is None
+                                              for s in a.window.corroborating)
+    customer_visible = failed > 0 or user_report or users_rose or (
+        bool(facing) and a.detection.first_anomaly_at is not None)
     high_urgency = any(
         str(ev.attrs.get("urgency") or "").lower() == "high"
         for ev in store.iter(kinds=[EvidenceKind.PAGE])
@@ -94,6 +125,11 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent]) 
         safety_harm=bool(set(a.failure_modes) & HARM_MODES) and customer_visible, high_urgency=high_urgency,
         internal_impact=internal,
     )
+    peak = severity.error_ratio_peak(a.impact)
+    # P1 reached only through "customer-visible for 30 min" (no failure share, no urgent page):
+    # the rule cannot measure how many users a quality incident reached; responders can.
+    duration_only = a.severity == "P1" and (peak is None or peak < 0.10) and not high_urgency
+    _declared_level(a, store, scope_severity, duration_only)
     shortfall = severity.evidence_shortfall(store.load_inventory())
     a.severity, a.severity_rationale, a.severity_provisional = severity.make_provisional(
         a.severity, a.severity_rationale, shortfall)

@@ -45,6 +45,14 @@ NON_PROD = re.compile(r"\b(staging|stage|dev|development|test|qa|sandbox|preview
 ANNOUNCE = re.compile(r"\b(deployed|deploying|rolled out|rolling out|shipped|released|promoted|"
                       r"synced|upgraded|merged and deployed|is live|went live|now live)\b", re.I)
 ROLLBACK = re.compile(r"\b(roll(?:ed|ing)?[ -]?back|rollback|revert(?:ed|ing)?|downgrad(?:e|ed|ing))\b", re.I)
+# A commit that ships dark: "behind tutor_model_v2", "gated by flag `new-ranker`", "behind the
+# feature flag 'x'". The key is matched exactly against flag change records, so a loose capture
+# ("behind schedule") links nothing.
+FLAG_GATE = re.compile(r"\b(?:behind|gated (?:by|behind)|guarded by)\s+(?:(?:the|a|an)\s+)?"
+                       r"(?:(?:feature[- ]?)?flags?\s+)?[`'\"]?([A-Za-z][\w.:-]*[\w])", re.I)
+# Flag actions that expose users to what the flag guards (not creating it, not adding a strategy
+# to a flag that is still off).
+EXPOSE = re.compile(r"enabl|turn\w* on|activat|launch|rollout|ramp|updat|switch\w* on|\bon\b", re.I)
 PROPOSAL = re.compile(r"\?\s*$|\b(should we|shall we|can we|could we|propose|proposing|plan to|"
                       r"planning to|will deploy|going to|about to|let'?s)\b", re.I)
 
@@ -68,6 +76,7 @@ class Change(BaseModel):
     action: str = ""  # as exported: enabled, disabled, synced, rolled_back, ...
     environment: str = ""
     reverts: list[str] = Field(default_factory=list)  # refs / PR numbers / subjects it undoes
+    gates: list[str] = Field(default_factory=list)  # flag keys a commit says it ships behind
     text: str = ""  # what overlap and mentions are matched on (message, files, target, values)
 
 
@@ -106,6 +115,7 @@ def commit_change(ev: Evidence) -> Change:
         reached_production_at=ev.ts, production_evidence=ev.id,
         production_basis="commit time (no deploy record names it)", evidence=[ev.id], prs=prs,
         versions=versions_in(message), reverts=reverts, text=message + " " + " ".join(files),
+        gates=sorted({m.group(1) for m in FLAG_GATE.finditer(message)} - {"flag", "feature", "the"}),
     )
 
 
@@ -134,9 +144,29 @@ def audit_change(ev: Evidence) -> Change | None:
         production_basis=f"{a.get('change_type') or 'change'} audit record", evidence=[ev.id],
         versions=versions_in(f"{version} {after}"), shas=SHA.findall(f"{version} {ev.text}".lower()),
         prs=sorted(set(PR.findall(ev.text))), action=action, environment=env,
-        reverts=[target] if UNDO_ACTIONS.search(action) and target else [],
+        reverts=[target] if target and (UNDO_ACTIONS.search(action) or _ramped_to_zero(a)) else [],
         text=text + " " + before,
     )
+
+
+def _rollout_pct(value: object) -> float | None:
+    """The rollout percentage of a flag strategy as exported (Unleash `parameters.rollout`,
+    a plain `rollout` / `percentage` field), None when the record has none."""
+    if not isinstance(value, dict):
+        return None
+    params = value.get("parameters") if isinstance(value.get("parameters"), dict) else value
+    for key in ("rollout", "percentage", "rolloutPercentage"):
+        try:
+            return float(params[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+def _ramped_to_zero(attrs: dict[str, object]) -> bool:
+    """A rollout turned down to 0%: the flag still exists but serves nobody, an undo."""
+    before, after = _rollout_pct(attrs.get("before")), _rollout_pct(attrs.get("after"))
+    return after == 0 and (before or 0) > 0
 
 
 # ---- Kubernetes events ----------------------------------------------------------------------
@@ -297,11 +327,29 @@ def link(commits: list[Change], others: list[Change]) -> list[Change]:
     for d in sorted(others, key=lambda c: (c.reached_production_at is None, c.reached_production_at or 0)):
         # A rollback names the change it undoes: it is revert evidence, never that change's deploy.
         target = None if d.reverts else next((c for c in commits if _ships(d, c) and _not_before(d, c)), None)
-        if target is None:
+        gated = None if d.reverts or d.kind != "flag" else next(
+            (c for c in commits if d.ref in c.gates and _not_before(d, c)), None)
+        if gated is not None:
+            _fold_flag(gated, d)
+        elif target is None:
             unlinked.append(d)
-            continue
-        _fold(target, d)
+        else:
+            _fold(target, d)
     return unlinked
+
+
+def _fold_flag(commit: Change, flag: Change) -> None:
+    """A commit shipped behind a flag reaches production when the flag first exposes users to it
+    in production; every later step of the ramp is cited as its production evidence."""
+    exposes = bool(EXPOSE.search(flag.action or flag.text))
+    first = commit.production_evidence == (commit.evidence[0] if commit.evidence else None)
+    if first and exposes and flag.reached_production_at is not None:
+        commit.reached_production_at = flag.reached_production_at
+        commit.production_evidence = flag.production_evidence
+        commit.production_basis = f"flag `{flag.ref}` {flag.action or 'changed'} in production"
+    for i in flag.evidence:
+        if i not in commit.evidence and len(commit.evidence) < 8:
+            commit.evidence.append(i)
 
 
 def _not_before(deploy: Change, commit: Change) -> bool:

@@ -204,6 +204,8 @@ def _undoes(r: Change, c: Change) -> bool:
             return True
         if c.kind != "commit" and (x == c.ref or c.ref.startswith(x + "@") or x in c.touched):
             return True
+        if c.kind == "commit" and x in c.gates:  # the flag it shipped behind, turned off
+            return True
     if r.kind == "commit" and r.reverts and c.kind == "commit":
         return bool(set(r.prs) & set(c.prs) - set(r.prs[-1:]))  # "Revert ... (#203)" (#205)
     return False
@@ -265,7 +267,7 @@ def _responder_texts(store: EvidenceStore, start: datetime, end: datetime) -> li
 def _handles(c: Change) -> list[str]:
     """The names a responder would use for the change: sha prefix, PR number, flag key, version."""
     out = [c.ref[:7]] if c.kind == "commit" else []
-    out += [f"#{p}" for p in c.prs]
+    out += [f"#{p}" for p in c.prs] + c.gates
     if c.kind in ("flag", "config", "prompt", "model", "data_job", "infra") and len(c.ref) >= 4:
         out.append(c.ref.split("@")[0])
     out += [v for v in c.versions if v.count(".") >= 2 or re.search(r"[a-z]", v)]

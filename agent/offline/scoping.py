@@ -13,6 +13,8 @@ archive). The second is what the timeline and analysis stages read.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 from agent.state import Scope
@@ -53,10 +55,22 @@ def scope_from_parsed(m: Manifest | None, dump_name: str) -> Scope:
         commander=(m.commander or "").strip() or UNKNOWN_COMMANDER,
         window_start=m.window_start,
         window_end=m.window_end,
-        declared_severity=m.severity or None,
+        declared_severity=m.severity or _severity_alias(m.raw),
         blameless_statement=BLAMELESS_STATEMENT,
         manifest_notes=notes,
     )
+
+
+# Manifests name the severity field many ways ("sev", "priority", "severity_level"); any top-level
+# key that starts so and holds a short scalar is the declared severity.
+_SEV_KEY = re.compile(r"^(sev|severity|priority|prio)(_?level)?$", re.I)
+
+
+def _severity_alias(raw: dict[str, object]) -> str | None:
+    for key, value in raw.items():
+        if _SEV_KEY.match(str(key)) and isinstance(value, (str, int)) and len(str(value)) <= 16:
+            return str(value).strip() or None
+    return None
 
 
 def scope_from_manifest(dump: Path) -> Scope:

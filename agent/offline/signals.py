@@ -184,9 +184,26 @@ def robust_band(values: list[float], *, min_rel: float, min_abs: float) -> tuple
     """(median, half-width of the quiet band): the larger of MAD_K robust SDs, a minimum change
     relative to the median, and an absolute floor (so a flat zero series still needs a real move)."""
     med = statistics.median(values)
-    mad = statistics.median(abs(v - med) for v in values)
-    width = max(MAD_K * MAD_TO_SD * mad, abs(med) * min_rel, min_abs)
+    devs = sorted(abs(v - med) for v in values)
+    mad = statistics.median(devs)
+    usual = _usual_excursion(devs) if mad == 0 else 0.0
+    width = max(MAD_K * MAD_TO_SD * mad, abs(med) * min_rel, min_abs, usual)
     return med, width if width > 0 else 1e-12
+
+
+# USUAL_SHARE: a deviation the quiet stretch itself shows in one sample of ten is its normal
+#   noise. The MAD misses it when more than half the quiet samples are identical (a ratio of a
+#   handful of votes or requests is 0 most of the time and 0.25 or 0.5 on a single event), so
+#   the band of such a series (MAD 0) is never narrower than the quiet stretch's 90th-percentile
+#   deviation. Only then: where the MAD is informative it is also robust to an excursion inside
+#   the quiet stretch, which a percentile is not.
+USUAL_SHARE = 0.1
+
+
+def _usual_excursion(sorted_devs: list[float]) -> float:
+    if len(sorted_devs) < MIN_BASELINE:
+        return 0.0
+    return sorted_devs[min(len(sorted_devs) - 1, int(len(sorted_devs) * (1 - USUAL_SHARE)))]
 
 
 def deviation_runs(points: list[tuple[float, float]], med: float, width: float, *, sign: float,
@@ -220,6 +237,21 @@ def deviation_runs(points: list[tuple[float, float]], med: float, width: float, 
         runs.append(Run(start, stop, peak, count, to_end=stop >= n))
         i = stop
     return runs
+
+
+# MIN_QUIET_POINTS: in-band points a series must show before a deviation for the deviation to
+#   mark a start: the same five points a baseline needs (MIN_BASELINE). A series whose export
+#   begins mid-incident, or whose first samples are sparse and noisy, has none.
+MIN_QUIET_POINTS = MIN_BASELINE
+
+
+def quiet_before(points: list[tuple[float, float]], start: int, med: float, width: float, *,
+                 sign: float, two_sided: bool) -> int:
+    """In-band points before index `start` (anywhere earlier in the series)."""
+    def inside(v: float) -> bool:
+        return abs(v - med) <= width if two_sided else sign * (v - med) <= width
+
+    return sum(1 for _, v in points[:start] if inside(v))
 
 
 def is_sustained(run: Run) -> bool:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from agent.offline import signals
+from agent.offline import signals, user_reports
 from agent.offline.lexicon import USER_REPORT
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
@@ -174,17 +174,27 @@ def _series_signals(points: list[tuple[float, float]], *, name: str, family: str
     scale_floor = SCALE_FLOOR_FRAC * (max(values) - min(values))
     med, width = signals.robust_band(base, min_rel=min_rel, min_abs=max(min_abs, scale_floor))
     step = signals.step_s(points)
+    # Samples before the manifest's start are a stretch the responders call quiet: one of them
+    # is a baseline. Without that, the series must show MIN_QUIET_POINTS in-band points itself.
+    labelled = quiet_until is not None and points[0][0] <= quiet_until
+    need_quiet = 1 if labelled else signals.MIN_QUIET_POINTS
     out = []
     for run in signals.deviation_runs(points, med, width, sign=sign, two_sided=two_sided,
                                       max_gap_s=max_gap_s):
         t0, tp = points[run.start][0], points[run.peak][0]
         end = None if run.to_end else _utc(points[run.stop][0])
+        quiet = signals.quiet_before(points, run.start, med, width, sign=sign, two_sided=two_sided)
+        # A run with no quiet stretch before it (a series that starts out of band, its first
+        # sparse and noisy samples) shows where the export begins, not where a change began.
+        calm = quiet >= need_quiet
         out.append(WindowSignal(
             name=name, family=family, onset=_utc(t0), end=end, evidence=list(ids),
-            sustained=signals.is_sustained(run), strong=run.out_points >= signals.STRONG_POINTS,
+            sustained=signals.is_sustained(run) and calm,
+            strong=calm and run.out_points >= signals.STRONG_POINTS,
             resolution_s=step, baseline=med, peak=points[run.peak][1], peak_at=_utc(tp),
             detail=(f"baseline median {med:.4g}, band ±{width:.4g}, peak {points[run.peak][1]:.4g}, "
-                    f"{run.out_points} point(s) out"),
+                    f"{run.out_points} point(s) out"
+                    + ("" if calm else f"; only {quiet} quiet point(s) before it"))
         ))
     return out
 
@@ -241,8 +251,10 @@ def _metric_signals(store: EvidenceStore, quiet_until: float | None) -> list[Win
             pts, name=name, family=f"metric:{name}",
             # Quality-like and unknown series are read both ways: a sudden jump in an eval score or
             # AUC (contamination, leakage) is as suspicious as a drop.
-            ids=[ev.id], sign=-1.0 if direction is False else 1.0,
-            two_sided=direction is None or (direction is False and not _is_volume(name)),
+            ids=[ev.id], sign=-1.0 if direction is False or _is_volume(name) else 1.0,
+            # Volume (work per second) is read one way whatever the name says: more of it is the
+            # daily cycle or load, not harm; a drop is traffic lost.
+            two_sided=not _is_volume(name) and direction is not True,
             min_rel=LOAD_MIN_REL if direction is True else QUALITY_MIN_REL,
             min_abs=HTTP_5XX_MIN_ABS if _is_failure_share(name, pts) else 0.0,
             quiet_until=quiet_until)
@@ -325,9 +337,6 @@ def _discrete_signals(store: EvidenceStore) -> list[WindowSignal]:
     alerts = [e for e in store.iter(kinds=[EvidenceKind.ALERT])
               if str(e.attrs.get("status") or "firing") == "firing"]
     pages = [e for e in store.iter(kinds=[EvidenceKind.PAGE]) if e.attrs.get("entry_type") == "trigger"]
-    users = [e for e in store.iter(kinds=[EvidenceKind.CHAT])
-             if not e.attrs.get("bot") and not e.flags and USER_REPORT.search(e.text)]
-    users += list(store.iter(kinds=[EvidenceKind.TICKET], dated_only=True))
     # Only spans that carry a model are LLM calls; other OpenTelemetry spans are not requests.
     traces = [e for e in store.iter(kinds=[EvidenceKind.TRACE]) if e.attrs.get("model") and (
         e.level in ("error", "critical") or e.attrs.get("error")
@@ -339,9 +348,35 @@ def _discrete_signals(store: EvidenceStore) -> list[WindowSignal]:
     # A page is usually the alert's own notification: one family, never each other's backing.
     return (_event_signals(alerts, name="alert firing", family="alerting", min_events=1)
             + _event_signals(pages, name="page triggered", family="alerting", min_events=1)
-            + _event_signals(users, name="user report", family="user", min_events=1)
+            + _user_signals(store)
             + _event_signals(traces, name="failed LLM requests", family="trace", min_events=MIN_EVENTS)
             + _event_signals(k8s, name="Kubernetes Warning events", family="k8s", min_events=MIN_EVENTS))
+
+
+def _user_signals(store: EvidenceStore) -> list[WindowSignal]:
+    """Tickets count by topic, as a rise against the topic's own baseline (user_reports.py); a
+    lone ticket is never a signal. Chat messages relaying user reports are a judgment like a
+    page; a single one is weaker (see below)."""
+    from agent.offline.timeline import signature  # one message-folding rule for every stage
+
+    tickets = [e for e in store.iter(kinds=[EvidenceKind.TICKET], dated_only=True)
+               if user_reports.is_ticket_itself(e) and not e.flags]
+    out = [WindowSignal(
+        name=f"user reports on one topic ({rise.topic[:60]})", family="user", onset=rise.onset,
+        evidence=[r.id for r in rise.reports[:3]], sustained=True,
+        strong=len(rise.reports) >= 2 * user_reports.MIN_GROUP,
+        detail=(f"{len(rise.reports)} report(s) within {user_reports.GROUP_WINDOW_S / 3600:.0f} h "
+                f"against {rise.usual_per_window:.2f} usual per {user_reports.GROUP_WINDOW_S / 3600:.0f} h"))
+        for rise in user_reports.topic_rises(tickets, lambda e: user_reports.ticket_topic(e, signature))]
+    relays = [e for e in store.iter(kinds=[EvidenceKind.CHAT])
+              if not e.attrs.get("bot") and not e.flags and USER_REPORT.search(e.text)]
+    for s in _event_signals(relays, name="user report", family="user", min_events=1):
+        if len(s.evidence) == 1:
+            # One relayed report stands as a last resort and backs other signals, but is itself
+            # backed only by a judgment or a strong series, never by a small bump.
+            s.level = "warning"
+        out.append(s)
+    return out
 
 
 def _record_signals(store: EvidenceStore, quiet_until: float | None) -> list[WindowSignal]:

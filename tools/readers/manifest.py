@@ -133,6 +133,8 @@ def _parse_manifest(name: str, text: str) -> Manifest:
             m.window_start = m.window_end = None
     elif window is not None:
         problems.append("window should be a mapping with start and end")
+    if m.window_start is None and m.window_end is None:
+        _window_from_keys(m, data, tz, problems)
     services = data.get("services")
     if isinstance(services, str):
         m.services = [services]
@@ -146,6 +148,26 @@ def _parse_manifest(name: str, text: str) -> Manifest:
             problems.append("opt_in_names should be true or false; names stay redacted")
     m.problems = problems
     return m
+
+
+# Manifests without a `window` mapping still say when: `started_at`, `impact_start`, `began`,
+# `resolved_at`, `mitigated_at`, `end_time`... Any top-level key of these shapes whose value parses
+# as a time is a window hint (scoping only narrows the search with it, never takes it as the onset).
+_START_KEY = re.compile(r"^(?:incident_|impact_|window_)?(?:start(?:ed)?|began|begin|onset)(?:_at|_time|_ts)?$", re.I)
+_END_KEY = re.compile(r"^(?:incident_|impact_|window_)?(?:end(?:ed)?|resolved|mitigated|recovered|closed)"
+                      r"(?:_at|_time|_ts)?$", re.I)
+
+
+def _window_from_keys(m: Manifest, data: dict[Any, Any], tz: tzinfo, problems: list[str]) -> None:
+    for key, value in data.items():
+        for pattern, attr in ((_START_KEY, "window_start"), (_END_KEY, "window_end")):
+            if getattr(m, attr) is None and pattern.match(str(key)) and value is not None:
+                parsed = parse_ts(value if isinstance(value, str) else _jsonable(value), tz)
+                if parsed is not None:
+                    setattr(m, attr, parsed[0])
+    if m.window_start and m.window_end and m.window_end < m.window_start:
+        problems.append("the manifest's end time is before its start time; window ignored")
+        m.window_start = m.window_end = None
 
 
 class ManifestReader:
