@@ -6,22 +6,15 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
-from tools.readers.base import ReadContext
+from tools.models import EvidenceKind
 from tools.readers.flags import MAX_VALUE_CHARS
-from tools.readers.registry import pick_reader
+from tests.reader_support import read_picked
 
 UTC = timezone.utc
 FIX = Path(__file__).parent / "fixtures" / "flags"
 
 
-def read(path: Path, rel: str) -> tuple[str, list[Evidence], list[Malformed]]:
-    head = path.read_bytes()[:65536].decode("utf-8", errors="replace")
-    reader = pick_reader(path, head)
-    assert reader is not None, f"no reader for {rel}"
-    items = list(reader.read(path, rel, ReadContext(root=path.parent)))
-    return (reader.name, [i for i in items if isinstance(i, Evidence)],
-            [i for i in items if isinstance(i, Malformed)])
+read = read_picked
 
 
 def test_unleash_events_actions_diff_and_bad_entry() -> None:

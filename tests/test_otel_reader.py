@@ -6,21 +6,14 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
-from tools.readers.base import ReadContext
-from tools.readers.registry import pick_reader
+from tools.models import EvidenceKind
+from tests.reader_support import read_picked
 
 UTC = timezone.utc
 FIX = Path(__file__).parent / "fixtures" / "otel"
 
 
-def read(path: Path, rel: str) -> tuple[str, list[Evidence], list[Malformed]]:
-    head = path.read_bytes()[:65536].decode("utf-8", errors="replace")
-    reader = pick_reader(path, head)
-    assert reader is not None, f"no reader for {rel}"
-    items = list(reader.read(path, rel, ReadContext(root=path.parent)))
-    return (reader.name, [i for i in items if isinstance(i, Evidence)],
-            [i for i in items if isinstance(i, Malformed)])
+read = read_picked
 
 
 def test_collector_file_spans_map_genai_fields_and_errors() -> None:
