@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from incidents import db as dbmod
-from incidents.importers import from_pma, pma_labels
-from incidents.models import Incident
+from incidents.importers import from_pma
 from incidents.record import IncidentRecord
 from incidents.similar import Query, search
 from incidents.store import save

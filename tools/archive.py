@@ -386,7 +386,7 @@ def _extract_tar(archive: Path, w: _Writer) -> None:
 
 def _tar_member(tf: tarfile.TarFile, m: tarfile.TarInfo, w: _Writer) -> bool:
     """Extract one tar member; False when a cap stops the whole extraction."""
-    dest, report = w.dest, w.report
+    report = w.report
     rel = _safe_rel(m.name)
     if rel is None:
         _reject(report, member=m.name, reason="absolute path or '..' in member name")

@@ -27,7 +27,7 @@ from agent.validators.lexicon import (
     RECURRENCE,
     REGULATOR,
 )
-from agent.validators.sentence import PRONOUNS, mentions_person, name_like, person_np, prepare
+from agent.validators.sentence import PRONOUNS, mentions_person, name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS, SYSTEM_NOUNS, subject_before
 
 _I = re.IGNORECASE

@@ -25,7 +25,7 @@ from agent.validators.lexicon import DILIGENCE_ADJ, DISCLAIMER_BUT, FAULT_VERB, 
 from agent.validators.rules._prose import check_prose
 from agent.validators.rules.scope import hr_match
 from agent.validators.sentence import is_person_phrase, mentions_person, name_like, person_np, prepare
-from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, clause_before, subject_before
+from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, subject_before
 
 RULE_ID = "no-blame"
 SUGGESTION = (
@@ -258,7 +258,7 @@ def _structures(who: str) -> list[tuple[re.Pattern[str], str]]:
          "'Another one of X's ...' frames the cause as a person's habit."),
         (re.compile(rf"\b(?:is|was)\s+(?:ultimately|squarely|entirely|totally|all|really|solely|100%)\s+on\s+({who})",
                     re.IGNORECASE), "'It is on X' assigns the incident to a person."),
-        (re.compile(rf"^\W*who (?:the hell |on earth )?(?:\w+ed|thought|signed off|ran|wrote|set|let|put)\b[^?]*\?[?!]", re.IGNORECASE),
+        (re.compile(r"^\W*who (?:the hell |on earth )?(?:\w+ed|thought|signed off|ran|wrote|set|let|put)\b[^?]*\?[?!]", re.IGNORECASE),
          "A rhetorical 'who did this?' question looks for a culprit."),
         # Praise plus an irony marker (eye-roll, facepalm, "/s") is sarcasm aimed at the person praised.
         (re.compile(rf"\b(?:great|nice|good|amazing|fantastic|brilliant) (?:job|work|call|one),? ({who})\b(?=.*(?:🙄|🤦|/s\b|😒))",
