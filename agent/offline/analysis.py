@@ -42,6 +42,7 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
     a.failure_modes = cls.modes
+    _exposure_onset(a, cls.modes)
     if cls.specialist_hits:
         a.specialists.append(
             "The evidence mentions a possible hardware-level or adversarial-ML fault "
@@ -55,6 +56,43 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps + _inventory_gaps(store))
     a.computed_facts = _computed_facts(a)
     return a
+
+
+# Failure modes where every answer the changed system gives is affected from the moment users
+# reach it, while the symptom is only seen later through reports, probes or sparse metrics.
+BEHAVIOUR_MODES = {"safety.sycophancy", "safety.over_refusal", "serving.quantization_drift",
+                   "rag.stale_index", "rag.embedding_mismatch", "rag.retrieval_quality",
+                   "eval.metric_misspecification"}
+EXPOSURE_LOOKBACK = timedelta(hours=72)
+
+
+def _exposure_onset(a: Analysis, modes: list[str]) -> None:
+    """For a behaviour regression, impact starts when the top-ranked change reached production,
+    not when the first report or metric bucket showed it. Errors (OOMs, 5xx) start at the first
+    error, so this applies only when every specific mode is a behaviour mode."""
+    specific = [m for m in modes if not m.startswith("infra.")]
+    top = a.triggers[0] if a.triggers else None
+    d = a.detection
+    if not specific or any(m not in BEHAVIOUR_MODES for m in specific) or top is None or top.at is None \
+            or d.first_anomaly_at is None:
+        return
+    lead = d.first_anomaly_at - top.at
+    if lead <= timedelta(0) or lead > EXPOSURE_LOOKBACK:
+        return
+    d.data_gaps.append(
+        f"[ASSUMPTION] Impact taken to start when `{top.ref[:12]}` reached production "
+        f"({top.at:%Y-%m-%d %H:%M:%S} UTC), {lead.total_seconds() / 3600:.1f} h before the first measured "
+        "symptom: a behaviour regression affects answers from exposure, the symptom signal lags.")
+    d.first_anomaly_at = top.at
+    if top.production_evidence:
+        d.evidence.append(top.production_evidence)
+    d.time_to_detect_s = _span(top.at, d.detected_at)
+    d.time_to_mitigate_s = _span(top.at, d.mitigated_at)
+    d.time_to_resolve_s = _span(top.at, d.resolved_at)
+
+
+def _span(a: datetime, b: datetime | None) -> float | None:
+    return max((b - a).total_seconds(), 0.0) if b is not None else None
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -230,9 +268,13 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
 
 def _age(a: Analysis) -> str:
     top = a.triggers[0]
-    if top.at is None or a.detection.first_anomaly_at is None:
+    # The first *measured* symptom: for a behaviour regression the impact start is the exposure
+    # itself (see _exposure_onset), which would make this gap read "0s".
+    win = getattr(a, "window", None)
+    seen = win.onset if win is not None and win.onset is not None else a.detection.first_anomaly_at
+    if top.at is None or seen is None:
         return "an unknown time"
-    return det.human_duration((a.detection.first_anomaly_at - top.at).total_seconds())
+    return det.human_duration((seen - top.at).total_seconds())
 
 
 def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEvent | None:

@@ -7,6 +7,7 @@ anomaly; time to resolve = resolution - first anomaly.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from agent.offline.window import CORROBORATION_S, IncidentWindow
@@ -22,6 +23,13 @@ def _first(events: list[TimelineEvent], *cats: str, after: datetime | None = Non
     return None
 
 
+def _first_strong(events: list[TimelineEvent], after: datetime | None) -> TimelineEvent | None:
+    for e in events:
+        if e.category in DETECTION_CATEGORIES and (after is None or e.timestamp >= after) and not is_weak(e):
+            return e
+    return None
+
+
 def _last(events: list[TimelineEvent], *cats: str) -> TimelineEvent | None:
     found = [e for e in events if e.category in cats]
     return found[-1] if found else None
@@ -31,6 +39,30 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
     return max((b - a).total_seconds(), 0.0)
+
+
+# A warning-level notification pages nobody; an alert that does, or a page, is how on-call hears.
+_LOW_SEVERITY = re.compile(r"severity (?:warning|warn|info|low|minor|none)\b|- '(?:warning|info)'|\((?:warning|info)\)", re.I)
+# A relayed user report is the organisation detecting when it escalates or speaks for several
+# reports; one customer's anecdote in a support channel usually waits ("probably a phrasing thing").
+_CHANNEL = re.compile(r"#[\w.-]+")
+_ESCALATES = re.compile(r"\bescalat\w*|\bpag(?:e|ed|ing)\b", re.I)
+_SEVERAL = re.compile(
+    r"\b(?:\d{1,6}\+?|three|four|five|six|seven|eight|nine|ten|several|many|multiple|dozens? of|hundreds? of)"
+    r"\s+(?:\w+\s+){0,2}?(?:tickets?|reports?|complaints?|customers?|users?|accounts?|tenants?|teachers?|"
+    r"students?|clients?)\b", re.I)
+
+
+def is_weak(event: TimelineEvent) -> bool:
+    """A detection-category row that is only a notice: a warning-level alert, or a single user
+    report nobody escalated. It stands as detection only when nothing stronger follows."""
+    text = event.event
+    if event.category == "alert":
+        return bool(_LOW_SEVERITY.search(text))
+    if event.category == "detection" and detected_by(event) == "user report":
+        said = _CHANNEL.sub(" ", text)  # "#support-escalations" names a channel, not an escalation
+        return not (_ESCALATES.search(said) or _SEVERAL.search(said))
+    return False
 
 
 def detected_by(event: TimelineEvent) -> str:
@@ -73,7 +105,7 @@ def compute_detection(events: list[TimelineEvent], window: IncidentWindow | None
     since = None
     if window is not None and window.onset is not None:
         since = window.onset - timedelta(seconds=max(window.onset_uncertainty_s or 0, CORROBORATION_S))
-    detect = _first(events, *DETECTION_CATEGORIES, after=since)
+    detect = _first_strong(events, since) or _first(events, *DETECTION_CATEGORIES, after=since)
     if detect is not None:
         d.detected_at = detect.timestamp
         d.detected_by = detected_by(detect)

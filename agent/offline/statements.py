@@ -61,6 +61,15 @@ _OBSERVE = re.compile(
     r"investigating|looking into|anomal\w*|regress\w*)\b",
     re.I,
 )
+# A responder saying the cause is found (a milestone of the investigation, not a guess):
+# "found it: ...", "root cause is ...", "that's the culprit", "smoking gun".
+_DIAGNOSIS = re.compile(
+    r"^\W*(?:ok(?:ay)?[,.]?\s+)?found (?:it|the (?:bug|cause|problem|issue|culprit))\b|"
+    r"\broot[- ]caus(?:e|ed)\s*(?:is|was|found|identified|confirmed|:)|"
+    r"\b(?:that'?s|this is|here'?s) (?:the|our) (?:root cause|culprit|smoking gun)\b|"
+    r"\b(?:smoking gun|culprit (?:is|was|found))\b|\bconfirmed (?:the )?(?:root )?cause\b",
+    re.I,
+)
 _HYPOTHESIS = re.compile(
     r"\b(might be|may be|could be|probably|likely|suspect\w*|hypothes\w*|theory|i think|i bet|"
     r"my guess|smells like|caused by|because of|root cause)\b",
@@ -72,7 +81,8 @@ _USER = re.compile(
 # ticket is X" is routing, "customers are getting errors" is a report.
 _USER_VERB = re.compile(
     r"\b(complain\w*|seeing|getting (?:errors?|timeouts?|5\d\d|wrong|bad|garbage|nothing)|wrong|errors?|"
-    r"fail\w*|broken|not working|doesn'?t work|can'?t|cannot|unable|slow\w*|time[sd]? ?out|timeouts?|"
+    r"fail\w*|broken|not working|doesn'?t work|can'?t|cannot|couldn'?t|could not|unable|slow\w*|time[sd]? ?out|timeouts?|"
+    r"unrelated|irrelevant|nonsense|made[- ]up|"
     r"outage|down\b|missing|incorrect|bad (?:answers?|results?|responses?)|hallucinat\w*|agree\w* with|"
     r"report(?:s|ed|ing)? (?:that|errors?|problems?|issues?|failures?|bad|wrong|seeing))\b", re.I)
 # The middle ground between a mention and a symptom: users as the subject of a reporting or
@@ -127,13 +137,13 @@ class Statement:
 
 
 INTENTS = ("declare", "escalate", "decide", "mitigate", "recover", "resolve", "user_report",
-           "observe", "hypothesis", "deploy", "alert_firing", "alert_resolved", "none")
+           "observe", "diagnosis", "hypothesis", "deploy", "alert_firing", "alert_resolved", "none")
 
 # Timeline category each intent is shown under.
 CATEGORY = {
     "declare": "declared", "escalate": "escalation", "decide": "decision", "mitigate": "mitigation",
     "recover": "recovery", "resolve": "resolution", "user_report": "detection", "observe": "detection",
-    "hypothesis": "context", "deploy": "deploy", "alert_firing": "alert", "alert_resolved": "recovery",
+    "diagnosis": "diagnosis", "hypothesis": "context", "deploy": "deploy", "alert_firing": "alert", "alert_resolved": "recovery",
 }
 
 
@@ -157,6 +167,8 @@ def _action(text: str) -> str | None:
     """The verb class of the main action, strongest first (a resolution outranks a recovery)."""
     if _DECLARE.search(text):
         return "declare"
+    if _DIAGNOSIS.search(text) and not _QUESTION.search(text):
+        return "diagnosis"
     if _RESOLVE.search(text):
         return "resolve"
     if ((_USER.search(text) and _USER_VERB.search(text)) or _USER_SUBJECT.search(text)) \
@@ -183,6 +195,9 @@ def classify(text: str, *, bot: bool = False) -> Statement:
         return Statement("decide", 0.85 if action else 0.6, shape)
     if action is None:
         return Statement("none", 0.0, shape)
+    if shape == "question" and action == "user_report" and _leads_with_statement(text):
+        # "Customer says X is broken. Anyone seen this?": the report is made before the ask.
+        return Statement(action, 0.65, "report")
     if shape == "question":
         # "Can we roll back?" proposes an action; it is neither done nor decided.
         if action in ("mitigate", "declare", "escalate", "resolve"):
@@ -191,6 +206,16 @@ def classify(text: str, *, bot: bool = False) -> Statement:
     if shape == "plan" and action == "mitigate":
         return Statement("decide", 0.7, shape)
     return Statement(action, 0.8 if shape == "report" else 0.65, shape)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+")
+
+
+def _leads_with_statement(text: str) -> bool:
+    """The first sentence is not itself a question (a trailing "anyone seen this?" does not
+    turn a report into a proposal)."""
+    parts = _SENTENCE_END.split(text.strip(), maxsplit=1)
+    return len(parts) == 2 and not _QUESTION.search(parts[0]) and not _PROPOSAL.search(parts[0])
 
 
 def classify_bot(text: str) -> Statement:

@@ -53,15 +53,28 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("serving.latency_regression", "Latency regression / cold start",
          _p(r"cold[- ]start|p99 latency|latency regression|time to first token|ttft")),
     Mode("rag.stale_index", "Stale or partial retrieval index",
-         _p(r"stale (?:answer|result|document|index|content)|partial(?:ly)? reindex|reindex\w* (?:job )?(?:fail|partial|incomplete|stopped|timed out)|index (?:is )?(?:stale|out of date|outdated)|document age|index_age|docs? (?:missing|not indexed)")),
+         _p(r"stale (?:answer|result|document|index|content)|partial(?:ly)? reindex|reindex\w* (?:job )?(?:fail|partial|incomplete|stopped|timed out)|re-?index\w*.{0,60}(?:skipped|interrupted|partial|incomplete|half)|mix(?:ed|ing|ture of)\W{0,3}(?:\w+[/ ]){0,3}(?:shards|embeddings|vectors|index|indexes|indices)|(?:half|partial(?:ly)?)[- ]migrated|(?:shards|vectors|embeddings|chunks) (?:from|with|in) (?:two|different|mixed|both) (?:embedding )?(?:models|encoders|spaces)|index (?:is )?(?:stale|out of date|outdated)|document age|index_age|docs? (?:missing|not indexed)")),
     Mode("rag.context_poisoning", "Context poisoning through retrieved content",
          _p(r"(?:context|retrieval|document|corpus) poison\w*|poison\w* (?:document|doc|page|chunk)|injected (?:document|content|instruction)|malicious (?:document|page|chunk|link|url)|phishing|verify (?:your|the) account|"
             r"untrusted (?:source|review|content) in (?:the )?index")),
+    # The query side and the index side embedded by different models (a switch of embedding
+    # model without a full re-embed): vectors still compare, so nothing errors, answers just drift.
+    Mode("rag.embedding_mismatch", "Embedding-model mismatch between queries and index",
+         _p(r"embedding(?:s| model)? (?:switch|swap|change|upgrade|migration|mismatch|drift)|"
+            r"switch\w* (?:the )?(?:embeddings?|(?:query )?encoder|embedding model)\b|"
+            r"(?:query|document) encoder (?:to|from|change|switch|mismatch)|"
+            r"(?:different|two|mixed|incompatible) (?:embedding )?(?:models?|encoders?|vector spaces?) (?:in|for|across) (?:the )?(?:index|collection)|"
+            r"vector space mismatch|mixed embeddings")),
+    Mode("rag.retrieval_quality", "Retrieval-quality regression",
+         _p(r"retrieval[_ ](?:quality|score|recall|precision|relevance)|top-?1[_ ](?:retrieval[_ ])?score|"
+            r"retrieval_top\w*|recall@\d+|\bndcg\b|(?:answer[_ ])?fallback[_ ](?:rate|ratio)|"
+            r"(?:unrelated|irrelevant|wrong) (?:articles|documents|docs|chunks|passages|results|context)|"
+            r"can'?t find (?:articles|documents|docs) that (?:definitely )?exist")),
     Mode("rag.reranker_fallback", "Reranker fallback pathology",
          _p(r"reranker (?:fallback|timeout|disabled|unavailable)|fall(?:ing)? back to bm25")),
     Mode("agentic.runaway_loop", "Agent runaway loop",
          _p(r"runaway|infinite loop|max(?:imum)? (?:iterations|steps)|step limit|recursion limit|same tool call|tool call loop|loop detected|\d{3,} (?:tool )?calls|token (?:budget )?burn|budget burn|"
-            r"repeat\w* (?:the same|\w+ with the same)|looping")),
+            r"repeat\w* (?:the same|\w+ with the same)|\blooping\b")),  # not "crashlooping" (a pod restart loop)
     Mode("agentic.destructive_tool_call", "Destructive / irreversible tool call",
          _p(r"destructive|irreversibl\w*|drop table|deleted? (?:\d+ )?(?:rows|records|files|tickets|accounts)|rm -rf|truncate table|wiped")),
     Mode("agentic.argument_hallucination", "Tool argument hallucination",
@@ -69,17 +82,28 @@ TAXONOMY: tuple[Mode, ...] = (
     Mode("eval.contamination", "Eval contamination",
          _p(r"contaminat\w*|test set (?:leak|overlap)|benchmark (?:leak|overlap)|train(?:ing)?/test overlap")),
     Mode("eval.metric_misspecification", "Mis-specified eval metric",
-         _p(r"metric (?:mis-?specif\w*|was wrong|bug|definition)|mis-?specified metric|wrong metric|scorer bug|metric measured")),
+         _p(r"metric (?:mis-?specif\w*|was wrong|bug|definition)|mis-?specified metric|wrong metric|scorer bug|metric measured|"
+            r"proxy (?:metric|reward)|vanity metric|(?:on|by) (?:thumbs(?:[- ]up)?|likes|ratings|engagement) alone|"
+            r"optimi[sz]\w* for (?:engagement|thumbs|ratings|likes|approval)")),
     Mode("eval.flaky_eval", "Flaky / small-sample eval",
          _p(r"flak(?:y|e|iness)|small sample|eval (?:variance|noise)|non-?determinis|re-?run passed|"
             r"passed on (?:re-?run|retry)|transient|intermittent|"
             r"(?:429|rate[- ]limit\w*|read ?timeouts?).{0,60}(?:download\w*|dataset|hub|eval)")),
+    # A policy trained against a reward model (RLHF, PPO, DPO) that learned what the reward
+    # model or raters like rather than what is right.
+    Mode("training.reward_hacking", "Reward hacking / reward-model over-optimisation",
+         _p(r"reward[- ]hack\w*|reward model (?:exploit\w*|over-?optimi\w*|bias\w*|favou?rs?|prefers?|rewards?)|"
+            r"over-?optimi[sz]\w* (?:the |against the |on the )?(?:reward|rm\b|preference)|"
+            r"(?:rm|reward model)\S* (?:rewards?|prefers?|favou?rs?) (?:agreement|agreeable|warm|flatter|confident)")),
     Mode("safety.jailbreak", "Jailbreak / policy bypass",
          _p(r"jailbreak\w*|policy bypass|bypass(?:ed)? (?:the )?(?:safety|filter|guardrail)|harmful (?:output|content|completion)")),
     Mode("safety.over_refusal", "Over-refusal",
          _p(r"over-?refus\w*|refusal rate|refus(?:ed|ing|als?) (?:benign|legitimate|valid|normal)")),
     Mode("safety.sycophancy", "Sycophancy amplification",
-         _p(r"sycophan\w*|agree\w* with (?:the )?\w+(?:'s)? (?:wrong|incorrect)|agree_with_wrong|flatter\w*")),
+         _p(r"sycophan\w*|agree\w* with (?:an? |the )?(?:\w+(?:'s)? ){0,2}(?:wrong|incorrect|false|mistaken)|"
+            r"agree_with_wrong|wrong[-_ ]claim|flatter\w*|"
+            r"(?:confirm|validat|prais|affirm)\w* (?:the )?(?:\w+(?:'s)? )?(?:incorrect|wrong|false|mistaken) (?:\w+ )?(?:answers?|claims?|solutions?)|"
+            r"(?:too|overly) (?:agreeable|eager to please)|tells? (?:users?|students?|people) what they want")),
     Mode("data.schema_drift", "Upstream schema drift",
          _p(r"schema (?:drift|change|mismatch|violation)|column .{0,30}(?:missing|renamed|dropped)|unexpected (?:column|field)|missing (?:column|field)|keyerror|type mismatch")),
     Mode("data.label_leakage", "Label leakage",
@@ -164,8 +188,10 @@ class _Scan:
         scan = self.add
         for ev in store.errors(start=start, end=end, limit=5000, include_warnings=True):
             scan(ev.kind, ev.id, ev.text)
+        # Traces are left to the error scan above: a healthy trace's text is the users' prompt and
+        # the retrieved documents, whose topic (say, API rate limits) is not a failure of the system.
         warn_kinds = [EvidenceKind.ALERT, EvidenceKind.K8S_EVENT, EvidenceKind.CHAT, EvidenceKind.NOTE,
-                      EvidenceKind.PAGE, EvidenceKind.TRACE]
+                      EvidenceKind.PAGE]
         for ev in store.iter(kinds=warn_kinds, start=start, end=end):
             if ev.flags:
                 continue

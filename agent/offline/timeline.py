@@ -22,18 +22,20 @@ from agent.offline.lexicon import (
     MITIGATION,
     TROUBLE,
 )
-from agent.offline import statements, templates
+from agent.offline import statements, templates, user_reports
 from agent.report import TimelineEvent
 from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
+from tools.readers.flags import diff_summary
 from tools.store import EvidenceStore
 
-MAX_EVENTS = 32
+MAX_EVENTS = 40  # an incident with a rollback story has ~15 milestones plus corroborating rows
 SNIPPET = 140
 # Lower numbers win when two events collide or the cap is hit.
 PRIORITY = {
     "trigger": 0, "anomaly": 1, "alert": 1, "page": 1, "detection": 1, "ack": 2, "mitigation": 2,
-    "recovery": 2, "resolution": 2, "declared": 2, "user_report": 3, "escalation": 3, "decision": 3, "deploy": 3, "context": 5,
+    "recovery": 2, "resolution": 2, "declared": 2, "decision": 2, "diagnosis": 2, "user_report": 3, "escalation": 3, "deploy": 3,
+    "context": 5,
 }
 PD_CATEGORY = {
     "trigger": "page", "acknowledge": "ack", "escalate": "escalation", "resolve": "resolution",
@@ -226,7 +228,49 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
     _implicated_entities(store, b, start, end)
     _demote_precursors(b, win)
     _trigger(store, b, scope, end)
+    _reverts(store, b, end)
     return b.finish()
+
+
+_SHIPPED_UNDO = re.compile(r"revert|roll(?:ed|ing)?[ -]?back|rollback|deployed|downgrad", re.I)
+REPORTED_STEP_S = 900  # a responder's "rollback deployed" this soon after a merge is the same step
+
+
+def _fold_into_reported_step(b: _Builder, ev: Evidence | None, when: datetime, note: str) -> bool:
+    """When responders already reported the mitigation the merge led to, cite the merge on that
+    row instead of adding a second row for one step."""
+    later = [e for e in b.events if e.category == "mitigation" and _SHIPPED_UNDO.search(e.event)
+             and 0 <= (e.timestamp - when).total_seconds() <= REPORTED_STEP_S]
+    if not later or ev is None:
+        return False
+    row = min(later, key=lambda e: e.timestamp)
+    if ev.id not in row.evidence and len(row.evidence) < MAX_IDS:
+        row.evidence.append(ev.id)
+    row.event = f"{row.event} ({note})"
+    return True
+
+
+def _reverts(store: EvidenceStore, b: _Builder, end: datetime | None) -> None:
+    """Revert commits after the onset: when each was merged and when it reached production (the
+    deploy or sync that names it). Responders often say only "merged" or "argo picked it up", so
+    the change records, not the chat, carry these steps."""
+    from agent.offline.change_model import collect_changes
+
+    win = b.window
+    onset = win.onset if win is not None and win.onset is not None else None
+    if onset is None or end is None or end <= onset:
+        return
+    for c in collect_changes(store, onset, end):
+        if c.kind != "commit" or not c.reverts or c.landed_at is None or not c.evidence:
+            continue
+        ev = store.get(c.evidence[0])
+        name = f"`{c.ref[:12]}`"
+        if not _fold_into_reported_step(b, ev, c.landed_at, f"revert {name} merged {c.landed_at:%H:%M:%S}"):
+            b.add(ev, c.landed_at, f"Revert {name} merged: {c.summary}", "mitigation")
+        prod = store.get(c.production_evidence) if c.production_evidence else None
+        if prod is not None and prod.id != c.evidence[0] and c.reached_production_at is not None:
+            b.add(prod, c.reached_production_at, f"Revert {name} reaches production: `{snippet(prod)}`",
+                  "mitigation")
 
 
 def incident_window_signals(store: EvidenceStore, scope: Scope) -> IncidentWindow:
@@ -468,6 +512,7 @@ LABEL = {
     "declare": "Incident declared / commander assigned", "escalate": "Escalation",
     "decide": "Decision", "mitigate": "Mitigation step", "recover": "Recovery observed",
     "resolve": "Resolution declared", "user_report": "User-impact report relayed",
+    "diagnosis": "Root cause found (responder)",
     "observe": "Problem noticed by a responder", "deploy": "Deploy announced",
     "alert_firing": "Alert notification", "alert_resolved": "Alert resolved notification",
 }
@@ -532,7 +577,14 @@ def _k8s_first_ts(ev: Evidence) -> datetime | None:
 _LOG_FTS = (
     "deploy OR deployed OR deployment OR rollout OR upgrade OR upgraded OR rollback OR revert "
     "OR reverted OR restarted OR released OR reindex OR disabled OR scaled OR killed OR halted "
-    "OR paused OR stopped OR hotfix OR mitigated OR drained OR downgraded"
+    "OR paused OR stopped OR hotfix OR mitigated OR drained OR downgraded OR restored OR recovered"
+)
+# A restore from a snapshot or backup that finished: the data is back, a recovery step.
+RESTORE_DONE = re.compile(
+    r"(?<![a-z])(?:restored|recovered)\b.{0,20}\bfrom (?:the |a )?(?:snapshot|backup)|"
+    r"(?<![a-z])(?:restor\w*|recover\w*)\b.{0,60}\b(?:finished|completed?|done|succeeded)\b|"
+    r"\b(?:snapshot|backup) (?:restore|recovery) (?:finished|completed?|done|succeeded)\b",
+    re.I,
 )
 
 
@@ -548,7 +600,9 @@ def _log_keywords(store: EvidenceStore, b: _Builder, start: datetime | None,
         sig = signature(ev.text)
         if sig in seen:
             continue
-        if MITIGATION.search(ev.text):
+        if RESTORE_DONE.search(ev.text) and ev.level not in ("error", "critical"):
+            cat = "recovery"
+        elif MITIGATION.search(ev.text):
             cat = "mitigation"
         elif DEPLOY.search(ev.text):
             cat = "deploy"
@@ -556,6 +610,34 @@ def _log_keywords(store: EvidenceStore, b: _Builder, start: datetime | None,
             continue
         seen.add(sig)
         b.add(ev, ev.ts, f"`{snippet(ev)}`" + (f" ({ev.service})" if ev.service else ""), cat)
+
+
+# Keys whose value is a share of traffic: a ramp step reads "rollout 10% → 50%".
+_PERCENT_KEY = re.compile(r"^(?:rollout|percent(?:age)?|weight|traffic|canary_?weight|setweight)$", re.I)
+_ZERO_STEP = re.compile(r"→ 0%?$")
+
+
+def _change_step(attrs: dict[str, object]) -> str:
+    """What a flag/config change changed, from its before/after values ("rollout 10% → 50%").
+
+    Without it a ramp 10 → 50 → 100 is three identical "flag updated" rows."""
+    before_v, after_v = attrs.get("before"), attrs.get("after")
+    created = before_v is None and isinstance(after_v, dict)  # a new strategy: only its share matters
+    steps = []
+    for line in (diff_summary({} if created else before_v, after_v) or "").split(", "):
+        key, _, rest = line.partition(" ")
+        before, arrow, after = rest.partition(" → ")
+        if not arrow or (created and not _PERCENT_KEY.match(key.strip())):
+            continue
+        if _PERCENT_KEY.match(key.strip()):
+            before, after = (v if v == "none" or v.endswith("%") else f"{v}%" for v in (before, after))
+        steps.append(f"{key} {before} → {after}")
+    return ", ".join(steps)
+
+
+def _ramped_to_zero(step: str) -> bool:
+    """A traffic share set to 0 ends exposure: that is a mitigation, not a deploy."""
+    return any(_PERCENT_KEY.match(s.split(" ", 1)[0]) and _ZERO_STEP.search(s) for s in step.split(", ") if s)
 
 
 def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | None,
@@ -568,9 +650,12 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
         a = ev.attrs
         what = " ".join(str(x) for x in (a.get("change_type"), f"`{a['target']}`" if a.get("target") else None,
                                            a.get("action")) if x)
-        cat = "mitigation" if str(a.get("action") or "") in ("rolled_back", "disabled", "reverted") else "deploy"
+        step = _change_step(a)
+        cat = "mitigation" if str(a.get("action") or "") in ("rolled_back", "disabled", "reverted") \
+            or _ramped_to_zero(step) else "deploy"
         b.add(ev, ev.ts, f"Change: {what or snippet(ev)}"
-              + (f" in {a['environment']}" if a.get("environment") else ""), cat)
+              + (f" in {a['environment']}" if a.get("environment") else "")
+              + (f" ({step})" if step else ""), cat)
     failed_suites: set[str] = set()
     for ev in store.iter(kinds=[EvidenceKind.EVAL], start=start, end=end):
         suite = str(ev.attrs.get("suite") or ev.attrs.get("run") or "eval")
@@ -579,6 +664,8 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
             metric = ev.attrs.get("metric")
             b.add(ev, ev.ts, f"Eval `{suite}` fails" + (f" on `{metric}`" if metric else ""), "anomaly")
     tickets = [t for t in store.iter(kinds=[EvidenceKind.TICKET], start=start, end=end) if t.ts]
+    if _topic_ticket_row(store, b):
+        return
     if tickets:
         t0 = tickets[0]
         more = f" ({len(tickets)} tickets in window)" if len(tickets) > 1 else ""
@@ -586,6 +673,28 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
         b.add(t0, t0.ts, "First user report (support ticket)"
               + (f": `{subject}`" if isinstance(subject, str) and subject in t0.text else "") + more,
               "user_report")  # users noticing is not the organisation detecting
+
+
+def _topic_ticket_row(store: EvidenceStore, b: _Builder) -> bool:
+    """The first ticket of the topic that rose with the incident (the rise nearest the onset).
+    A support queue always has tickets; its first one in the window is usually unrelated."""
+    win = b.window
+    if win is None or win.onset is None:
+        return False
+    tickets = [e for e in store.iter(kinds=[EvidenceKind.TICKET], dated_only=True)
+               if user_reports.is_ticket_itself(e) and not e.flags]
+    rises = user_reports.topic_rises(tickets, lambda e: user_reports.ticket_topic(e, signature))
+    onset = win.onset
+    if not rises:
+        return False
+    rise = min(rises, key=lambda r: abs((r.onset - onset).total_seconds()))
+    first = rise.reports[0]
+    subject = first.attrs.get("subject")
+    shown = f": `{subject}`" if isinstance(subject, str) and subject in first.text else ""
+    b.add(first, first.ts, f"First user report on the incident's topic ({rise.topic[:80]}){shown} "
+          f"({len(rise.reports)} reports of this topic within {user_reports.GROUP_WINDOW_S / 3600:.0f} h)",
+          "user_report")
+    return True
 
 
 def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
@@ -640,7 +749,8 @@ def _pages(store: EvidenceStore, b: _Builder, start: datetime | None, end: datet
         texts = {
             "page": f"PagerDuty incident triggered{f' ({urgency} urgency)' if urgency else ''}"
                     f"{f': `{title}`' if title and not ev.flags else ''}",
-            "ack": "On-call responder acknowledges the page",
+            # PagerDuty's own word ("Acknowledged by ...") so the row reads like the log entry.
+            "ack": "Page acknowledged by the on-call responder (ack)",
             "escalation": "Page escalated to the next escalation level",
             "resolution": "PagerDuty incident resolved",
             "decision": f"Incident note added: `{snippet(ev)}`",
