@@ -209,7 +209,7 @@ class _Pool:
         task = UnitTask(index=index, reader=job.reader.name, path=str(job.path), rel=job.rel,
                         ctx=dataclasses.replace(ctx, span=span, on_bytes=None, coverage=Coverage()),
                         shard=str(self.shard_path(index)),
-                        tag=self.tag, collect_years=collect_years)
+                        tag=self.tag, collect_years=collect_years, reader_module=type(job.reader).__module__)
         return self._ex.submit(run_unit, task)
 
     def discard(self, futures: dict[int, Future[UnitResult]]) -> None:
