@@ -223,7 +223,7 @@ def test_klog_cached_seconds_match_direct_construction(tmp_path: Path, tz: tzinf
 
 def reference_normalise_http(obj: dict[str, Any], attrs: dict[str, Any]) -> None:
     """normalise_http as written before key plans: every alias probed on every call."""
-    first, as_int, as_float = logs_jsonl._first, logs_jsonl._as_int, logs_jsonl._as_float
+    first, as_int, as_float = logs_jsonl._first, logs_jsonl._as_int, logs_jsonl.as_float
     nested = obj.get("http") if isinstance(obj.get("http"), dict) else None
     for scope in (obj, nested):
         if not scope:

@@ -518,3 +518,13 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def as_float(v: Any) -> float | None:
+    """A number from a JSON value (int, float or numeric string); booleans are not numbers here."""
+    if isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None

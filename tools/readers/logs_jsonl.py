@@ -11,6 +11,7 @@ from typing import Any
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.common import (
+    as_float,
     first_line_unterminated,
     id_part,
     iter_json_lines,
@@ -54,14 +55,6 @@ def _as_int(v: Any) -> int | None:
         return int(v)
     return None
 
-
-def _as_float(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
 
 
 # Which of a role's keys an object holds depends only on its keys, and a log repeats a few key
@@ -116,10 +109,10 @@ def _http_scope(scope: dict[str, Any], attrs: dict[str, Any], plan: _HttpPlan) -
         v = _value(scope, path_keys)
         if isinstance(v, str):
             attrs["path"] = v
-    if (ms_keys or s_keys) and ("latency_ms" not in attrs or _as_float(attrs.get("latency_ms")) is None):
-        f = _as_float(_value(scope, ms_keys))
+    if (ms_keys or s_keys) and ("latency_ms" not in attrs or as_float(attrs.get("latency_ms")) is None):
+        f = as_float(_value(scope, ms_keys))
         if f is None:
-            f = _as_float(_value(scope, s_keys))
+            f = as_float(_value(scope, s_keys))
             f = None if f is None else f * 1000.0
         if f is not None:
             attrs["latency_ms"] = f

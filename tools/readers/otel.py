@@ -26,6 +26,7 @@ from tools.readers.base import ReadContext
 from tools.readers.common import (
     MAX_RECORD_CHARS,
     as_dict,
+    as_float,
     clip,
     first_json_value,
     id_part,
@@ -79,7 +80,7 @@ def any_value(v: Any, depth: int = 0) -> Any:
     if "intValue" in v:
         return _as_int(v["intValue"])
     if "doubleValue" in v:
-        return _as_float(v["doubleValue"])
+        return as_float(v["doubleValue"])
     if "arrayValue" in v:
         vals = as_dict(v["arrayValue"]).get("values")
         return [any_value(x, depth + 1) for x in vals] if isinstance(vals, list) else []
@@ -111,14 +112,6 @@ def _as_int(v: Any) -> int | None:
     except ValueError:
         return None
 
-
-def _as_float(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
 
 
 def nanos_to_dt(v: Any) -> datetime | None:
