@@ -315,3 +315,16 @@ def test_progress_advances_inside_a_big_file(tmp_path: Path, monkeypatch: pytest
     inner = [c for c in calls if 0 < c[0] < size and c[2] == "app.log"]
     assert len(inner) >= 2 and all(c[1] == size for c in calls)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_inventory_says_which_zone_naive_times_were_read_in(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "app.log").write_text("2025-03-01 10:00:00 INFO start\n2025-03-01 10:01:00 ERROR boom\n")
+    plain = ingest(dump, EvidenceStore.create(tmp_path / "a.db"), workdir=tmp_path / "wa")
+    (src,) = [s for s in plain.sources if s.path == "app.log"]
+    assert src.assumed_ts == 2 and "read as UTC" in src.note
+    (dump / "incident.yaml").write_text("timezone: America/New_York\n")
+    zoned = ingest(dump, EvidenceStore.create(tmp_path / "b.db"), workdir=tmp_path / "wb")
+    (src,) = [s for s in zoned.sources if s.path == "app.log"]
+    assert "read as America/New_York" in src.note

@@ -35,6 +35,7 @@ from tools.readers.slack import day_dirs as slack_day_dirs
 from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResult, UnitTask, redact_samples, run_unit
 from tools.readers.common import line_spans
 from tools.redact import Redactor, retag
+from tools.timeparse import parse_zone
 from tools.store import EvidenceStore, ShardWriter
 from tools.yearless import GRACE as YEARLESS_GRACE
 from tools.workdir_lock import WorkdirLock, die_with_parent
@@ -732,16 +733,27 @@ def _read_ahead_holds(fut: Future[UnitResult], guessed: datetime | None, anchor:
     return first is None or first > horizon
 
 
+def _zone_note(manifest: Manifest) -> str:
+    """Which zone naive timestamps were read in, and why (the manifest's timezone, else UTC)."""
+    if manifest.timezone and parse_zone(manifest.timezone) is not None:
+        return f"read as {manifest.timezone} (the manifest's timezone)"
+    return "read as UTC (no usable timezone in an incident manifest)"
+
+
 def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Manifest, scan: _Scan) -> Inventory:
     finalize = store.finalize()
     # How the load went, for benchmarks (kept out of the Inventory, which must not vary by run).
     store.set_meta("ingest_stats", {"workers": ing.workers, "worker_cpu_s": round(ing.worker_cpu_s, 2),
                                     "main_cpu_s": round(time.process_time() - ing.cpu_started, 2),
                                     "finalize_s": finalize})
+    zone_note = _zone_note(manifest)
     for src in ing.sources:
         door = scan.notes.get(src.path)
         if door:
             src.note = door + ("; " + src.note if src.note else "")
+        if src.assumed_ts and "no year in the source" not in src.note:
+            # Say which zone naive times were read in, so a reader of the inventory can check it.
+            src.note = (src.note + "; " if src.note else "") + f"{src.assumed_ts} times gave no zone: {zone_note}"
     inv.sources = ing.sources
     inv.skipped.extend(scan.skipped)
     inv.total_records = store.count()
