@@ -45,7 +45,7 @@ NON_PROD = re.compile(r"\b(staging|stage|dev|development|test|qa|sandbox|preview
 ANNOUNCE = re.compile(r"\b(deployed|deploying|rolled out|rolling out|shipped|released|promoted|"
                       r"synced|upgraded|merged and deployed|is live|went live|now live)\b", re.I)
 ROLLBACK = re.compile(r"\b(roll(?:ed|ing)?[ -]?back|rollback|revert(?:ed|ing)?|downgrad(?:e|ed|ing))\b", re.I)
-# A commit that ships dark: "behind tutor_model_v2", "gated by flag `new-ranker`", "behind the
+# A commit that ships dark: "behind checkout_v2_enabled", "gated by flag `new-ranker`", "behind the
 # feature flag 'x'". The key is matched exactly against flag change records, so a loose capture
 # ("behind schedule") links nothing.
 FLAG_GATE = re.compile(r"\b(?:behind|gated (?:by|behind)|guarded by)\s+(?:(?:the|a|an)\s+)?"
@@ -272,7 +272,7 @@ def _dedupe_runs(changes: list[Change]) -> list[Change]:
 # ---- announcements in chat and notes ----------------------------------------------------------
 
 def announcement(ev: Evidence) -> Change | None:
-    """"deployed v2.3.1 / #203 / abc1234 to prod" said by a bot or a person (not a proposal)."""
+    """"deployed v2.3.1 / #41 / abc1234 to prod" said by a bot or a person (not a proposal)."""
     if ev.flags or not ANNOUNCE.search(ev.text) or PROPOSAL.search(ev.text):
         return None
     prs = sorted(set(PR.findall(ev.text)))

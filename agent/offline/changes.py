@@ -207,7 +207,7 @@ def _undoes(r: Change, c: Change) -> bool:
         if c.kind == "commit" and x in c.gates:  # the flag it shipped behind, turned off
             return True
     if r.kind == "commit" and r.reverts and c.kind == "commit":
-        return bool(set(r.prs) & set(c.prs) - set(r.prs[-1:]))  # "Revert ... (#203)" (#205)
+        return bool(set(r.prs) & set(c.prs) - set(r.prs[-1:]))  # "Revert ... (#41)" (#42)
     return False
 
 

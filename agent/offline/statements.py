@@ -101,7 +101,7 @@ _DECIDE_SHAPE = re.compile(
     r"plan(?: is)?\s*[:\-]|call(?:ing)? it\b|go(?:ing)? with\b|proceed\w*\b|approved?\b)",
     re.I,
 )
-# A request or a proposal is not a step taken: "Freeze exception request: PR #203 ...", "revert PR
+# A request or a proposal is not a step taken: "Change freeze exception request: PR #41 ...", "revert PR
 # is up: <link>" (opened for review, not merged), "requesting approval to roll back".
 _PROPOSAL = re.compile(
     r"^\s*(?:[\w -]{0,40}\b)?(?:request|proposal|rfc)\s*[:\-]|\b(?:requesting|request(?:ing)? (?:approval|an? exception)|"

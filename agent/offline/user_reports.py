@@ -1,6 +1,6 @@
 """User reports as a signal: a topic rising against its own baseline, never one ticket.
 
-Support queues are never empty: roster syncs, billing and log-in tickets arrive every day whatever
+Support queues are never empty: billing, password-reset and log-in tickets arrive every day whatever
 the incident. One report, or the queue's usual traffic, says nothing about an onset. What does is a
 TOPIC (same tags, else the same subject once numbers and ids are folded) that suddenly arrives
 much faster than it did before. Each topic's rate is compared with its own history in the same
