@@ -220,6 +220,8 @@ def draft(
         from agent.runner import new_run_id
 
         assert path is not None
+        if not path.exists():  # before the run lock below, which would create the run folder
+            _fail(f"{path} not found: give the path of an incident dump (a folder, file, .zip or .tar.gz).", 1)
         run_id = new_run_id(path, today or date.today())
         err.print(f"run [bold]{escape(run_id)}[/] (if interrupted: postmortem draft --resume {escape(run_id)})")
     elif not _known_run(workdir, resume):

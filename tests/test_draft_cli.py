@@ -53,9 +53,10 @@ def test_resume_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_missing_dump_is_a_clear_error(tmp_path: Path) -> None:
-    r = _cli("draft", str(tmp_path / "missing"), "--workdir", str(tmp_path), cwd=tmp_path)
+    r = _cli("draft", str(tmp_path / "missing"), "--workdir", str(tmp_path / "wd"), cwd=tmp_path)
     assert r.returncode == 1
     assert "not found" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "wd").exists()  # no run folder for a dump that is not there
 
 
 def test_ingest_json_inventory(tmp_path: Path) -> None:
@@ -109,3 +110,4 @@ def test_examples_pass_every_validator_and_leak_nothing(name: str, tmp_path: Pat
     assert gt.traps.canary.lower() not in text.lower()
     assert gt.traps.blame_sentence.rstrip(".").lower() not in res.markdown.lower()
     assert res.completed[-1] == "close" and res.tracker_export
+
