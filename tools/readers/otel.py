@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
@@ -252,22 +252,48 @@ def _resource(block: dict[str, Any]) -> dict[str, Any]:
     return kv_list(as_dict(block.get("resource")).get("attributes"))
 
 
-def _spans(req: dict[str, Any], lineno: int, st: _FileState) -> Iterator[Evidence | Malformed]:
+class _Nesting(NamedTuple):
+    """Where one OTLP signal keeps its items: resource blocks, scope blocks (current key, pre-1.0 key),
+    the scope's name holders, the item list, and how a bad item is named."""
+
+    resources: str
+    scopes: tuple[str, str]
+    scope_names: tuple[str, ...]
+    items: str
+    locator: str  # "span" -> "line 3 span 2"
+    reason: str  # "span is not an object"
+
+
+_SPAN_NESTING = _Nesting("resourceSpans", ("scopeSpans", "instrumentationLibrarySpans"),
+                         ("scope", "instrumentationLibrary"), "spans", "span", "span is not an object")
+_LOG_NESTING = _Nesting("resourceLogs", ("scopeLogs", "instrumentationLibraryLogs"), ("scope",),
+                        "logRecords", "record", "log record is not an object")
+
+
+def _walk(req: dict[str, Any], lineno: int, st: _FileState,
+          nest: _Nesting) -> Iterator[tuple[dict[str, Any], Any, int, dict[str, Any]] | Malformed]:
+    """The nesting OTLP traces and logs share; (resource attrs, scope name, item number, item) per item."""
     k = 0
-    for rs in req.get("resourceSpans") or []:
-        if not isinstance(rs, dict):
-            yield Malformed(source=st.rel, locator=f"line {lineno}", reason="resourceSpans entry is not an object")
+    for rb in req.get(nest.resources) or []:
+        if not isinstance(rb, dict):
+            yield Malformed(source=st.rel, locator=f"line {lineno}", reason=f"{nest.resources} entry is not an object")
             continue
-        res = _resource(rs)
-        scopes = rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []
-        for ss in scopes if isinstance(scopes, list) else []:
-            scope = as_dict(as_dict(ss).get("scope") or as_dict(ss).get("instrumentationLibrary")).get("name")
-            for span in as_dict(ss).get("spans") or []:
+        res = _resource(rb)
+        found = rb.get(nest.scopes[0]) or rb.get(nest.scopes[1]) or []
+        for sb in found if isinstance(found, list) else []:
+            block = as_dict(sb)
+            scope = as_dict(next((block.get(n) for n in nest.scope_names if block.get(n)), None)).get("name")
+            for item in block.get(nest.items) or []:
                 k += 1
-                if not isinstance(span, dict):
-                    yield Malformed(source=st.rel, locator=f"line {lineno} span {k}", reason="span is not an object")
+                if not isinstance(item, dict):
+                    yield Malformed(source=st.rel, locator=f"line {lineno} {nest.locator} {k}", reason=nest.reason)
                     continue
-                yield _span(span, res, scope, lineno, k, st)
+                yield res, scope, k, item
+
+
+def _spans(req: dict[str, Any], lineno: int, st: _FileState) -> Iterator[Evidence | Malformed]:
+    for got in _walk(req, lineno, st, _SPAN_NESTING):
+        yield got if isinstance(got, Malformed) else _span(got[3], got[0], got[1], lineno, got[2], st)
 
 
 def _span_error(span: dict[str, Any], attrs: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -373,22 +399,8 @@ def _span_text(span: dict[str, Any], attrs: dict[str, Any], attrs_in: dict[str, 
 
 
 def _logs(req: dict[str, Any], lineno: int, st: _FileState) -> Iterator[Evidence | Malformed]:
-    k = 0
-    for rl in req.get("resourceLogs") or []:
-        if not isinstance(rl, dict):
-            yield Malformed(source=st.rel, locator=f"line {lineno}", reason="resourceLogs entry is not an object")
-            continue
-        res = _resource(rl)
-        scopes = rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []
-        for sl in scopes if isinstance(scopes, list) else []:
-            scope = as_dict(as_dict(sl).get("scope")).get("name")
-            for rec in as_dict(sl).get("logRecords") or []:
-                k += 1
-                if not isinstance(rec, dict):
-                    yield Malformed(source=st.rel, locator=f"line {lineno} record {k}",
-                                    reason="log record is not an object")
-                    continue
-                yield _log(rec, res, scope, lineno, k, st)
+    for got in _walk(req, lineno, st, _LOG_NESTING):
+        yield got if isinstance(got, Malformed) else _log(got[3], got[0], got[1], lineno, got[2], st)
 
 
 def _severity(rec: dict[str, Any]) -> str | None:
