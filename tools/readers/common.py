@@ -528,3 +528,26 @@ def as_float(v: Any) -> float | None:
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+def doc_items(doc: Any, list_keys: tuple[str, ...]) -> list[Any] | None:
+    """The entries of an exported collection: a bare list, or the list under a known key."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for key in list_keys:
+            if isinstance(doc.get(key), list):
+                return doc[key]
+    return None
+
+
+def one_entry_per_line(head: str) -> bool:
+    """JSON Lines rather than one document: the first line alone is a whole JSON object and more
+    lines follow (a later broken line must not turn the file into one invalid document)."""
+    s = head.lstrip("\ufeff \t\r\n")
+    if "\n" not in s.rstrip():
+        return False
+    try:
+        return isinstance(loads_bounded(s.split("\n", 1)[0]), dict)
+    except ValueError:
+        return False

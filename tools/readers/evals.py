@@ -27,14 +27,15 @@ from tools.readers.base import ReadContext
 from tools.readers.common import (
     as_dict,
     clip,
+    doc_items,
     first_json_value,
     id_part,
     iter_json_lines,
     json_lines_objects,
     load_json_doc,
     make,
+    one_entry_per_line,
 )
-from tools.readers.flags import doc_items, one_entry_per_line
 from tools.timeparse import parse_ts
 
 SNIPPET = 300

@@ -24,13 +24,14 @@ from tools.readers.base import ReadContext
 from tools.readers.common import (
     as_dict,
     clip,
+    doc_items,
     first_json_value,
     id_part,
     iter_json_lines,
     json_lines_objects,
     load_json_doc,
-    loads_bounded,
     make,
+    one_entry_per_line,
 )
 from tools.timeparse import parse_ts
 
@@ -66,29 +67,6 @@ def is_flagsmith(item: dict[str, Any]) -> bool:
 
 
 _SHAPES: tuple[Callable[[dict[str, Any]], bool], ...] = (is_launchdarkly, is_unleash, is_flagsmith)
-
-
-def doc_items(doc: Any, list_keys: tuple[str, ...] = _LIST_KEYS) -> list[Any] | None:
-    """The entries of an exported collection: a bare list, or the list under a known key."""
-    if isinstance(doc, list):
-        return doc
-    if isinstance(doc, dict):
-        for key in list_keys:
-            if isinstance(doc.get(key), list):
-                return doc[key]
-    return None
-
-
-def one_entry_per_line(head: str) -> bool:
-    """JSON Lines rather than one document: the first line alone is a whole JSON object and more
-    lines follow (a later broken line must not turn the file into one invalid document)."""
-    s = head.lstrip("\ufeff \t\r\n")
-    if "\n" not in s.rstrip():
-        return False
-    try:
-        return isinstance(loads_bounded(s.split("\n", 1)[0]), dict)
-    except ValueError:
-        return False
 
 
 def iter_entries(path: Path, rel: str, ctx: ReadContext, head: str,
@@ -127,7 +105,7 @@ class FlagAuditReader:
         s = head.lstrip("\ufeff \t\r\n")
         if not s.startswith(("{", "[")):
             return False
-        sample = json_lines_objects(s, 3) if one_entry_per_line(s) else doc_items(first_json_value(s))
+        sample = json_lines_objects(s, 3) if one_entry_per_line(s) else doc_items(first_json_value(s), _LIST_KEYS)
         if sample:
             first = sample[0]
             return isinstance(first, dict) and any(shape(first) for shape in _SHAPES)
