@@ -44,12 +44,12 @@ def test_report_with_a_trailing_question_is_still_a_report() -> None:
 def test_ramp_step_names_the_percentages() -> None:
     a = {"before": {"parameters": {"rollout": "10", "stickiness": "userId"}},
          "after": {"parameters": {"rollout": "50", "stickiness": "userId"}}}
-    assert timeline._change_step(a) == "rollout 10% → 50%"
+    assert timeline._step_text(timeline._change_steps(a)) == "rollout 10% → 50%"
     # A newly added strategy shows only its traffic share, not every field it was created with.
     created = {"before": None, "after": {"name": "flexibleRollout", "parameters": {"rollout": "5"}}}
-    assert timeline._change_step(created) == "rollout none → 5%"
+    assert timeline._step_text(timeline._change_steps(created)) == "rollout none → 5%"
     # Non-share fields are named as they are, without a percent sign.
-    assert timeline._change_step({"before": {"model": "a"}, "after": {"model": "b"}}) == "model a → b"
+    assert timeline._step_text(timeline._change_steps({"before": {"model": "a"}, "after": {"model": "b"}})) == "model a → b"
 
 
 def test_ramp_to_zero_is_a_mitigation_row(tmp_path: Path) -> None:

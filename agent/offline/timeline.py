@@ -26,7 +26,7 @@ from agent.offline import statements, templates, user_reports
 from agent.report import TimelineEvent
 from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
-from tools.readers.flags import diff_summary
+from tools.readers.flags import MAX_DIFFS, changed_leaves
 from tools.store import EvidenceStore
 
 MAX_EVENTS = 40  # an incident with a rollback story has ~15 milestones plus corroborating rows
@@ -614,30 +614,33 @@ def _log_keywords(store: EvidenceStore, b: _Builder, start: datetime | None,
 
 # Keys whose value is a share of traffic: a ramp step reads "rollout 10% → 50%".
 _PERCENT_KEY = re.compile(r"^(?:rollout|percent(?:age)?|weight|traffic|canary_?weight|setweight)$", re.I)
-_ZERO_STEP = re.compile(r"→ 0%?$")
 
 
-def _change_step(attrs: dict[str, object]) -> str:
-    """What a flag/config change changed, from its before/after values ("rollout 10% → 50%").
+def _change_steps(attrs: dict[str, object]) -> list[tuple[str, str, str]]:
+    """What a flag/config change changed, from its before/after values: (key, before, after), with
+    traffic shares as percentages.
 
     Without it a ramp 10 → 50 → 100 is three identical "flag updated" rows."""
     before_v, after_v = attrs.get("before"), attrs.get("after")
     created = before_v is None and isinstance(after_v, dict)  # a new strategy: only its share matters
     steps = []
-    for line in (diff_summary({} if created else before_v, after_v) or "").split(", "):
-        key, _, rest = line.partition(" ")
-        before, arrow, after = rest.partition(" → ")
-        if not arrow or (created and not _PERCENT_KEY.match(key.strip())):
+    for key, before, after in changed_leaves({} if created else before_v, after_v)[:MAX_DIFFS]:
+        share = bool(_PERCENT_KEY.match(key))
+        if created and not share:
             continue
-        if _PERCENT_KEY.match(key.strip()):
+        if share:
             before, after = (v if v == "none" or v.endswith("%") else f"{v}%" for v in (before, after))
-        steps.append(f"{key} {before} → {after}")
-    return ", ".join(steps)
+        steps.append((key, before, after))
+    return steps
 
 
-def _ramped_to_zero(step: str) -> bool:
+def _step_text(steps: list[tuple[str, str, str]]) -> str:
+    return ", ".join(f"{key} {before} → {after}" for key, before, after in steps)
+
+
+def _ramped_to_zero(steps: list[tuple[str, str, str]]) -> bool:
     """A traffic share set to 0 ends exposure: that is a mitigation, not a deploy."""
-    return any(_PERCENT_KEY.match(s.split(" ", 1)[0]) and _ZERO_STEP.search(s) for s in step.split(", ") if s)
+    return any(_PERCENT_KEY.match(key) and after == "0%" for key, _, after in steps)
 
 
 def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | None,
@@ -650,9 +653,10 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
         a = ev.attrs
         what = " ".join(str(x) for x in (a.get("change_type"), f"`{a['target']}`" if a.get("target") else None,
                                            a.get("action")) if x)
-        step = _change_step(a)
+        steps = _change_steps(a)
+        step = _step_text(steps)
         cat = "mitigation" if str(a.get("action") or "") in ("rolled_back", "disabled", "reverted") \
-            or _ramped_to_zero(step) else "deploy"
+            or _ramped_to_zero(steps) else "deploy"
         b.add(ev, ev.ts, f"Change: {what or snippet(ev)}"
               + (f" in {a['environment']}" if a.get("environment") else "")
               + (f" ({step})" if step else ""), cat)

@@ -159,16 +159,18 @@ def _flatten(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
     return {prefix: value}
 
 
+def changed_leaves(before: Any, after: Any) -> list[tuple[str, str, str]]:
+    """(last key, shown before, shown after) for every leaf field that differs, in field order."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    a, b = _flatten(before), _flatten(after)
+    return [(key.rsplit(".", 1)[-1], _show(a.get(key)), _show(b.get(key)))
+            for key in dict.fromkeys([*a, *b]) if a.get(key) != b.get(key)]
+
+
 def diff_summary(before: Any, after: Any) -> str:
     """'rollout 10 → 50' style list of changed leaf fields (named by their last key)."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return ""
-    a, b = _flatten(before), _flatten(after)
-    changes = []
-    for key in list(dict.fromkeys([*a, *b])):
-        if a.get(key) != b.get(key):
-            short = key.rsplit(".", 1)[-1]
-            changes.append(f"{short} {_show(a.get(key))} → {_show(b.get(key))}")
+    changes = [f"{key} {old} → {new}" for key, old, new in changed_leaves(before, after)]
     more = f" (+{len(changes) - MAX_DIFFS} more)" if len(changes) > MAX_DIFFS else ""
     return ", ".join(changes[:MAX_DIFFS]) + more
 
