@@ -22,7 +22,7 @@ from typing import Any
 
 from tools.archive import DEFAULT_MAX_BYTES, Budget, archive_type, remove_tree, safe_extract
 from tools.decompress import compression_of, count_invalid_utf8, decompress_file, sniff_text, transcode
-from tools.models import Evidence, EvidenceKind, Inventory, Malformed, SourceReport
+from tools.models import COVERAGE_FLOOR, Evidence, EvidenceKind, Inventory, Malformed, SourceReport
 from tools.readers.base import HEAD_BYTES, Coverage, FileReader, ReadContext
 from tools.plausible import gap_note, plausible_span
 from tools.readers.common import id_part
@@ -56,9 +56,6 @@ CHUNK_BYTES = 16 * 1024 * 1024
 # Below this much line-oriented data, worker start-up (~0.5 s) costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 WORKERS_ENV = "POSTMORTEM_INGEST_WORKERS"
-# Below this share of the dump's text turned into evidence, the inventory reports a data gap and
-# the severity is provisional (agent/offline/severity.py reads the same constant).
-COVERAGE_FLOOR = 0.9
 MAX_GAP_FILES = 5
 
 GAP_TEXT: dict[str, str] = {

@@ -98,6 +98,11 @@ class SourceReport(BaseModel):
     binary: bool = False  # a skipped binary or compressed file: not part of the text denominator
 
 
+# Below this share of the dump's text turned into evidence, the inventory reports a data gap and
+# the severity is provisional (tools/ingest.py and agent/offline/severity.py read this one constant).
+COVERAGE_FLOOR = 0.9
+
+
 class Inventory(BaseModel):
     """Summary of a whole ingested dump; what `postmortem ingest` prints."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.report import Detection, Impact, ReviewType, Severity
-from tools.ingest import COVERAGE_FLOOR
+from tools.models import COVERAGE_FLOOR
 from tools.models import EvidenceKind, Inventory
 
 # Kinds that can show impact; without any of them an impact-free verdict rests on nothing.
