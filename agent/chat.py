@@ -29,9 +29,9 @@ from agent import graph as g
 from agent.facilitator import apply as ap
 from agent.facilitator.stages import GUIDES, questions
 from agent.facilitator.understand import Intent, understand
+from agent.model import ActionItem, Report, TimelineEvent, iso_z
 from agent.offline.detection import human_duration
 from agent.render import render_markdown
-from agent.report import ActionItem, Report, TimelineEvent, iso_z
 from agent.state import PostmortemState
 
 HELP = """Commands (any stage):

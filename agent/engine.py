@@ -10,12 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from agent.model import Analysis, Report, Scope, TimelineEvent, ValidationFinding
 from agent.offline import analysis as offline_analysis
 from agent.offline import scoping as offline_scoping
 from agent.offline import synthesis as offline_synthesis
 from agent.offline import timeline as offline_timeline
-from agent.report import Report, TimelineEvent, ValidationFinding
-from agent.state import Analysis, Scope
 from tools.models import Inventory
 from tools.store import EvidenceStore
 

@@ -19,8 +19,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agent.engine import Engine, OfflineEngine
+from agent.model import Report, Validation, ValidationFinding
 from agent.render import render_markdown
-from agent.report import Report, Validation, ValidationFinding
 from agent.state import PostmortemState
 from tools.store import EvidenceStore
 

@@ -21,9 +21,18 @@ import prompts
 from agent.engine import OfflineEngine
 from agent.llm import LLMClient, LLMConfig, tool_result_message
 from agent.llm_errors import LLMError
+from agent.model import (
+    Analysis,
+    Finding,
+    Hypothesis,
+    Report,
+    Scope,
+    TimelineEvent,
+    ValidationFinding,
+    WhyStep,
+    iso_z,
+)
 from agent.offline.detection import human_duration
-from agent.report import Finding, Hypothesis, Report, TimelineEvent, ValidationFinding, WhyStep, iso_z
-from agent.state import Analysis, Scope
 from agent.tracing import get_tracer
 from tools.models import Inventory
 from tools.query import TOOLS
@@ -101,7 +110,7 @@ def facts_block(timeline: list[TimelineEvent], a: Analysis) -> str:
                       "time_to_resolve": human_duration(d.time_to_resolve_s)},
         "impact": [{"name": m.name, "value": m.value, "unit": m.unit, "evidence": m.evidence} for m in a.impact.metrics],
         "suspected_triggers": [{"ref": t.ref[:12], "summary": t.summary, "score": t.score, "reasons": t.reasons,
-                                "evidence": t.evidence} for t in a.triggers[:3]],
+                                "evidence": t.evidence} for t in a.suspected_triggers[:3]],
         "failure_modes": a.failure_modes,
         "severity": a.severity, "review_type": a.review_type,
         "root_causes": [f.model_dump() for f in a.root_causes],
@@ -180,7 +189,7 @@ class LLMEngine(OfflineEngine):
     # -- stages ---------------------------------------------------------------------------------
     def analysis(self, store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
         a = super().analysis(store, scope, timeline)
-        cited = [i for e in timeline for i in e.evidence] + [i for t in a.triggers[:3] for i in t.evidence]
+        cited = [i for e in timeline for i in e.evidence] + [i for t in a.suspected_triggers[:3] for i in t.evidence]
         user = prompts.load("analysis").render(facts=facts_block(timeline, a), evidence=evidence_block(store, cited))
         try:
             with self.tracer.stage("analysis"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
+from agent.model import Report, TimelineEvent, fmt_value, iso_z
 from agent.offline.detection import human_duration
-from agent.report import Report, TimelineEvent, fmt_value, iso_z
 
 KEY_CATEGORIES = ("trigger", "anomaly", "alert", "page", "detection", "ack", "mitigation",
                   "recovery", "resolution")

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import pkgutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Iterator
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
-import agent.report as report_models
+import agent.model as domain_model
 import agent.state as state_models
 import tools.models as evidence_models
 from agent.engine import Engine, OfflineEngine
 from agent.graph import Context, build_graph
-from agent.report import Report
+from agent.model import Report
 from agent.state import PostmortemState, RunOptions
 
 
@@ -35,9 +38,15 @@ class RunError(RuntimeError):
     """A run that cannot continue; the message says what to do."""
 
 
+def _domain_modules() -> list[ModuleType]:
+    """Every module of the agent.model package: its classes are what a checkpoint holds."""
+    return [importlib.import_module(f"{domain_model.__name__}.{m.name}")
+            for m in pkgutil.iter_modules(domain_model.__path__)]
+
+
 def _model_classes() -> list[type]:
     out: list[type] = []
-    for mod in (report_models, state_models, evidence_models):
+    for mod in (*_domain_modules(), state_models, evidence_models):
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == mod.__name__:
                 out.append(obj)

@@ -24,8 +24,8 @@ from dateutil import parser as dateparser
 from pydantic import BaseModel, Field
 
 from agent.engine import Engine, OfflineEngine
+from agent.model import Report
 from agent.render import render_json
-from agent.report import Report
 from agent.runner import RunResult, run_draft
 
 KEY_SUFFIX = ".truth.json"

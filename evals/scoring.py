@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from agent.report import Report
+from agent.model import Report
 from evals.ground_truth import GroundTruth
 
 SALIENT = {"trigger", "anomaly", "alert", "page", "detection", "ack", "mitigation", "recovery",

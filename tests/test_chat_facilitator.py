@@ -10,7 +10,7 @@ from agent.facilitator import apply as ap
 from agent.facilitator.exports import actions_csv, follow_up_ics
 from agent.facilitator.model import reply_violation
 from agent.facilitator.understand import understand
-from agent.report import ActionItem, Report
+from agent.model import ActionItem, Report
 
 
 @pytest.mark.parametrize("remark,kind,index", [

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import evals.devset as devset
-from agent.report import Detection, Finding, Report, TimelineEvent, TriggerCandidate
+from agent.model import Detection, Finding, Report, TimelineEvent, TriggerCandidate
 from evals.devset import (AnswerKey, KeyEvent, event_found, files_containing, find_pairs, is_devset,
                           parse_key, run_devset, same_commit, score_dump, trap_violations, trigger_ranks)
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agent.model import Analysis, Detection, IncidentWindow, TimelineEvent, TriggerCandidate
 from agent.offline import analysis, detection, statements, taxonomy, timeline
-from agent.offline.window import IncidentWindow
-from agent.report import Detection, TimelineEvent, TriggerCandidate
-from agent.state import Analysis
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
@@ -216,7 +214,7 @@ def _analysis(modes_onset_h: float) -> Analysis:
     d = Detection(first_anomaly_at=_at(60 * modes_onset_h), detected_at=_at(60 * (modes_onset_h + 5)))
     top = TriggerCandidate(ref="c0ffee0000000000000000000000000000000000", summary="warmer prompt",
                            at=_at(0), production_evidence="change:flags.json:3")
-    return Analysis(detection=d, triggers=[top])
+    return Analysis(detection=d, suspected_triggers=[top])
 
 
 def test_behaviour_regression_impact_starts_at_exposure() -> None:

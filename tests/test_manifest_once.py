@@ -16,11 +16,10 @@ import yaml
 
 import tools.readers.manifest as manifest_mod
 from agent.engine import OfflineEngine
+from agent.model import Scope, TimelineEvent
 from agent.offline.scoping import (NO_MANIFEST, scope_after_ingest, scope_from_manifest,
                                    scope_from_parsed)
-from agent.report import TimelineEvent
 from agent.runner import run_draft
-from agent.state import Scope
 from tools.ingest import ingest
 from tools.models import Inventory
 from tools.readers.manifest import load_manifest

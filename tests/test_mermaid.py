@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.model import TimelineEvent
 from agent.render import _mermaid, mermaid_text
-from agent.report import TimelineEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKER = Path(__file__).resolve().parent / "mermaid_check.mjs"

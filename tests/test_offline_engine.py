@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.model import Scope
 from agent.offline import analysis, detection, severity, signals, synthesis, timeline
 from agent.render import render_json, render_markdown
-from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
@@ -113,8 +113,8 @@ def test_timeline_detection_and_impact(store: EvidenceStore) -> None:
     assert metrics["requests served during impact"].value == total_expected
     assert metrics["impact duration"].value == 30.0
     assert metrics["peak per-minute error ratio (logs)"].value == 30.0
-    assert a.triggers[0].ref == TRIGGER_SHA
-    assert a.triggers[0].score > a.triggers[-1].score
+    assert a.suspected_triggers[0].ref == TRIGGER_SHA
+    assert a.suspected_triggers[0].score > a.suspected_triggers[-1].score
     assert "serving.oom" in a.failure_modes
     assert a.severity == "P1" and a.review_type == "full"
     assert a.root_causes[0].status == "confirmed"  # rollback followed by recovery

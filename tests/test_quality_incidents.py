@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from agent.model import Scope
 from agent.offline import declared, signals, user_reports
 from agent.offline.change_model import audit_change, collect_changes
 from agent.offline.changes import _undoes, rank_changes
 from agent.offline.scoping import scope_from_parsed
 from agent.offline.timeline import signature
 from agent.offline.window import _series_signals, compute_window
-from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.readers.manifest import _parse_manifest
 from tools.store import EvidenceStore

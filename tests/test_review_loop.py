@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.engine import OfflineEngine
-from agent.report import Report, ValidationFinding
+from agent.model import Analysis, Report, Scope, ValidationFinding
 from agent.runner import RunError, run_draft
-from agent.state import Analysis, Scope
 from tools.models import Inventory
 from tools.store import EvidenceStore
 

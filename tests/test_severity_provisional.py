@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.model import Scope
 from agent.offline import analysis, severity, synthesis, timeline
 from agent.render import render_markdown
-from agent.state import Scope
 from tools.ingest import ingest
 from tools.models import Evidence, EvidenceKind, Inventory
 from tools.store import EvidenceStore

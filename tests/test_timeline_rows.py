@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.model import Scope
 from agent.offline import timeline
-from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 

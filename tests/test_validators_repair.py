@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from agent.report import ActionItem, Finding, Report
+from agent.model import ActionItem, Finding, Report
 from agent.validators import validate_markdown
 from agent.validators.repair import repair_markdown, repair_report, rewrite_text
 from evals.score_corpus import RULES, load
@@ -95,7 +95,7 @@ def test_repair_report_rewrites_fields_not_ids() -> None:
 def test_repair_report_never_edits_datetime_fields() -> None:
     from datetime import datetime
 
-    from agent.report import TimelineEvent
+    from agent.model import TimelineEvent
 
     ts = datetime(2024, 5, 14, 9, 41, tzinfo=UTC)
     rep = report(timeline=[TimelineEvent(timestamp=ts, event="First user report", evidence=["chat:x:1"])])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from agent.model import IncidentWindow, Scope
 from agent.offline import analysis, detection, signals, timeline
-from agent.offline.window import IncidentWindow, compute_window
-from agent.state import Scope
+from agent.offline.window import compute_window
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 

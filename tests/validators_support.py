@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from agent.report import Report
+from agent.model import Report
 from agent.validators import InMemoryEvidence
 
 FIXTURE = Path(__file__).parent / "fixtures" / "good_postmortem.md"

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from agent.facilitator.understand import Intent
-from agent.report import TimelineEvent, iso_z
+from agent.model import TimelineEvent, iso_z
 from tools.models import Evidence, EvidenceKind
 from tools.redact import redact_text
 from tools.store import EvidenceStore

@@ -19,8 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.model import Report
 from agent.render import render_json
-from agent.report import Report
 
 CSV_COLUMNS = ("Summary", "Description", "Owner role", "Due date", "Priority", "Labels", "External ID")
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from agent.model import ActionItem, Analysis, Scope
 from agent.offline import taxonomy
-from agent.report import ActionItem
-from agent.state import Analysis, Scope
 
 # Failure-mode specific prevention: (action, verification). {svc} is the affected service.
 MODE_ACTIONS: dict[str, tuple[str, str]] = {

@@ -10,13 +10,22 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from agent.model import (
+    AILensItem,
+    Analysis,
+    Barrier,
+    Finding,
+    Hypothesis,
+    Scope,
+    TimelineEvent,
+    WhyStep,
+    fmt_value,
+)
 from agent.offline import changes, declared, detection as det, impact as imp, severity, taxonomy
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window import compute_window
 from agent.offline.window import metric_excursions as window_metric_excursions
-from agent.report import AILensItem, Barrier, Finding, Hypothesis, TimelineEvent, WhyStep, fmt_value
-from agent.state import Analysis, Scope
 from tools.models import EvidenceKind
 from tools.store import EvidenceStore
 
@@ -37,8 +46,8 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     # The same ranking the timeline's trigger row came from (remembered on the store).
     win = getattr(a, "window", None)
     unc = float(win.onset_uncertainty_s or 0.0) if win is not None and win.onset is not None else 0.0
-    a.triggers = changes.draft_ranking(store, scope, a.detection.first_anomaly_at, unc)
-    top = a.triggers[0] if a.triggers else None
+    a.suspected_triggers = changes.draft_ranking(store, scope, a.detection.first_anomaly_at, unc)
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
     a.failure_modes = cls.modes
@@ -71,7 +80,7 @@ def _exposure_onset(a: Analysis, modes: list[str]) -> None:
     not when the first report or metric bucket showed it. Errors (OOMs, 5xx) start at the first
     error, so this applies only when every specific mode is a behaviour mode."""
     specific = [m for m in modes if not m.startswith("infra.")]
-    top = a.triggers[0] if a.triggers else None
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
     d = a.detection
     if not specific or any(m not in BEHAVIOUR_MODES for m in specific) or top is None or top.at is None \
             or d.first_anomaly_at is None:
@@ -256,7 +265,7 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
         AILensItem(
             factor="rapid_iteration", applies=bool(commits_week),
             finding=(f"{len(commits_week)} commit(s) landed in the 7 days before the first anomaly"
-                     + (f"; the top candidate landed {_age(a)} before it." if a.triggers else ".")
+                     + (f"; the top candidate landed {_age(a)} before it." if a.suspected_triggers else ".")
                      if commits_week else
                      "[DATA GAP] No commit history covers the week before the incident, so the pace of "
                      "change cannot be assessed. Needed: the repository or deploy log."),
@@ -267,7 +276,7 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
 
 
 def _age(a: Analysis) -> str:
-    top = a.triggers[0]
+    top = a.suspected_triggers[0]
     # The first *measured* symptom: for a behaviour regression the impact start is the exposure
     # itself (see _exposure_onset), which would make this gap read "0s".
     win = getattr(a, "window", None)
@@ -284,7 +293,7 @@ def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEven
 
 def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
             cls: taxonomy.Classification) -> None:
-    top = a.triggers[0] if a.triggers else None
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
     mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
     mode_title = mode.title.lower() if mode else "the failure"
     mode_ids = cls.evidence.get(mode.id, [])[:2] if mode else []
@@ -294,7 +303,7 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     recovery = _recovered_after(timeline, revert.timestamp) if revert else None
 
     # Hypotheses first: the reasoning is explicit before any cause is stated.
-    for i, c in enumerate(a.triggers[:3]):
+    for i, c in enumerate(a.suspected_triggers[:3]):
         status = "likely" if i == 0 and c.score >= 1.0 else "inconclusive"
         if i > 0 and any("docs/tests" in r for r in c.reasons):
             status = "rejected"
@@ -402,7 +411,7 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
 
 
 def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhyStep]:
-    top = a.triggers[0] if a.triggers else None
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
     d = a.detection
     steps = [
         WhyStep(question="Why were users or jobs affected?",
@@ -412,7 +421,7 @@ def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhySte
     if top is not None:
         steps.append(WhyStep(question=f"Why did {mode_title} start then?",
                              answer=f"Change `{top.ref[:12]}` landed {_age(a)} before it (ranked first of "
-                                    f"{len(a.triggers)} candidates).", evidence=top.evidence[:1]))
+                                    f"{len(a.suspected_triggers)} candidates).", evidence=top.evidence[:1]))
         steps.append(WhyStep(question="Why did the change reach production unchecked for this condition?",
                              answer="[DATA GAP] No canary, eval or load-test result for the change is in "
                                     "the evidence; the review must establish which gate ran.", gap=True))
@@ -465,7 +474,7 @@ def _computed_facts(a: Analysis) -> list[dict[str, object]]:
     for m in a.impact.metrics:
         facts.append({"text": f"{fmt_value(m.value)} {m.unit}", "value": m.value, "derivation": m.detail,
                       "evidence": m.evidence})
-    for t in a.triggers:
+    for t in a.suspected_triggers:
         for r in t.reasons:
             for num in re.findall(r"\d+(?:\.\d+)? h\b", r):
                 facts.append({"text": num, "derivation": f"age of change {t.ref[:12]} at first anomaly"})

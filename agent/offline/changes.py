@@ -15,10 +15,9 @@ import math
 import re
 from datetime import datetime, timedelta
 
+from agent.model import Scope, TriggerCandidate
 from agent.offline.change_model import Change, collect_changes
 from agent.offline.lexicon import RECOVERY, terms
-from agent.report import TriggerCandidate
-from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from agent.offline.window import CORROBORATION_S, IncidentWindow
-from agent.report import Detection, TimelineEvent
+from agent.model import Detection, IncidentWindow, TimelineEvent
+from agent.offline.window import CORROBORATION_S
 
 DETECTION_CATEGORIES = ("alert", "page", "detection")
 

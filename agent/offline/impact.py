@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from agent.model import Detection, Impact, ImpactMetric, IncidentWindow
 from agent.offline import signals
-from agent.offline.window import IncidentWindow
-from agent.report import Detection, Impact, ImpactMetric
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 

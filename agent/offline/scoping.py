@@ -17,7 +17,7 @@ import re
 
 from pathlib import Path
 
-from agent.state import Scope
+from agent.model import Scope
 from tools.models import Inventory
 from tools.readers.manifest import MANIFEST_NAMES, Manifest, load_manifest
 

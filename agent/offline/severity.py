@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.report import Detection, Impact, ReviewType, Severity
+from agent.model import Detection, Impact, ReviewType, Severity
 from tools.models import COVERAGE_FLOOR
 from tools.models import EvidenceKind, Inventory
 

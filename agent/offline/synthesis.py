@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from agent.model import Analysis, Report, Scope, TimelineEvent, iso_z
 from agent.offline import actions, detection as det
-from agent.report import Report, TimelineEvent, iso_z
-from agent.state import Analysis, Scope
 from tools.models import Inventory
 
 FOLLOW_UP_DAYS = 45  # inside the 30–90 day window of the methodology
@@ -20,7 +19,7 @@ def short_action(action: str) -> str:
 
 def _summary(scope: Scope, a: Analysis, items_text: list[str]) -> list[str]:
     d = a.detection
-    top = a.triggers[0] if a.triggers else None
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
     modes = actions.mode_titles(a.failure_modes)
     lines = []
     when = d.first_anomaly_at.strftime("%Y-%m-%d %H:%M UTC") if d.first_anomaly_at else "[DATA GAP] an unknown time"
@@ -47,37 +46,15 @@ def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[Timelin
     items = actions.plan_actions(a, scope, today, light=light)
     first_dates = [e.timestamp.date() for e in timeline] or ([a.detection.first_anomaly_at.date()] if a.detection.first_anomaly_at else [])
     report = Report(
+        **a.assessment(),
         title=scope.title,
         incident_date=(a.detection.first_anomaly_at.date() if a.detection.first_anomaly_at else (first_dates[0] if first_dates else None)),
         postmortem_date=today,
-        severity=a.severity,
-        severity_rationale=a.severity_rationale,
-        severity_provisional=a.severity_provisional,
-        severity_provisional_reason=a.severity_provisional_reason,
-        review_type=a.review_type,
-        review_rationale=a.review_rationale,
         commander=scope.commander,
         services=scope.services,
         timeline=timeline,
-        detection=a.detection,
-        impact=a.impact,
-        suspected_triggers=a.triggers,
-        last_known_good=a.last_known_good,
-        failure_modes=a.failure_modes,
-        ai_lens=a.ai_lens,
-        hypotheses=a.hypotheses,
-        five_whys=a.five_whys,
-        barriers=a.barriers,
-        root_causes=a.root_causes,
-        contributing_factors=a.contributing_factors,
-        went_well=a.went_well,
-        could_improve=a.could_improve,
         action_items=items,
         follow_up_review=today + timedelta(days=FOLLOW_UP_DAYS),
-        data_gaps=a.data_gaps,
-        assumptions=a.assumptions,
-        specialists=a.specialists,
-        computed_facts=a.computed_facts,
         evidence_inventory=_inventory_summary(inventory),
         names_opt_in=names_opt_in,
     )

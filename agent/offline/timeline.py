@@ -13,8 +13,9 @@ from collections import Counter
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 
+from agent.model import IncidentWindow, Scope, TimelineEvent, WindowSignal
 from agent.offline import signals
-from agent.offline.window import IncidentWindow, WindowSignal, compute_window, log_quiet_cut, plausible_bounds
+from agent.offline.window import compute_window, log_quiet_cut, plausible_bounds
 from agent.offline.window import metric_excursions as window_metric_excursions
 from agent.offline.lexicon import (
     CANARY,
@@ -23,8 +24,6 @@ from agent.offline.lexicon import (
     TROUBLE,
 )
 from agent.offline import statements, templates, user_reports
-from agent.report import TimelineEvent
-from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
 from tools.readers.flags import MAX_DIFFS, changed_leaves
 from tools.store import EvidenceStore

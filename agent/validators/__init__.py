@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from agent.report import Report, ValidationFinding
+from agent.model import Report, ValidationFinding
 from agent.validators.base import Context, EvidenceLookup, Hit, Rule
 from agent.validators.evidence import InMemoryEvidence
 from agent.validators.markdown import Document, parse

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
-from agent.report import Report, ValidationFinding
+from agent.model import Report, ValidationFinding
 from agent.validators.markdown import Document
 
 SeverityLevel = Literal["error", "warning"]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from agent.report import Report, ValidationFinding
+from agent.model import Report, ValidationFinding
 from agent.validators.markdown import parse, split_sentences
 from agent.validators.rules import no_blame, no_counterfactual, scope, stochasticity
 from agent.validators.subjects import HANDLE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Hit, finding
 
 # Corpus / caller section names -> document section kinds.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Rule, finding
 from agent.validators.markdown import Unit, is_marked, metadata, tables
 from agent.validators.patterns import DATE, EVIDENCE_ID, ISO_TS, QUANTITY, TIME_ONLY

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Rule, finding
 from agent.validators.markdown import metadata
 

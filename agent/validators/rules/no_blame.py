@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection
 from functools import lru_cache
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
 from agent.validators.learned import combine
 from agent.validators.lexicon import DILIGENCE_ADJ, DISCLAIMER_BUT, FAULT_VERB, JUDGEMENT_WORD, RECURRENCE

@@ -6,7 +6,7 @@ at least one RC-n / CF-n id that the root-cause section defines.
 
 from __future__ import annotations
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Rule, finding
 from agent.validators.patterns import RC_ID
 from agent.validators.rules._actions import action_rows

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from agent.report import ValidationFinding
+from agent.model import ValidationFinding
 from agent.validators.base import Context, Hit, Rule
 from agent.validators.learned import combine
 from agent.validators.rules._prose import check_prose

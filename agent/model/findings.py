@@ -1,15 +1,14 @@
-"""The postmortem report model: the JSON contract every stage, validator, renderer and eval shares.
-
-Field names in the contract (severity, review_type, timeline, detection, impact, suspected_triggers,
-failure_modes, root_causes, contributing_factors, action_items, data_gaps, assumptions) are stable.
-"""
+"""The parts an analysis finds and a report shows: timeline events, detection, impact, trigger
+candidates, hypotheses, whys, barriers, findings and the AI lens, with the words they use."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_serializer
+
+from agent.model.formats import iso_z
 
 Severity = Literal["P0", "P1", "P2", "P3"]
 ReviewType = Literal["full", "light"]
@@ -24,18 +23,6 @@ AI_FACTORS: tuple[AIFactor, ...] = (
     "rapid_iteration",
 )
 FAILURE_CATEGORIES = ("training", "serving", "rag", "agentic", "eval", "safety", "data", "infra")
-
-
-def fmt_value(v: float) -> str:
-    """How reports write a computed number: thousands separators, at most four decimals."""
-    if float(v).is_integer():
-        return f"{int(v):,}"
-    return f"{v:,.4f}".rstrip("0").rstrip(".")
-
-
-def iso_z(dt: datetime) -> str:
-    """ISO-8601 UTC with a trailing Z, to the second (what reports and JSON show)."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TimelineEvent(BaseModel):
@@ -145,72 +132,3 @@ class AILensItem(BaseModel):
     applies: bool
     finding: str
     evidence: list[str] = Field(default_factory=list)
-
-
-class ActionItem(BaseModel):
-    id: str  # AI-001
-    action: str
-    owner: str  # a role, e.g. "Serving platform on-call lead"
-    due: date
-    verification: str
-    addresses: list[str] = Field(default_factory=list)  # RC-/CF- ids
-    priority: Literal["P0", "P1", "P2"] = "P1"
-
-
-class ValidationFinding(BaseModel):
-    rule: str
-    severity: Literal["error", "warning"]
-    line: int | None = None
-    section: str = ""
-    text: str = ""
-    message: str
-    suggestion: str = ""
-
-
-class Validation(BaseModel):
-    passed: bool = True
-    findings: list[ValidationFinding] = Field(default_factory=list)
-    repair_rounds: int = 0
-
-
-class Report(BaseModel):
-    title: str
-    incident_date: date | None = None
-    postmortem_date: date
-    severity: Severity
-    severity_rationale: str = ""
-    # True when evidence is missing (unreadable text, no impact-bearing kind): the severity is a
-    # floor, not a verdict, and the reason says what is missing (agent/offline/severity.py).
-    severity_provisional: bool = False
-    severity_provisional_reason: str = ""
-    review_type: ReviewType
-    review_rationale: str = ""
-    commander: str = "[DATA GAP]"  # a role unless names were opted in
-    services: list[str] = Field(default_factory=list)
-    summary: list[str] = Field(default_factory=list)  # Executive Summary sentences
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-    detection: Detection = Field(default_factory=Detection)
-    impact: Impact = Field(default_factory=Impact)
-    suspected_triggers: list[TriggerCandidate] = Field(default_factory=list)
-    last_known_good: str = ""
-    failure_modes: list[str] = Field(default_factory=list)  # taxonomy ids, e.g. serving.oom
-    ai_lens: list[AILensItem] = Field(default_factory=list)
-    hypotheses: list[Hypothesis] = Field(default_factory=list)
-    five_whys: list[WhyStep] = Field(default_factory=list)
-    barriers: list[Barrier] = Field(default_factory=list)
-    root_causes: list[Finding] = Field(default_factory=list)
-    contributing_factors: list[Finding] = Field(default_factory=list)
-    went_well: list[str] = Field(default_factory=list)
-    could_improve: list[str] = Field(default_factory=list)
-    action_items: list[ActionItem] = Field(default_factory=list)
-    follow_up_review: date | None = None
-    data_gaps: list[str] = Field(default_factory=list)
-    assumptions: list[str] = Field(default_factory=list)
-    specialists: list[str] = Field(default_factory=list)  # own-limits: who else should look
-    # Values computed in code (durations, ratios) that the `grounded` validator accepts although
-    # they appear nowhere verbatim in the evidence: {"text": "7m 12s", "derivation": "...", ...}
-    computed_facts: list[dict[str, Any]] = Field(default_factory=list)
-    validation: Validation = Field(default_factory=Validation)
-    usage: dict[str, Any] = Field(default_factory=dict)
-    evidence_inventory: dict[str, Any] = Field(default_factory=dict)
-    names_opt_in: bool = False
