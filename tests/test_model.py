@@ -132,3 +132,19 @@ def test_the_model_imports_nothing_else_of_ours() -> None:
                          env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout.split()
     assert out and all(m == "agent" or m.startswith("agent.model") for m in out), out
 
+
+
+def test_checkpoint_round_trip_keeps_sub_second_times() -> None:
+    """A resumed run must equal an uninterrupted one: the ISO-to-the-second form is for the report's
+    JSON only, never for the checkpoint (a lost fraction once moved a duration by one second)."""
+    from datetime import datetime, timezone
+
+    from agent.model import Detection, TimelineEvent
+    from agent.runner import serializer
+
+    t = datetime(2024, 1, 1, 1, 2, 3, 456789, tzinfo=timezone.utc)
+    serde = serializer()
+    back = serde.loads_typed(serde.dumps_typed({"e": TimelineEvent(timestamp=t, event="x"),
+                                                "d": Detection(first_anomaly_at=t)}))
+    assert back["e"].timestamp == t and back["d"].first_anomaly_at == t
+    assert TimelineEvent(timestamp=t, event="x").model_dump(mode="json")["timestamp"] == "2024-01-01T01:02:03Z"
