@@ -289,8 +289,8 @@ def _engine(llm: str):  # type: ignore[no-untyped-def]
     if llm == "offline":
         return OfflineEngine()
     try:
-        from agent.llm import LLMConfig
-        from agent.llm_engine import LLMEngine
+        from agent.llm.client import LLMConfig
+        from agent.llm.engine import LLMEngine
     except ImportError:
         if llm == "openai":
             _fail("the LLM engine is not available in this build; use --llm offline")

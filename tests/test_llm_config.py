@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm import LLMClient, LLMConfig, LLMConfigError
-from agent.llm_usage import Budget, count_message_tokens
+from agent.llm.client import LLMClient, LLMConfig, LLMConfigError
+from agent.llm.usage import Budget, count_message_tokens
 from tests.fake_openai import FakeOpenAI, completion
 
 

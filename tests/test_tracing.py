@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from agent.tracing import LangfuseTracer, NoopTracer, get_tracer
+from agent.llm.tracing import LangfuseTracer, NoopTracer, get_tracer
 
 TRACES_PATH = "/api/public/otel/v1/traces"
 

@@ -17,10 +17,10 @@ from typing import Any
 import prompts
 from agent.facilitator.stages import GUIDES
 from agent.facilitator.understand import _blames_a_person
-from agent.llm import LLMClient, LLMConfig
-from agent.llm_errors import LLMError
-from agent.llm_usage import Budget
-from agent.tracing import Tracer, get_tracer
+from agent.llm.client import LLMClient, LLMConfig
+from agent.llm.errors import LLMError
+from agent.llm.usage import Budget
+from agent.llm.tracing import Tracer, get_tracer
 from agent.validators.remarks import classify_remark
 from tools.tokens import truncate_to_tokens
 

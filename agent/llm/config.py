@@ -9,8 +9,8 @@ from typing import Any, Literal
 import openai
 from pydantic import BaseModel, Field, SecretStr
 
-from agent.llm_errors import LLMConfigError
-from agent.llm_usage import PRICES_PER_MTOK
+from agent.llm.errors import LLMConfigError
+from agent.llm.usage import PRICES_PER_MTOK
 
 __all__ = ["LLMConfig", "build_openai_client"]
 

@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field
 
 import prompts
 from agent.engine import OfflineEngine
-from agent.llm import LLMClient, LLMConfig, tool_result_message
-from agent.llm_errors import LLMError
+from agent.llm.client import LLMClient, LLMConfig, tool_result_message
+from agent.llm.errors import LLMError
 from agent.offline.detection import human_duration
 from agent.report import Finding, Hypothesis, Report, TimelineEvent, ValidationFinding, WhyStep, iso_z
 from agent.state import Analysis, Scope
-from agent.tracing import get_tracer
+from agent.llm.tracing import get_tracer
 from tools.models import Inventory
 from tools.query import TOOLS
 from tools.store import EvidenceStore
