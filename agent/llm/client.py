@@ -152,10 +152,6 @@ class LLMClient:
         # Flipped off for the rest of the run once a server rejects json_schema response_format.
         self.json_schema_supported = True
 
-    @classmethod
-    def from_env(cls, *, tracer: Tracer | None = None) -> LLMClient:
-        return cls(LLMConfig.from_env(), tracer=tracer)
-
     def usage_dict(self) -> dict[str, Any]:
         """Usage per stage + totals + budget, for Report.usage."""
         return self.usage.as_dict(self.budget)

@@ -24,7 +24,7 @@ from agent.llm.errors import LLMError
 from agent.offline.detection import human_duration
 from agent.report import Finding, Hypothesis, Report, TimelineEvent, ValidationFinding, WhyStep, iso_z
 from agent.state import Analysis, Scope
-from agent.llm.tracing import get_tracer
+from agent.llm.tracing import NoopTracer, Tracer
 from tools.models import Inventory
 from tools.query import TOOLS
 from tools.store import EvidenceStore
@@ -133,9 +133,10 @@ def evidence_block(store: EvidenceStore, ids: list[str]) -> str:
 class LLMEngine(OfflineEngine):
     name = "openai"
 
-    def __init__(self, config: LLMConfig, client: LLMClient | None = None) -> None:
+    def __init__(self, config: LLMConfig, client: LLMClient | None = None, *,
+                 tracer: Tracer | None = None) -> None:
         self.config = config
-        self.tracer = get_tracer()
+        self.tracer = tracer or NoopTracer()
         self.client = client or LLMClient(config, tracer=self.tracer)
         self.fallbacks: list[str] = []
         self.tool_calls = 0
