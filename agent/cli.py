@@ -1,6 +1,8 @@
-"""`postmortem` command line: ingest, draft, validate (and more as they land).
+"""The agent's commands of `postmortem`: ingest, export, draft, validate, chat (cli/main.py composes
+them with `eval` and the incident database into the console script).
 
-Typer for the CLI (typed options, help text for free) and rich for progress and tables.
+Typer for the CLI (typed options, help text for free) and rich for progress and tables. Settings
+come from `ctx.obj` (read once by cli/main.py) with this command's flags on top.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -19,30 +21,40 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
+from agent.config import DEFAULT_WORKDIR, EngineChoice, Settings
 from agent.state import STAGES
+
+if TYPE_CHECKING:
+    from agent.engine import Engine
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
-DEFAULT_WORKDIR = Path(".postmortem")
 
-
-def _fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> None:
+    """One red line on stderr and the exit code; never a traceback."""
     err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
+def settings_of(ctx: typer.Context, **flags: object) -> Settings:
+    """The settings cli/main.py read once, with this command's flags (None: not given) on top."""
+    base = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    return base.with_flags(**flags)
+
+
 @app.command()
 def ingest(
+    ctx: typer.Context,
     path: Path = typer.Argument(..., help="Incident dump: directory, file, .zip or .tar.gz"),
     as_json: bool = typer.Option(False, "--json", help="Print the inventory as JSON"),
     workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
     repo: Optional[Path] = typer.Option(None, help="A git repository outside the dump"),
 ) -> None:
     """Read a dump and print its inventory: sources, records, malformed lines, redactions, gaps."""
-    store, inv = _ingest_store(path, workdir, repo, quiet=as_json)
+    store, inv = _ingest_store(path, settings_of(ctx, workdir=workdir), repo, quiet=as_json)
     store.close()
     if as_json:
         print(inv.model_dump_json(indent=2))
@@ -50,25 +62,27 @@ def ingest(
     _print_inventory(inv)
 
 
-def _ingest_store(path: Path, workdir: Path, repo: Optional[Path], quiet: bool):  # type: ignore[no-untyped-def]
+def _ingest_store(path: Path, settings: Settings, repo: Optional[Path], quiet: bool):  # type: ignore[no-untyped-def]
     """Ingest `path` into a fresh store under the workdir; (open store, inventory)."""
     from tools.ingest import ingest_to_path
     from tools.workdir_lock import WorkdirBusy
 
     if not path.exists():
-        _fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
-    base = workdir / "ingest" / (path.resolve().name or "dump")
+        fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
+    base = settings.workdir / "ingest" / (path.resolve().name or "dump")
     try:
         with _ingest_progress(disabled=quiet) as progress:
             return ingest_to_path(path, base / "evidence.db", workdir=base / "extracted", repo=repo,
-                                  progress=progress)
+                                  progress=progress, workers=settings.ingest_workers,
+                                  wait_s=settings.lock_wait_s)
     except WorkdirBusy as exc:
-        _fail(str(exc), 1)
-        raise  # unreachable: _fail exits
+        fail(str(exc), 1)
+        raise  # unreachable: fail exits
 
 
 @app.command()
 def export(
+    ctx: typer.Context,
     path: Path = typer.Argument(..., help="Incident dump: directory, file, .zip or .tar.gz"),
     workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
     fmt: str = typer.Option("jsonl", "--format", help="Output format (jsonl)"),
@@ -80,8 +94,8 @@ def export(
     from tools.export import FORMATS, write_jsonl
 
     if fmt not in FORMATS:
-        _fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    store, inv = _ingest_store(path, workdir, repo, quiet=False)
+        fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    store, inv = _ingest_store(path, settings_of(ctx, workdir=workdir), repo, quiet=False)
     err.print(f"ingested {inv.total_records} records from {path}" + _coverage_phrase(inv), markup=False)
     try:
         with _export_progress() as progress:
@@ -184,6 +198,7 @@ def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def draft(
+    ctx: typer.Context,
     path: Optional[Path] = typer.Argument(None, help="Incident dump (not needed with --resume)"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the Markdown report here"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report here"),
@@ -199,10 +214,11 @@ def draft(
     """Draft a blameless postmortem from an incident dump (offline engine unless an LLM is configured)."""
     from agent.runner import RunError, run_draft
 
-    engine = _engine(llm)
+    settings = settings_of(ctx, workdir=workdir, llm=_engine_choice(llm), max_repairs=max_repairs, strict=strict)
+    engine = engine_for(settings)
     today = _parse_date(postmortem_date)
     if path is None and resume is None:
-        _fail("give an incident dump path, or --resume RUN_ID")
+        fail("give an incident dump path, or --resume RUN_ID")
 
     started: dict[str, float] = {}
 
@@ -221,24 +237,25 @@ def draft(
 
         assert path is not None
         if not path.exists():  # before the run lock below, which would create the run folder
-            _fail(f"{path} not found: give the path of an incident dump (a folder, file, .zip or .tar.gz).", 1)
+            fail(f"{path} not found: give the path of an incident dump (a folder, file, .zip or .tar.gz).", 1)
         run_id = new_run_id(path, today or date.today())
         err.print(f"run [bold]{escape(run_id)}[/] (if interrupted: postmortem draft --resume {escape(run_id)})")
     elif not _known_run(workdir, resume):
         # Checked before the run lock below, which creates the run folder.
-        _fail(f"No run with id {resume!r} in {workdir}; check the id printed when the run started "
+        fail(f"No run with id {resume!r} in {workdir}; check the id printed when the run started "
               "and --workdir.", 1)
     from tools.workdir_lock import WorkdirBusy, WorkdirLock
 
     assert run_id is not None
     try:
         # One process per run: two `--resume` of the same run would rebuild one store together.
-        with WorkdirLock(workdir / "runs" / run_id), _ingest_progress(disabled=False) as progress:
+        with WorkdirLock(workdir / "runs" / run_id, settings.lock_wait_s), \
+                _ingest_progress(disabled=False) as progress:
             result = run_draft(path, base=workdir, run_id=run_id, resume=resume is not None, repo=repo,
-                               today=today, engine=engine, names_opt_in=names, max_repairs=max_repairs,
-                               strict=strict, on_stage=on_stage, on_ingest_progress=progress)
+                               today=today, engine=engine, names_opt_in=names, settings=settings,
+                               on_stage=on_stage, on_ingest_progress=progress)
     except (RunError, WorkdirBusy) as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
         return
     from agent.render import render_json
 
@@ -277,35 +294,40 @@ def _parse_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _fail(f"--date must be YYYY-MM-DD, got {value!r}")
+        fail(f"--date must be YYYY-MM-DD, got {value!r}")
     return None
 
 
-def _engine(llm: str):  # type: ignore[no-untyped-def]
+def _engine_choice(llm: str) -> EngineChoice:
+    if llm not in ("auto", "offline", "openai"):
+        fail("--llm must be offline, openai or auto")
+    return llm  # type: ignore[return-value]
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine `settings.llm` asks for: offline, the LLM, or (auto) the LLM when one is configured."""
     from agent.engine import OfflineEngine
 
-    if llm not in ("auto", "offline", "openai"):
-        _fail("--llm must be offline, openai or auto")
-    if llm == "offline":
+    if settings.llm == "offline":
         return OfflineEngine()
     try:
-        from agent.llm import LLMConfig
-        from agent.llm_engine import LLMEngine
+        from agent.llm.engine import LLMEngine
+        from agent.llm.tracing import get_tracer
     except ImportError:
-        if llm == "openai":
-            _fail("the LLM engine is not available in this build; use --llm offline")
+        if settings.llm == "openai":
+            fail("the LLM engine is not available in this build; use --llm offline")
         return OfflineEngine()
-    cfg = LLMConfig.from_env()
-    if not cfg.is_configured():
-        if llm == "openai":
-            _fail("no LLM configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server) "
-                  "and POSTMORTEM_MODEL, or use --llm offline")
+    if not settings.llm_config.is_configured():
+        if settings.llm == "openai":
+            fail("no LLM configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server) "
+                 "and POSTMORTEM_MODEL, or use --llm offline")
         return OfflineEngine()
-    return LLMEngine(cfg)
+    return LLMEngine(settings.llm_config, tracer=get_tracer(settings.langfuse))
 
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     report: Path = typer.Argument(..., help="A Markdown postmortem (ours or anyone's)"),
     evidence: Optional[Path] = typer.Option(None, help="Incident dump, to check grounding"),
     fmt: str = typer.Option("text", "--format", help="text | json"),
@@ -316,26 +338,28 @@ def validate(
     from agent.validators import validate_markdown
 
     if not report.is_file():
-        _fail(f"{report} is not a file")
+        fail(f"{report} is not a file")
     try:
         md = report.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:
-        _fail(f"cannot read {report}: {exc}")
+        fail(f"cannot read {report}: {exc}")
         return
     if not md.strip():
-        _fail(f"{report} is empty")
+        fail(f"{report} is empty")
     store = None
     if evidence is not None:
         from tools.ingest import ingest_to_path
         from tools.workdir_lock import WorkdirBusy
 
         if not evidence.exists():
-            _fail(f"{evidence} does not exist")
+            fail(f"{evidence} does not exist")
         base = workdir / "validate" / (evidence.resolve().name or "dump")
         try:
-            store, _ = ingest_to_path(evidence, base / "evidence.db", workdir=base / "extracted")
+            settings = settings_of(ctx)
+            store, _ = ingest_to_path(evidence, base / "evidence.db", workdir=base / "extracted",
+                                      workers=settings.ingest_workers, wait_s=settings.lock_wait_s)
         except WorkdirBusy as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     findings = validate_markdown(md, evidence=store, names_opt_in=names)
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
@@ -354,6 +378,7 @@ def validate(
 
 @app.command()
 def chat(
+    ctx: typer.Context,
     path: Optional[Path] = typer.Argument(None, help="Incident dump (not needed with --session)"),
     session: Optional[str] = typer.Option(None, "--session", help="Resume this chat session"),
     workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Sessions and evidence stores live here"),
@@ -367,143 +392,9 @@ def chat(
     Closing writes postmortem.md/.json, actions.csv/.json and follow-up-review.ics."""
     from agent.facilitator.terminal import run_chat
 
-    engine = _engine(llm)
+    settings = settings_of(ctx, workdir=workdir, llm=_engine_choice(llm))
+    engine = engine_for(settings)
     today = _parse_date(postmortem_date) or date.today()
-    code = run_chat(path, session, workdir, engine, today, names, output, out, err)
+    code = run_chat(path, session, settings, engine, today, names, output, out, err)
     if code:
         raise typer.Exit(code)
-
-
-@app.command("eval")
-def eval_cmd(
-    dataset: Optional[Path] = typer.Option(None, help="Dataset directory (default: evals/dataset), or a folder of NAME.tar.gz + NAME.truth.json answer keys"),
-    llm: str = typer.Option("offline", help="offline | openai"),
-    model: Optional[str] = typer.Option(None, help="Model name for --llm openai (POSTMORTEM_MODEL)"),
-    repeat: int = typer.Option(1, min=1, help="Runs per case; mean and spread are reported"),
-    case: Optional[list[str]] = typer.Option(None, help="Only these cases (repeatable)"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write results JSON here"),
-    compare: Optional[list[Path]] = typer.Option(None, help="Compare two results files: --compare a.json --compare b.json"),
-    gate_baseline: bool = typer.Option(False, "--gate", help="Fail (exit 1) on a regression against evals/baseline.json"),
-) -> None:
-    """Run the eval dataset, print per-case and total scores, write JSON results."""
-    from evals.run import EvalResult, compare as compare_runs, gate, run_eval
-    from evals.ground_truth import DATASET_DIR
-
-    if compare:
-        if len(compare) != 2:
-            _fail("--compare takes exactly two results files")
-        a, b = (EvalResult.model_validate_json(p.read_text(encoding="utf-8")) for p in compare)
-        t = Table(title=f"{compare[0].name} vs {compare[1].name}")
-        for col in ("metric", "a", "b", "delta"):
-            t.add_column(col)
-        for key, x, y, dlt in compare_runs(a, b):
-            t.add_row(key, _num(x), _num(y), _num(dlt))
-        out.print(t)
-        return
-    if model:
-        import os
-
-        os.environ["POSTMORTEM_MODEL"] = model
-    engine = _engine(llm)
-    from evals.devset import is_devset
-
-    if dataset is not None and is_devset(dataset):
-        # A folder of NAME.tar.gz + NAME.truth.json pairs (answer keys): scored by evals/devset.py.
-        if gate_baseline or repeat > 1:
-            _fail("--gate and --repeat apply to the generated dataset, not to answer-key folders")
-        _eval_devset(dataset, engine, case, output)
-        return
-
-    def show(s) -> None:  # type: ignore[no-untyped-def]
-        err.print(f"  {s.case}: recall {s.timeline_recall:.2f}, trigger@1 {_num(s.trigger_rank1)}, "
-                  f"severity {'ok' if s.severity_ok else 'MISS'}, traps {len(s.trap_violations)}")
-
-    result = run_eval(engine, dataset=dataset or DATASET_DIR, repeat=repeat, model=model or "",
-                      only=case, on_case=show)
-    t = Table(title=f"Eval ({result.engine}{', ' + result.model if result.model else ''})")
-    cols = ("case", "tl recall", "tl prec", "trig@1", "trig@3", "detect err s", "impact", "fm recall",
-            "sev", "review", "actions", "valid", "traps")
-    for c in cols:
-        t.add_column(c)
-    for s in result.cases:
-        t.add_row(s.case, _num(s.timeline_recall), _num(s.timeline_precision), _num(s.trigger_rank1),
-                  _num(s.trigger_rank3), _num(s.detection_time_error_s), _num(s.impact_within_tol),
-                  _num(s.failure_category_recall), "ok" if s.severity_ok else "miss",
-                  "ok" if s.review_type_ok else "miss", _num(s.factors_addressed),
-                  "pass" if s.validator_passed else "fail", str(len(s.trap_violations)))
-    out.print(t)
-    tt = Table(title="Totals (mean over cases" + (f", {repeat} repeats" if repeat > 1 else "") + ")")
-    tt.add_column("metric")
-    tt.add_column("value")
-    tt.add_column("spread")
-    for k, v in result.totals.items():
-        tt.add_row(k, _num(v), _num(result.spread.get(k)) if result.spread else "")
-    out.print(tt)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        err.print(f"results written to {output}")
-    if gate_baseline:
-        failures = gate(result)
-        for f in failures:
-            err.print(f"[red]regression:[/] {f}")
-        if failures:
-            raise typer.Exit(1)
-        err.print("[green]no regression against evals/baseline.json[/]")
-
-
-def _eval_devset(dataset: Path, engine, only: Optional[list[str]], output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
-    """Draft every archive of an answer-key folder, print a per-dump table and the means."""
-    from evals.devset import run_devset
-
-    def show(s) -> None:  # type: ignore[no-untyped-def]
-        err.print(f"  {s.dump}: recall {_num(s.timeline_recall)}, trigger@1 {_num(s.trigger_rank1)}, "
-                  f"traps {len(s.trap_violations)}" + (f", draft failed: {s.error}" if s.error else ""))
-
-    result = run_devset(dataset, engine, only=only, on_dump=show)
-    t = Table(title=f"Answer-key eval ({result.engine}): {dataset}")
-    cols = ("dump", "tl recall", "trig@1", "trig@3", "sev", "review", "win start err s", "win end err s",
-            "detect err s", "fm recall", "root cause", "factors", "traps")
-    for c in cols:
-        t.add_column(c)
-    for s in result.dumps:
-        t.add_row(s.dump, f"{_num(s.timeline_recall)} ({s.events_found}/{s.events_total})",
-                  _num(s.trigger_rank1), _num(s.trigger_rank3), _ok(s.severity_ok), _ok(s.review_type_ok),
-                  _num(s.window_start_error_s), _num(s.window_end_error_s), _num(s.detection_time_error_s),
-                  _num(s.failure_mode_recall), _num(s.root_cause_hit), _num(s.factor_recall),
-                  str(len(s.trap_violations)) if not s.error else "draft failed")
-    out.print(t)
-    tt = Table(title="Means over dumps")
-    tt.add_column("metric")
-    tt.add_column("value")
-    for k, v in result.totals.items():
-        tt.add_row(k, _num(v))
-    out.print(tt)
-    for s in result.dumps:
-        for v in s.trap_violations:
-            err.print(f"[red]trap:[/] {s.dump}: {v}")
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-        err.print(f"results written to {output}")
-
-
-def _ok(v: bool | None) -> str:
-    return "-" if v is None else ("ok" if v else "miss")
-
-
-def _num(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
-
-
-# The incident database (issue 19): `incidents import|list|show` and `similar`.
-from incidents.cli import incidents_app, similar as _similar  # noqa: E402
-
-app.add_typer(incidents_app, name="incidents")
-app.command("similar")(_similar)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -18,21 +18,25 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from agent.config import Settings
 from agent.engine import Engine, OfflineEngine
 from agent.model import Report, Validation, ValidationFinding
 from agent.render import render_markdown
 from agent.state import PostmortemState
 from tools.store import EvidenceStore
 
-# Test hook for crash/resume tests: the process exits hard when this stage is about to start.
+# Test-only fault hook for crash/resume tests (the one environment read outside agent/config.py
+# besides the ingest worker fault): the process exits hard when this stage is about to start.
 FAULT_ENV = "POSTMORTEM_FAULT_BEFORE_STAGE"
 
 
 @dataclass
 class Context:
-    """Per-run configuration read by nodes (never checkpointed)."""
+    """The LangGraph runtime context: per-run configuration and services read by nodes (never
+    checkpointed, so a resumed run takes the settings it is resumed with)."""
 
     engine: Engine = field(default_factory=OfflineEngine)
+    settings: Settings = field(default_factory=Settings)
     on_stage: Callable[[str, str], None] | None = None  # (stage, "start"|"done")
     on_ingest_progress: Callable[[int, int, str], None] | None = None
     validate: Callable[[Report, EvidenceStore], list[ValidationFinding]] | None = None
@@ -88,6 +92,7 @@ def data_collection(state: PostmortemState, runtime: Runtime[Context]) -> dict[s
         Path(state.options.dump), store_path, workdir=workdir / "extracted",
         repo=Path(state.options.repo) if state.options.repo else None,
         progress=runtime.context.on_ingest_progress,
+        workers=runtime.context.settings.ingest_workers, wait_s=runtime.context.settings.lock_wait_s,
     )
     store.close()
     # The manifest ingest parsed (also one inside an archive) is the one the analysis scopes by.
@@ -154,7 +159,7 @@ def review(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     report.validation = Validation(passed=not errors, findings=findings, repair_rounds=state.repair_round)
     update: dict[str, Any] = {"findings": errors, "report": report,
                               "completed": _done("review", state, runtime)}
-    if errors and state.repair_round < state.options.max_repairs:
+    if errors and state.repair_round < runtime.context.settings.max_repairs:
         update["repair_round"] = state.repair_round + 1
     else:
         update["markdown"] = render_markdown(report)

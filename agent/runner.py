@@ -20,6 +20,7 @@ from pydantic import BaseModel
 import agent.model as domain_model
 import agent.state as state_models
 import tools.models as evidence_models
+from agent.config import Settings
 from agent.engine import Engine, OfflineEngine
 from agent.graph import Context, build_graph
 from agent.model import Report
@@ -89,13 +90,13 @@ def run_draft(
     today: date | None = None,
     engine: Engine | None = None,
     names_opt_in: bool = False,
-    max_repairs: int = 2,
-    strict: bool = False,
+    settings: Settings | None = None,
     on_stage: Callable[[str, str], None] | None = None,
     on_ingest_progress: Callable[[int, int, str], None] | None = None,
 ) -> RunResult:
     engine = engine or OfflineEngine()
-    ctx = Context(engine=engine, on_stage=on_stage, on_ingest_progress=on_ingest_progress)
+    settings = settings or Settings()
+    ctx = Context(engine=engine, settings=settings, on_stage=on_stage, on_ingest_progress=on_ingest_progress)
     with checkpointer(base) as saver:
         graph = build_graph(saver)
         if resume:
@@ -114,8 +115,7 @@ def run_draft(
             config = {"configurable": {"thread_id": run_id}}
             opts = RunOptions(
                 dump=str(dump.resolve()), workdir=str((base / "runs" / run_id).resolve()),
-                repo=str(repo.resolve()) if repo else None, llm=engine.name if engine.name in ("offline", "openai") else "offline",  # type: ignore[arg-type]
-                postmortem_date=today, names_opt_in=names_opt_in, max_repairs=max_repairs, strict=strict,
+                repo=str(repo.resolve()) if repo else None, postmortem_date=today, names_opt_in=names_opt_in,
             )
             inp = PostmortemState(options=opts)
         try:
@@ -126,11 +126,11 @@ def run_draft(
     state = PostmortemState.model_validate(values) if isinstance(values, dict) else values
     if state.report is None:
         raise RunError(f"Run {run_id} stopped before a report was produced; resume it with --resume {run_id}.")
-    if state.options.strict and not state.report.validation.passed:
+    if settings.strict and not state.report.validation.passed:
         errs = [f for f in state.report.validation.findings if f.severity == "error"]
         raise RunError(
             f"Strict mode: the report still breaks {len(errs)} rule(s) after "
-            f"{state.options.max_repairs} repair round(s): "
+            f"{settings.max_repairs} repair round(s): "
             + "; ".join(f"{f.rule} (line {f.line}): {f.message}" for f in errs[:5])
         )
     return RunResult(run_id=run_id, report=state.report, markdown=state.markdown,

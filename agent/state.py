@@ -15,16 +15,14 @@ Stage = Literal["scoping", "data_collection", "timeline", "analysis", "synthesis
 
 
 class RunOptions(BaseModel):
-    """Per-run settings; stored in state so a resumed run behaves exactly like the original."""
+    """What a run is about, fixed at its start and checkpointed so a resumed run renders the same
+    report. Configuration (engine, repair rounds, strictness, budgets) is agent.config.Settings."""
 
     dump: str
     workdir: str
     repo: str | None = None
-    llm: Literal["offline", "openai"] = "offline"
     postmortem_date: date  # fixed at run start so a resumed run renders the same report
     names_opt_in: bool = False
-    max_repairs: int = 2
-    strict: bool = False
 
 
 class PostmortemState(BaseModel):

@@ -22,8 +22,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.llm import LLMConfig  # noqa: E402
-from agent.llm_engine import LLMEngine  # noqa: E402
+from agent.llm.client import LLMConfig  # noqa: E402
+from agent.llm.engine import LLMEngine  # noqa: E402
 from agent.runner import run_draft  # noqa: E402
 from evals.ground_truth import load_ground_truth  # noqa: E402
 from tests.fake_openai import FakeOpenAI  # noqa: E402

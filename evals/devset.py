@@ -23,6 +23,7 @@ from typing import Any
 from dateutil import parser as dateparser
 from pydantic import BaseModel, Field
 
+from agent.config import Settings
 from agent.engine import Engine, OfflineEngine
 from agent.model import Report
 from agent.render import render_json
@@ -384,7 +385,8 @@ def store_files(base: Path, run_id: str) -> list[Path]:
     return sorted(run_dir.glob("evidence.db*")) + sorted(base.glob("checkpoints.sqlite*"))
 
 
-def draft_dump(archive: Path, work: Path, engine: Engine, today: date | None = None) -> tuple[RunResult, Path]:
+def draft_dump(archive: Path, work: Path, engine: Engine, today: date | None = None,
+               settings: Settings | None = None) -> tuple[RunResult, Path]:
     """Draft `archive` exactly as `postmortem draft` would, from a folder that holds nothing else.
 
     Returns the run and the workdir it used (for the store search).
@@ -394,13 +396,13 @@ def draft_dump(archive: Path, work: Path, engine: Engine, today: date | None = N
     copy = alone / archive.name
     shutil.copyfile(archive, copy)
     base = work / "workdir"
-    return run_draft(copy, base=base, today=today, engine=engine), base
+    return run_draft(copy, base=base, today=today, engine=engine, settings=settings), base
 
 
-def run_one(archive: Path, key_path: Path, engine: Engine, tmp: Path) -> DumpScore:
+def run_one(archive: Path, key_path: Path, engine: Engine, tmp: Path, settings: Settings | None = None) -> DumpScore:
     t0 = time.perf_counter()
     try:
-        result, base = draft_dump(archive, tmp, engine)
+        result, base = draft_dump(archive, tmp, engine, settings=settings)
     except Exception as exc:  # noqa: BLE001 - one bad dump must not stop the others
         return failed_dump(load_key(key_path), f"{exc.__class__.__name__}: {exc}"[:300], time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
@@ -445,7 +447,8 @@ def devset_totals(scores: list[DumpScore]) -> dict[str, float | None]:
 
 
 def run_devset(dataset: Path, engine: Engine | None = None, *, only: list[str] | None = None,
-               on_dump: Callable[[DumpScore], None] | None = None) -> DevsetResult:
+               on_dump: Callable[[DumpScore], None] | None = None,
+               settings: Settings | None = None) -> DevsetResult:
     engine = engine or OfflineEngine()
     pairs = [(a, k) for a, k in find_pairs(dataset)
              if not only or a.name[: -len(ARCHIVE_SUFFIX)] in only]
@@ -454,7 +457,7 @@ def run_devset(dataset: Path, engine: Engine | None = None, *, only: list[str] |
     scores: list[DumpScore] = []
     for archive, key_path in pairs:
         with tempfile.TemporaryDirectory(prefix="pm-devset-") as tmp:
-            score = run_one(archive, key_path, engine, Path(tmp))
+            score = run_one(archive, key_path, engine, Path(tmp), settings)
         scores.append(score)
         if on_dump:
             on_dump(score)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from agent.config import Settings
 from agent.engine import Engine, OfflineEngine
 from agent.render import render_json
 from agent.runner import run_draft
@@ -35,10 +36,10 @@ class EvalResult(BaseModel):
     spread: dict[str, float] = Field(default_factory=dict)  # stdev of totals across repeats
 
 
-def run_case(gt: GroundTruth, engine: Engine, workdir: Path) -> CaseScore:
+def run_case(gt: GroundTruth, engine: Engine, workdir: Path, settings: Settings | None = None) -> CaseScore:
     today = (gt.resolved_at + timedelta(days=2)).date()
     t0 = time.perf_counter()
-    result = run_draft(dump_path(gt), base=workdir, today=today, engine=engine)
+    result = run_draft(dump_path(gt), base=workdir, today=today, engine=engine, settings=settings)
     seconds = time.perf_counter() - t0
     return score_case(result.report, result.markdown, render_json(result.report), gt, seconds)
 
@@ -51,6 +52,7 @@ def run_eval(
     model: str = "",
     only: list[str] | None = None,
     on_case: Callable[[CaseScore], None] | None = None,
+    settings: Settings | None = None,
 ) -> EvalResult:
     engine = engine or OfflineEngine()
     cases = [gt for gt in load_dataset(dataset) if not only or gt.case in only]
@@ -61,7 +63,7 @@ def run_eval(
         for r in range(repeat):
             scores = []
             for gt in cases:
-                s = run_case(gt, engine, Path(tmp) / f"r{r}")
+                s = run_case(gt, engine, Path(tmp) / f"r{r}", settings)
                 scores.append(s)
                 if on_case:
                     on_case(s)

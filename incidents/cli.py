@@ -1,4 +1,4 @@
-"""CLI: `postmortem incidents import|list|show` and `postmortem similar` (registered in agent/cli.py).
+"""CLI: `postmortem incidents import|list|show` and `postmortem similar` (composed into `postmortem` by cli/main.py).
 
 Heavy imports (SQLAlchemy, Alembic) happen inside the commands so the rest of the CLI starts fast.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import typer
 from rich.console import Console
@@ -21,11 +21,19 @@ DB_HELP = "Database: a SQLite file path or a postgresql:// URL (default: $POSTMO
 _QUERY_TEXT_LIMIT = 256 * 1024
 
 
-def _session(db: Optional[str]):  # type: ignore[no-untyped-def]
+class _Configured(Protocol):
+    """What these commands read of the CLI's settings (agent.config.Settings, a layer above)."""
+
+    db: str | None
+
+
+def _session(ctx: typer.Context, db: Optional[str]):  # type: ignore[no-untyped-def]
+    """`--db`, else POSTMORTEM_DB as read once by the CLI into `ctx.obj`, else the default file."""
     from incidents.db import open_db
 
+    settings: _Configured | None = ctx.obj
     try:
-        return open_db(db)()
+        return open_db(db or (settings.db if settings is not None else None))()
     except Exception as exc:  # unreachable server, bad URL: one clear line, no traceback
         err.print(f"[bold red]error:[/] cannot open the incident database: {escape(str(exc).splitlines()[0])}")
         raise typer.Exit(2)
@@ -33,6 +41,7 @@ def _session(db: Optional[str]):  # type: ignore[no-untyped-def]
 
 @incidents_app.command("import")
 def import_cmd(
+    ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Report .json, Markdown postmortems, folders of them, "
                                                  "or a Post-mortems-Analysis checkout / anomaly_collection"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
@@ -42,7 +51,7 @@ def import_cmd(
     from incidents.store import save
 
     done = problems = 0
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         for path in paths:
             if not path.exists():
                 err.print(f"[red]missing:[/] {escape(str(path))}")
@@ -63,6 +72,7 @@ def import_cmd(
 
 @incidents_app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     source: Optional[str] = typer.Option(None, help="Only this source (report-json, markdown, pma-corpus)"),
     limit: int = typer.Option(50, help="At most this many rows"),
@@ -73,7 +83,7 @@ def list_cmd(
 
     from incidents.models import Incident
 
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         q = select(Incident).order_by(Incident.incident_date.desc().nulls_last(), Incident.id.desc()).limit(limit)
         if source:
             q = q.where(Incident.source == source)
@@ -95,6 +105,7 @@ def list_cmd(
 
 @incidents_app.command("show")
 def show_cmd(
+    ctx: typer.Context,
     incident_id: int = typer.Argument(..., help="Incident id (see `postmortem incidents list`)"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="All stored fields as JSON"),
@@ -102,7 +113,7 @@ def show_cmd(
     """Show one incident: fields, tags and actions."""
     from incidents.similar import load_incident
 
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         inc = load_incident(session, incident_id)
         if inc is None:
             err.print(f"[bold red]error:[/] no incident {incident_id}")
@@ -170,6 +181,7 @@ def _dump_text(root: Path) -> str:
 
 
 def similar(
+    ctx: typer.Context,
     target: str = typer.Argument(..., help='A report (.json or .md), an incident dump folder, or "free text"'),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     k: int = typer.Option(5, "-k", help="How many incidents"),
@@ -180,7 +192,7 @@ def similar(
     from incidents.similar import search
 
     query = _query_for(target)
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         res = search(session, query, k=k, use_embeddings=False if no_embeddings else None)
     if as_json:
         print(json.dumps({"rankers": res.rankers, "note": res.note,

@@ -1,12 +1,12 @@
 """Where the incident database lives and how its schema is brought up to date.
 
-Resolution order: an explicit `--db` (a path or a URL), then `POSTMORTEM_DB`, then one SQLite file
+Resolution order: an explicit `--db` (a path or a URL), then `POSTMORTEM_DB` (read by the CLI's settings
+and passed in as `db` when there is no `--db`), then one SQLite file
 in the user data folder (platformdirs). `postgresql://` URLs are routed to psycopg 3.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -18,7 +18,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-ENV_VAR = "POSTMORTEM_DB"
 
 
 def default_path() -> Path:
@@ -26,8 +25,8 @@ def default_path() -> Path:
 
 
 def resolve_url(db: str | None = None) -> str:
-    """A SQLAlchemy URL from `--db`, the environment, or the default file."""
-    value = db or os.environ.get(ENV_VAR) or str(default_path())
+    """A SQLAlchemy URL from `db` (`--db`, else POSTMORTEM_DB), or the default file."""
+    value = db or str(default_path())
     if "://" not in value:  # a file path
         path = Path(value).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)

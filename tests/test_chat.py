@@ -75,7 +75,7 @@ def test_session_survives_quit_and_applies_corrections(tmp_path: Path) -> None:
 def test_chat_cli_quits_and_resumes_by_session_id(tmp_path: Path) -> None:
     def run(args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-        return subprocess.run([sys.executable, "-m", "agent.cli", "chat", *args, "--workdir", str(tmp_path),
+        return subprocess.run([sys.executable, "-m", "cli.main", "chat", *args, "--workdir", str(tmp_path),
                                "--date", "2026-04-27"], input=stdin, capture_output=True, text=True,
                               cwd=tmp_path, env=env, timeout=300)
 

@@ -212,7 +212,7 @@ def test_a_failed_draft_costs_that_dump_only(tmp_path: Path, monkeypatch: pytest
 def test_cli_scores_a_key_folder_and_writes_results(tmp_path: Path) -> None:
     ds = _dataset(tmp_path)
     out = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "--dataset", str(ds), "-o", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "--dataset", str(ds), "-o", str(out)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "alpha" in proc.stdout and "timeline_recall" in proc.stdout
@@ -228,6 +228,6 @@ def test_cli_scores_a_key_folder_and_writes_results(tmp_path: Path) -> None:
 
 def test_cli_refuses_gate_on_a_key_folder(tmp_path: Path) -> None:
     ds = _dataset(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "--dataset", str(ds), "--gate"],
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "--dataset", str(ds), "--gate"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode != 0 and "generated dataset" in proc.stderr

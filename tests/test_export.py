@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from cli.main import app
 from tools.export import export_record, iso_utc, line_of, write_jsonl
 from tools.ingest import ingest
 from tools.models import Evidence, EvidenceKind

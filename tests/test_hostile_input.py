@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.config import Settings
+from cli.main import app
 from tools.archive import Budget, safe_extract
 from tools.ingest import ingest, ingest_to_path, shown
 from tools.readers.common import MAX_JSON_DEPTH, too_deep
@@ -104,7 +105,7 @@ def test_failed_extraction_leaves_no_partial_folder(tmp_path: Path, monkeypatch:
 
 # ---- names and folders -----------------------------------------------------------------------
 def _ingest_cli(dump: Path, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli", "ingest", str(dump), "--workdir", str(workdir), *extra],
+    return subprocess.run([sys.executable, "-m", "cli.main", "ingest", str(dump), "--workdir", str(workdir), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "POSTMORTEM_INGEST_WORKERS": "1", "COLUMNS": "250"})
 
@@ -367,10 +368,9 @@ def test_the_ingest_step_refuses_a_run_folder_another_process_holds(tmp_path: Pa
     dump = tmp_path / "dump"
     dump.mkdir()
     (dump / "app.log").write_text("2024-04-25T14:00:00Z ERROR x\n")
-    monkeypatch.setenv("POSTMORTEM_LOCK_WAIT_S", "0.2")
     with _held_by_another_process(tmp_path / "wd" / "runs" / "r2"):
         with pytest.raises(WorkdirBusy):
-            run_draft(dump, base=tmp_path / "wd", run_id="r2")
+            run_draft(dump, base=tmp_path / "wd", run_id="r2", settings=Settings(lock_wait_s=0.2))
     assert not (tmp_path / "wd" / "runs" / "r2" / "evidence.db").exists()
 
 
@@ -502,7 +502,7 @@ def _peak_rss(args: list[str], timeout_s: float) -> tuple[int, int, str]:
         resource.setrlimit(resource.RLIMIT_AS, (8 * _GB, 8 * _GB))
 
     with open(os.devnull, "wb") as devnull, __import__("tempfile").TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, stdout=devnull,
+        child = subprocess.Popen([sys.executable, "-m", "cli.main", *args], cwd=ROOT, stdout=devnull,
                                  stderr=err, preexec_fn=cap,
                                  env={**os.environ, "COLUMNS": "200"})
         deadline = time.monotonic() + timeout_s

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from cli.main import app
 from tests.incidents_fixtures import MARKDOWN, report, write_pma
 
 runner = CliRunner()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
+from agent.config import Settings
 from incidents import db
 from incidents.importers import from_report_json
 from incidents.models import Action, ActionStatus, Incident
@@ -68,11 +69,9 @@ def test_reimport_replaces(sqlite_url: str) -> None:  # noqa: F811
 
 
 def test_resolve_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(db.ENV_VAR, raising=False)
     assert db.resolve_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
     assert db.resolve_url(str(tmp_path / "a" / "x.db")) == f"sqlite:///{tmp_path / 'a' / 'x.db'}"
-    monkeypatch.setenv(db.ENV_VAR, "postgres://h/d")
-    assert db.resolve_url(None) == "postgresql+psycopg://h/d"
-    monkeypatch.delenv(db.ENV_VAR)
+    # POSTMORTEM_DB is read once by the CLI's settings and passed in as `db`.
+    assert db.resolve_url(Settings.from_env({"POSTMORTEM_DB": "postgres://h/d"}).db) == "postgresql+psycopg://h/d"
     monkeypatch.setattr(db, "default_path", lambda: tmp_path / "data" / "incidents.sqlite")
     assert db.resolve_url(None).endswith("data/incidents.sqlite")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from agent.llm import (
+from agent.llm.client import (
     BudgetExceeded,
     LLMClient,
     LLMConfig,
@@ -371,7 +371,7 @@ def test_refusal_is_reported(fake_openai: FakeOpenAI) -> None:
 
 
 def test_generations_reach_the_tracer(fake_openai: FakeOpenAI) -> None:
-    from agent.tracing import Tracer
+    from agent.llm.tracing import Tracer
 
     class Recorder(Tracer):
         def __init__(self) -> None:

@@ -1,16 +1,21 @@
-"""LLMConfig from the environment, provider selection, and the Azure route over real HTTP."""
+"""LLMConfig from the environment (agent.config.Settings), provider selection, and the Azure route over real HTTP."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.llm import LLMClient, LLMConfig, LLMConfigError
-from agent.llm_usage import Budget, count_message_tokens
+from agent.config import Settings
+from agent.llm.client import LLMClient, LLMConfig, LLMConfigError
+from agent.llm.usage import Budget, count_message_tokens
 from tests.fake_openai import FakeOpenAI, completion
 
 
+def _from_env(env: dict[str, str]) -> LLMConfig:
+    return Settings.from_env(env).llm_config
+
+
 def test_no_key_and_no_base_url_means_offline() -> None:
-    cfg = LLMConfig.from_env({})
+    cfg = _from_env({})
     assert not cfg.is_configured()
     with pytest.raises(LLMConfigError) as info:
         LLMClient(cfg)
@@ -18,7 +23,7 @@ def test_no_key_and_no_base_url_means_offline() -> None:
 
 
 def test_openai_settings_from_env() -> None:
-    cfg = LLMConfig.from_env(
+    cfg = _from_env(
         {
             "OPENAI_API_KEY": "sk-abc",
             "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
@@ -40,17 +45,17 @@ def test_openai_settings_from_env() -> None:
 
 
 def test_local_server_needs_no_key() -> None:
-    assert LLMConfig.from_env({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}).is_configured()
+    assert _from_env({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}).is_configured()
 
 
 def test_bad_number_in_env_is_a_clear_error() -> None:
     with pytest.raises(LLMConfigError) as info:
-        LLMConfig.from_env({"OPENAI_API_KEY": "k", "POSTMORTEM_MAX_CALLS": "lots"})
+        _from_env({"OPENAI_API_KEY": "k", "POSTMORTEM_MAX_CALLS": "lots"})
     assert "POSTMORTEM_MAX_CALLS" in str(info.value) and "'lots'" in str(info.value)
 
 
 def test_azure_needs_api_version() -> None:
-    cfg = LLMConfig.from_env(
+    cfg = _from_env(
         {"AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9", "AZURE_OPENAI_API_KEY": "az"}
     )
     assert cfg.provider == "azure" and cfg.is_configured()
@@ -60,7 +65,7 @@ def test_azure_needs_api_version() -> None:
 
 
 def test_azure_request_goes_to_the_deployment(fake_openai: FakeOpenAI) -> None:
-    cfg = LLMConfig.from_env(
+    cfg = _from_env(
         {
             "AZURE_OPENAI_ENDPOINT": f"http://127.0.0.1:{fake_openai.port}",
             "AZURE_OPENAI_API_KEY": "az-key",

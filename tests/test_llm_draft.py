@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent.llm import LLMConfig
-from agent.llm_engine import LLMEngine
+from agent.llm.client import LLMConfig
+from agent.llm.engine import LLMEngine
 from agent.runner import run_draft
 from evals.ground_truth import load_ground_truth
 from tests.fake_openai import FakeOpenAI, completion, delay, malformed, status

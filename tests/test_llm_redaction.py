@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from agent.llm import LLMClient, LLMConfig
+from agent.llm.client import LLMClient, LLMConfig
 from tests.fake_openai import FakeOpenAI, completion
 
 PLANTED = {

@@ -36,3 +36,11 @@ def test_named_series_keeps_its_name_and_undocumented_file_has_no_query(tmp_path
     assert attrs["name"] == "up"
     attrs = _read(_write(tmp_path, "queue_depth.json", {}))
     assert attrs["name"] == "queue_depth" and "query" not in attrs
+
+
+def test_the_unit_is_stored_at_ingest_also_for_recording_rules_and_unit_words(tmp_path: Path) -> None:
+    # The impact stage reads this stored unit; it no longer guesses from the name itself.
+    assert _read(_write(tmp_path, "a.json", {"__name__": "job:request_duration_seconds:p99_5m"}))["unit"] == "s"
+    assert _read(_write(tmp_path, "b.json", {"__name__": "vllm:gen_toks_per_s"}))["unit"] == "tokens/s"
+    assert _read(_write(tmp_path, "c.json", {"__name__": "gpu_mem_bytes_total"}))["unit"] == "bytes"
+    assert "unit" not in _read(_write(tmp_path, "d.json", {"__name__": "queue_depth"}))

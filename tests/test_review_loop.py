@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.config import Settings
 from agent.engine import OfflineEngine
 from agent.model import Analysis, Report, Scope, ValidationFinding
 from agent.runner import RunError, run_draft
@@ -53,7 +54,8 @@ def test_blame_is_caught_and_repaired_by_the_loop(tmp_path: Path) -> None:
 
 
 def test_unrepairable_report_is_emitted_with_findings_on_top(tmp_path: Path) -> None:
-    res = run_draft(DUMP, base=tmp_path, today=TODAY, engine=StubbornEngine(), max_repairs=2)
+    res = run_draft(DUMP, base=tmp_path, today=TODAY, engine=StubbornEngine(),
+                    settings=Settings(max_repairs=2))
     v = res.report.validation
     assert not v.passed and v.repair_rounds == 2
     rules = {f.rule for f in v.findings if f.severity == "error"}
@@ -65,4 +67,5 @@ def test_unrepairable_report_is_emitted_with_findings_on_top(tmp_path: Path) -> 
 
 def test_strict_mode_fails_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(RunError, match=r"Strict mode: the report still breaks \d+ rule"):
-        run_draft(DUMP, base=tmp_path, today=TODAY, engine=StubbornEngine(), max_repairs=1, strict=True)
+        run_draft(DUMP, base=tmp_path, today=TODAY, engine=StubbornEngine(),
+                  settings=Settings(max_repairs=1, strict=True))

@@ -17,7 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from agent.tracing import LangfuseTracer, NoopTracer, get_tracer
+from agent.config import Settings
+from agent.llm.tracing import LangfuseTracer, NoopTracer, get_tracer
 
 TRACES_PATH = "/api/public/otel/v1/traces"
 
@@ -105,7 +106,7 @@ def _tracer_for(receiver: Receiver) -> tuple[LangfuseTracer, str]:
     # Langfuse keeps one resource manager per public key: a fresh key per test keeps them apart.
     public = f"pk-lf-test-{uuid.uuid4().hex[:8]}"
     env = {"LANGFUSE_PUBLIC_KEY": public, "LANGFUSE_SECRET_KEY": "sk-lf-test", "LANGFUSE_HOST": receiver.host}
-    tracer = get_tracer(env)
+    tracer = get_tracer(Settings.from_env(env).langfuse)
     assert isinstance(tracer, LangfuseTracer)
     return tracer, public
 
@@ -176,7 +177,7 @@ def test_without_keys_nothing_is_sent_and_nothing_warned(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # A host alone is not enough: without both keys the tracer is the silent no-op.
-    tracer = get_tracer({"LANGFUSE_HOST": receiver.host})
+    tracer = get_tracer(Settings.from_env({"LANGFUSE_HOST": receiver.host}).langfuse)
     assert isinstance(tracer, NoopTracer) and not tracer.enabled
 
     with tracer.run("postmortem", {"incident": "INC-1"}), tracer.stage("timeline"):
@@ -190,6 +191,6 @@ def test_without_keys_nothing_is_sent_and_nothing_warned(
 
 def test_half_configured_tracing_says_what_is_missing(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
-    tracer = get_tracer({"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"})
+    tracer = get_tracer(Settings.from_env({"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"}).langfuse)
     assert isinstance(tracer, NoopTracer)
     assert any("LANGFUSE_HOST" in r.getMessage() for r in caplog.records)

@@ -55,7 +55,6 @@ _BUNDLE_MAGIC = (b"# v2 git bundle", b"# v3 git bundle")
 CHUNK_BYTES = 16 * 1024 * 1024
 # Below this much line-oriented data, worker start-up (~0.5 s) costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-WORKERS_ENV = "POSTMORTEM_INGEST_WORKERS"
 MAX_GAP_FILES = 5
 
 GAP_TEXT: dict[str, str] = {
@@ -148,15 +147,9 @@ class IngestError(RuntimeError):
 
 
 def resolve_workers(workers: int | None) -> int:
+    """None (POSTMORTEM_INGEST_WORKERS unset, see agent.config): one per core, at most 8."""
     if workers is None:
-        env = os.environ.get(WORKERS_ENV, "").strip()
-        if env:
-            try:
-                workers = int(env)
-            except ValueError:
-                raise IngestError(f"{WORKERS_ENV} must be a whole number, got {env!r}") from None
-        else:
-            workers = min(os.cpu_count() or 1, 8)
+        workers = min(os.cpu_count() or 1, 8)
     return max(1, workers)
 
 
@@ -588,7 +581,7 @@ def ingest(
 ) -> Inventory:
     """Read every source in `dump` into `store`, then finalize it and save the Inventory.
 
-    `workers` (default: $POSTMORTEM_INGEST_WORKERS, else the CPU count, at most 8) worker
+    `workers` (default: the CPU count, at most 8; Settings.ingest_workers from the CLI) worker
     processes read slices of line-oriented logs once there are `parallel_min_bytes` of them."""
     dump = Path(dump)
     workdir = Path(workdir)
@@ -687,20 +680,20 @@ def ingest(
 
 def ingest_to_path(
     dump: Path, store_path: Path, *, workdir: Path, repo: Path | None = None,
-    progress: Progress | None = None, wait_s: float | None = None,
+    progress: Progress | None = None, wait_s: float | None = None, workers: int | None = None,
 ) -> tuple[EvidenceStore, Inventory]:
     """Ingest `dump` into a new store at `store_path` under the folder's lock; (open store, inventory).
 
     The store is built under a temporary name and renamed into place only once finalized, so a
     crash or kill mid-way leaves the previous complete store (or none), never a half-written one
-    a rerun would trust. A second run on the same folder waits `wait_s` (default
-    $POSTMORTEM_LOCK_WAIT_S, else 10 s), then raises WorkdirBusy with what to do."""
+    a rerun would trust. A second run on the same folder waits `wait_s` (default 10 s), then
+    raises WorkdirBusy with what to do. `workers` as for `ingest`."""
     store_path = Path(store_path)
     with WorkdirLock(store_path.parent, wait_s):
         tmp = store_path.with_name(store_path.name + ".partial")
         store = EvidenceStore.create(tmp)
         try:
-            inv = ingest(dump, store, workdir=workdir, repo=repo, progress=progress)
+            inv = ingest(dump, store, workdir=workdir, repo=repo, progress=progress, workers=workers)
         except BaseException:
             store.close()
             tmp.unlink(missing_ok=True)

@@ -23,7 +23,6 @@ from types import TracebackType
 from typing import IO
 
 LOCK_NAME = ".postmortem.lock"
-WAIT_ENV = "POSTMORTEM_LOCK_WAIT_S"
 DEFAULT_WAIT_S = 10.0
 _POLL_S = 0.1
 # Folders this process already holds, with how many holders: a draft locks its run folder and its
@@ -55,22 +54,13 @@ def _try_lock(f: IO[bytes]) -> bool:
         return False
 
 
-def _wait_s(wait_s: float | None) -> float:
-    if wait_s is not None:
-        return wait_s
-    try:
-        return float(os.environ.get(WAIT_ENV, "") or DEFAULT_WAIT_S)
-    except ValueError:
-        return DEFAULT_WAIT_S
-
-
 class WorkdirLock:
     """Exclusive lock on `folder` for one ingest or draft; use as a context manager."""
 
     def __init__(self, folder: Path, wait_s: float | None = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
-        self.wait_s = _wait_s(wait_s)
+        self.wait_s = DEFAULT_WAIT_S if wait_s is None else wait_s  # Settings.lock_wait_s from the CLI
         self._f: IO[bytes] | None = None
         self._reentered = False
 

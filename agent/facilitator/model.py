@@ -1,7 +1,7 @@
 """The facilitator with a model behind it: history, the stage goal and the commands in every request,
 its own call budget, and a guard that checks each reply before anyone sees it.
 
-The chat has a budget separate from the draft's (POSTMORTEM_CHAT_MAX_CALLS, default 30): a long
+The chat has a budget separate from the draft's (Settings.chat_max_calls, default 30): a long
 conversation can never starve the analysis of calls. A reply that breaks a hard rule (blame, legal
 conclusions, absolute claims about a model, production code) is replaced by the offline facilitator's
 answer and the event is traced; a model that fails (429, 500, garbage) costs only that reply.
@@ -9,7 +9,6 @@ answer and the event is traced; a model that fails (429, 500, garbage) costs onl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,24 +16,16 @@ from typing import Any
 import prompts
 from agent.facilitator.stages import GUIDES
 from agent.facilitator.understand import _blames_a_person
-from agent.llm import LLMClient, LLMConfig
-from agent.llm_errors import LLMError
-from agent.llm_usage import Budget
-from agent.tracing import Tracer, get_tracer
+from agent.llm.client import LLMClient, LLMConfig
+from agent.llm.errors import LLMError
+from agent.llm.usage import Budget
+from agent.llm.tracing import NoopTracer, Tracer
 from agent.validators.remarks import classify_remark
 from tools.tokens import truncate_to_tokens
 
 HISTORY_TURNS = 8  # user+assistant pairs kept in each request
 FACTS_TOKENS = 4000
 REPLY_CHARS = 1200  # a chat reply is short; a longer one is cut at a sentence end
-
-
-def chat_budget_from_env() -> tuple[int, int]:
-    def number(name: str, default: int) -> int:
-        raw = os.environ.get(name, "").strip()
-        return int(raw) if raw.isdigit() else default
-
-    return number("POSTMORTEM_CHAT_MAX_CALLS", 30), number("POSTMORTEM_CHAT_MAX_INPUT_TOKENS", 200_000)
 
 
 def reply_violation(text: str, names: Collection[str] = ()) -> str | None:
@@ -45,16 +36,16 @@ def reply_violation(text: str, names: Collection[str] = ()) -> str | None:
 @dataclass
 class ChatModel:
     config: LLMConfig
+    budget: Budget  # the chat's own, from Settings.chat_max_calls / chat_max_input_tokens
     client: LLMClient | None = None
-    tracer: Tracer = field(default_factory=get_tracer)
+    tracer: Tracer = field(default_factory=NoopTracer)
     guarded: list[dict[str, str]] = field(default_factory=list)  # replies replaced, for usage/export
     failures: list[str] = field(default_factory=list)
     exhausted: bool = False
 
     def __post_init__(self) -> None:
         if self.client is None:
-            calls, tokens = chat_budget_from_env()
-            self.client = LLMClient(self.config, tracer=self.tracer, budget=Budget(calls, tokens))
+            self.client = LLMClient(self.config, tracer=self.tracer, budget=self.budget)
 
     @property
     def describe(self) -> str:

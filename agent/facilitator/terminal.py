@@ -6,7 +6,6 @@ with markup off (a file named `[red]x` must not recolour the screen); only our o
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 
+from agent.config import Settings
 from agent.state import STAGES
 
 PAGE_LINES = 60  # longer Markdown goes through the pager on a real terminal
@@ -52,10 +52,10 @@ class StageSpinner:
         self.console.print(f"[dim]✓ {escape(label)}[/]")
 
 
-def markdown_printer(console: Console):  # type: ignore[no-untyped-def]
+def markdown_printer(console: Console, pager: str = "less"):  # type: ignore[no-untyped-def]
     def show(md: str) -> None:
         doc = Markdown(md)
-        if console.is_terminal and md.count("\n") > PAGE_LINES and os.environ.get("PAGER", "less") != "cat":
+        if console.is_terminal and md.count("\n") > PAGE_LINES and pager != "cat":
             with console.pager(styles=True):
                 console.print(doc)
         else:
@@ -63,28 +63,31 @@ def markdown_printer(console: Console):  # type: ignore[no-untyped-def]
     return show
 
 
-def chat_model(engine: Any) -> Any:
+def chat_model(engine: Any, settings: Settings) -> Any:
     """The chat's own model client (separate budget), when the engine has a model configured."""
     config = getattr(engine, "config", None)
     if config is None:
         return None
     from agent.facilitator.model import ChatModel
+    from agent.llm.usage import Budget
 
-    return ChatModel(config)
+    return ChatModel(config, Budget(settings.chat_max_calls, settings.chat_max_input_tokens),
+                     tracer=engine.tracer)
 
 
-def run_chat(path: Path | None, session: str | None, workdir: Path, engine: Any, today: date,
+def run_chat(path: Path | None, session: str | None, settings: Settings, engine: Any, today: date,
              names: bool, output: Path | None, out: Console, err: Console) -> int:
     """Start or resume a session and run it in the terminal; returns the exit code."""
     from agent.chat import ChatSession, build_chat_graph, new_initial_state, run_terminal
     from agent.graph import Context
     from agent.runner import checkpointer, new_run_id
 
-    model = chat_model(engine)
+    workdir = settings.workdir
+    model = chat_model(engine, settings)
     out.print(banner(engine, model))
     with checkpointer(workdir) as saver:
         graph = build_chat_graph(saver)
-        ctx = Context(engine=engine, on_stage=StageSpinner(err))
+        ctx = Context(engine=engine, settings=settings, on_stage=StageSpinner(err))
         try:
             if session:
                 sess = ChatSession(graph, session, ctx, workdir)
@@ -106,7 +109,7 @@ def run_chat(path: Path | None, session: str | None, workdir: Path, engine: Any,
             run_terminal(sess, first, read=lambda p: input(p),
                          write=lambda t: out.print(t, markup=False, highlight=False, width=max(width, 80)),
                          llm_available=model is not None, model=model,
-                         show_markdown=markdown_printer(out), after_close=True)
+                         show_markdown=markdown_printer(out, settings.pager), after_close=True)
             if model is not None and (model.guarded or model.failures):
                 err.print(f"chat model: {len(model.guarded)} reply(ies) replaced by the guard, "
                           f"{len(model.failures)} failed call(s)", markup=False, highlight=False)

@@ -5,7 +5,6 @@ A number the data cannot support becomes a `[DATA GAP]` that says which data wou
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from agent.model import Detection, Impact, ImpactMetric, IncidentWindow
@@ -93,31 +92,12 @@ def _peak_minute_ratio(store: EvidenceStore, start: datetime, end: datetime | No
 
 def _metric_impacts(imp: Impact, excursions: list[tuple[signals.Excursion, Evidence]]) -> None:
     for exc, ev in excursions:
-        unit = str(ev.attrs.get("unit") or _guess_unit(exc.signal))
+        unit = str(ev.attrs.get("unit") or "value")  # the reader stored it when the name states one
         imp.metrics.append(ImpactMetric(
             name=f"{exc.signal} peak", value=_round(exc.peak, 4), unit=unit, evidence=[ev.id],
             detail=f"baseline mean {_round(exc.baseline, 4)} {unit} before the window; peak at "
                    f"{exc.peak_at.strftime('%H:%M:%SZ')}",
         ))
-
-
-def _guess_unit(name: str) -> str:
-    """Unit from the series name; recording rules ("job:x_seconds:p99_5m") carry it mid-name."""
-    from tools.readers.prometheus import guess_unit
-
-    for part in name.split(":"):
-        unit = guess_unit(part)
-        if unit:
-            return unit
-    tokens = set(re.split(r"[:_]", name.lower()))
-    if {"toks", "tokens"} & tokens and "per" in tokens and {"s", "second", "sec"} & tokens:
-        return "tokens/s"
-    for token, unit in (("seconds", "s"), ("ms", "ms"), ("ratio", "ratio"), ("bytes", "bytes"), ("days", "days"),
-                        ("hours", "h"), ("minutes", "min"),
-                        ("percent", "%"), ("pct", "%")):
-        if token in tokens:
-            return unit
-    return "value"
 
 
 def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,

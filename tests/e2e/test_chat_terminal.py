@@ -39,7 +39,7 @@ REMARKS_AT_TIMELINE = [
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> pexpect.spawn:
-    child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", *args], cwd=str(ROOT), env=env,
+    child = pexpect.spawn(sys.executable, ["-m", "cli.main", "chat", *args], cwd=str(ROOT), env=env,
                           encoding="utf-8", timeout=60, dimensions=(50, 200))
     child.logfile_read = io.StringIO()  # the whole screen, for assertions on what was (not) shown
     return child

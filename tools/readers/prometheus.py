@@ -42,6 +42,23 @@ def guess_unit(name: str) -> str | None:
     return None
 
 
+def series_unit(name: str) -> str | None:
+    """Unit of a series, stored with it at ingest: the suffix convention on any part of the name
+    (recording rules such as "job:x_seconds:p99_5m" carry it mid-name), else a unit word in it."""
+    for part in name.split(":"):
+        unit = guess_unit(part)
+        if unit:
+            return unit
+    tokens = set(re.split(r"[:_]", name.lower()))
+    if {"toks", "tokens"} & tokens and "per" in tokens and {"s", "second", "sec"} & tokens:
+        return "tokens/s"
+    for token, unit in (("seconds", "s"), ("ms", "ms"), ("ratio", "ratio"), ("bytes", "bytes"), ("days", "days"),
+                        ("hours", "h"), ("minutes", "min"), ("percent", "%"), ("pct", "%")):
+        if token in tokens:
+            return unit
+    return None
+
+
 # Files beside a saved query result that often say which query produced each file (Grafana or
 # runbook exports): a table row or bullet naming the file with the expression in backticks.
 _QUERY_DOCS = ("QUERIES.md", "queries.md", "README.md", "readme.md", "README", "README.txt")
@@ -159,7 +176,7 @@ class PrometheusReader:
             stats = "no finite values"
         text = f"{clip(name, 300)}{label_s}: {len(samples)} samples, {stats}"
         first, last = from_epoch(samples[0][0]), from_epoch(samples[-1][0])
-        unit = guess_unit(name)
+        unit = series_unit(name)
         attrs: dict[str, Any] = {
             "name": name, "labels": labels, "samples": samples,
             "first_ts": first.isoformat() if first else None, "last_ts": last.isoformat() if last else None,

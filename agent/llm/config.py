@@ -1,16 +1,16 @@
-"""LLM configuration from the environment, and the openai SDK client built from it."""
+"""How to reach the LLM (read from the environment by agent.config), and the openai SDK client built from it."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import openai
 from pydantic import BaseModel, Field, SecretStr
 
-from agent.llm_errors import LLMConfigError
-from agent.llm_usage import PRICES_PER_MTOK
+from agent.llm.errors import LLMConfigError
+from agent.llm.usage import PRICES_PER_MTOK
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["LLMConfig", "build_openai_client"]
 
@@ -37,46 +37,6 @@ class LLMConfig(BaseModel):
     stream_usage: bool = True  # ask for a final usage chunk when streaming
     prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(PRICES_PER_MTOK))
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LLMConfig:
-        """Read the configuration from environment variables (see README)."""
-        e = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = e.get(name, "").strip()
-            return value or None
-
-        def number(name: str, default: float, kind: type[int | float]) -> Any:
-            raw = get(name)
-            if raw is None:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise LLMConfigError(
-                    f"{name}={raw!r} is not a valid {kind.__name__}; fix or unset it."
-                ) from None
-            if value < 0:
-                raise LLMConfigError(f"{name}={raw!r} must not be negative.")
-            return value
-
-        azure_endpoint = get("AZURE_OPENAI_ENDPOINT")
-        provider: Literal["openai", "azure"] = "azure" if azure_endpoint else "openai"
-        key = get("AZURE_OPENAI_API_KEY") if provider == "azure" else None
-        key = key or get("OPENAI_API_KEY")
-        return cls(
-            provider=provider,
-            api_key=SecretStr(key) if key else None,
-            base_url=get("OPENAI_BASE_URL"),
-            model=get("POSTMORTEM_MODEL") or get("AZURE_OPENAI_DEPLOYMENT") or "gpt-4o-mini",
-            azure_endpoint=azure_endpoint,
-            api_version=get("OPENAI_API_VERSION"),
-            timeout_s=number("POSTMORTEM_LLM_TIMEOUT", 60.0, float),
-            max_retries=number("POSTMORTEM_LLM_MAX_RETRIES", 4, int),
-            max_calls=number("POSTMORTEM_MAX_CALLS", 25, int),
-            max_input_tokens=number("POSTMORTEM_MAX_INPUT_TOKENS", 60_000, int),
-        )
-
     def is_configured(self) -> bool:
         """False means: use the offline engine."""
         if self.provider == "azure":
@@ -97,6 +57,8 @@ class LLMConfig(BaseModel):
 
 def build_openai_client(config: LLMConfig) -> openai.OpenAI:
     """The SDK client, with its own retries off so LLMClient alone decides."""
+    import openai  # here, so reading the settings does not load the SDK on every command
+
     if not config.is_configured():
         raise LLMConfigError(
             "No LLM configured: set OPENAI_API_KEY (and optionally OPENAI_BASE_URL), or "

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from agent.llm_errors import BudgetExceeded
+from agent.llm.errors import BudgetExceeded
 
 # USD per 1M tokens (input, output). Editable: list prices change and self-hosted models cost
 # nothing per token. Unknown models are costed at 0 and flagged `cost_known: false`.

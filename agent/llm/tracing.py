@@ -1,6 +1,6 @@
 """Tracing behind a tiny interface, so the graph never needs to know about Langfuse.
 
-    tracer = get_tracer()                      # Langfuse when configured, else a silent no-op
+    tracer = get_tracer(settings.langfuse)     # Langfuse when configured, else a silent no-op
     with tracer.run("postmortem", {"incident": "INC-1"}):
         with tracer.stage("timeline"):
             tracer.generation("timeline", model, messages, output, {"input": 812, "output": 95})
@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
 log = logging.getLogger("postmortem.tracing")
 
-__all__ = ["LangfuseTracer", "NoopTracer", "Tracer", "get_tracer", "langfuse_settings"]
+__all__ = ["LangfuseKeys", "LangfuseTracer", "NoopTracer", "Tracer", "get_tracer"]
 
 
 class Tracer:
@@ -62,34 +63,20 @@ class NoopTracer(Tracer):
     """Explicit name for the silent tracer."""
 
 
-def langfuse_settings(env: Mapping[str, str] | None = None) -> tuple[str, str, str] | None:
-    """(public_key, secret_key, host) when tracing is fully configured, else None."""
-    e = os.environ if env is None else env
-    public = e.get("LANGFUSE_PUBLIC_KEY", "").strip()
-    secret = e.get("LANGFUSE_SECRET_KEY", "").strip()
-    host = (e.get("LANGFUSE_HOST", "") or e.get("LANGFUSE_BASE_URL", "")).strip()
-    if public and secret and host:
-        return public, secret, host.rstrip("/")
-    if public or secret:
-        missing = [
-            n
-            for n, v in (
-                ("LANGFUSE_PUBLIC_KEY", public),
-                ("LANGFUSE_SECRET_KEY", secret),
-                ("LANGFUSE_HOST", host),
-            )
-            if not v
-        ]
-        log.warning("Langfuse tracing is off: %s not set.", ", ".join(missing))
-    return None
+class LangfuseKeys(BaseModel):
+    """Where traces go; agent.config builds it only when all three values are set."""
+
+    public_key: str
+    secret_key: SecretStr
+    host: str
 
 
-def get_tracer(env: Mapping[str, str] | None = None) -> Tracer:
-    settings = langfuse_settings(env)
-    if settings is None:
+def get_tracer(keys: LangfuseKeys | None = None) -> Tracer:
+    """Langfuse when `keys` are given (from Settings.langfuse), else the silent no-op."""
+    if keys is None:
         return NoopTracer()
-    public, secret, host = settings
-    return LangfuseTracer(public_key=public, secret_key=secret, host=host)
+    return LangfuseTracer(public_key=keys.public_key, secret_key=keys.secret_key.get_secret_value(),
+                          host=keys.host)
 
 
 _current_stage: contextvars.ContextVar[Any] = contextvars.ContextVar(

@@ -22,21 +22,21 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.llm_config import LLMConfig, build_openai_client
-from agent.llm_errors import (
+from agent.llm.config import LLMConfig, build_openai_client
+from agent.llm.errors import (
     BudgetExceeded,
     LLMConfigError,
     LLMError,
     StructuredOutputError,
 )
-from agent.llm_retry import MalformedResponse, classify, translate
-from agent.llm_usage import (
+from agent.llm.retry import MalformedResponse, classify, translate
+from agent.llm.usage import (
     Budget,
     UsageAccount,
     count_message_tokens,
     count_text_tokens,
 )
-from agent.tracing import NoopTracer, Tracer
+from agent.llm.tracing import NoopTracer, Tracer
 
 __all__ = [
     "Budget",
@@ -151,10 +151,6 @@ class LLMClient:
         self._rng = random.Random(config.jitter_seed)
         # Flipped off for the rest of the run once a server rejects json_schema response_format.
         self.json_schema_supported = True
-
-    @classmethod
-    def from_env(cls, *, tracer: Tracer | None = None) -> LLMClient:
-        return cls(LLMConfig.from_env(), tracer=tracer)
 
     def usage_dict(self) -> dict[str, Any]:
         """Usage per stage + totals + budget, for Report.usage."""

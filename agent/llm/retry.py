@@ -8,8 +8,8 @@ from email.utils import parsedate_to_datetime
 
 import openai
 
-from agent.llm_config import LLMConfig
-from agent.llm_errors import LLMError
+from agent.llm.config import LLMConfig
+from agent.llm.errors import LLMError
 
 __all__ = ["RETRY_STATUSES", "MalformedResponse", "classify", "retry_after_s", "translate"]
 

@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field
 
 import prompts
 from agent.engine import OfflineEngine
-from agent.llm import LLMClient, LLMConfig, tool_result_message
-from agent.llm_errors import LLMError
+from agent.llm.client import LLMClient, LLMConfig, tool_result_message
+from agent.llm.errors import LLMError
+from agent.llm.tracing import NoopTracer, Tracer
 from agent.model import (
     Analysis,
     Finding,
@@ -33,7 +34,6 @@ from agent.model import (
     iso_z,
 )
 from agent.offline.detection import human_duration
-from agent.tracing import get_tracer
 from tools.models import Inventory
 from tools.query import TOOLS
 from tools.store import EvidenceStore
@@ -142,9 +142,10 @@ def evidence_block(store: EvidenceStore, ids: list[str]) -> str:
 class LLMEngine(OfflineEngine):
     name = "openai"
 
-    def __init__(self, config: LLMConfig, client: LLMClient | None = None) -> None:
+    def __init__(self, config: LLMConfig, client: LLMClient | None = None, *,
+                 tracer: Tracer | None = None) -> None:
         self.config = config
-        self.tracer = get_tracer()
+        self.tracer = tracer or NoopTracer()
         self.client = client or LLMClient(config, tracer=self.tracer)
         self.fallbacks: list[str] = []
         self.tool_calls = 0

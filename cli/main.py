@@ -1,0 +1,35 @@
+"""`postmortem`: the agent's commands (ingest, export, draft, validate, chat), `eval`, `similar`
+and `incidents`, under one root that reads the settings once for all of them."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli import app as agent_app, fail
+from agent.config import ConfigError, Settings
+from agent.llm.errors import LLMConfigError
+from evals.cli import eval_app
+from incidents.cli import incidents_app, similar
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Blameless post-incident reviews of AI/ML incidents.")
+similar_app = typer.Typer(add_completion=False)
+similar_app.command("similar")(similar)
+# Merged in this order so `postmortem --help` lists the commands as it always has.
+app.add_typer(agent_app)
+app.add_typer(eval_app)
+app.add_typer(similar_app)
+app.add_typer(incidents_app, name="incidents")
+
+
+@app.callback()
+def _read_settings(ctx: typer.Context) -> None:
+    # The only read of the environment: every command takes its settings from ctx.obj.
+    try:
+        ctx.obj = Settings.from_env()
+    except (ConfigError, LLMConfigError) as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
