@@ -518,6 +518,15 @@ LABEL = {
 }
 
 
+def _milestone(st: statements.Statement) -> str | None:
+    """The timeline category a responder's statement is a milestone of, or None. Chat and notes
+    share this rule (and statements.classify, one verb order for both); only what an unclassified
+    line becomes differs: a chat line is dropped (except the first human one), a note is kept as
+    context, since a note is written for the record."""
+    cat = statements.CATEGORY.get(st.intent)
+    return cat if cat is not None and cat != "context" and st.confidence >= 0.5 else None
+
+
 def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     first_human = True
     for ev in store.iter(kinds=[EvidenceKind.CHAT], start=start, end=end):
@@ -526,8 +535,8 @@ def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: dateti
         bot = bool(ev.attrs.get("bot"))
         st = statements.classify(ev.text, bot=bot)
         said = f"in #{ev.attrs.get('channel') or 'chat'}: `{snippet(ev)}`"
-        cat = statements.CATEGORY.get(st.intent)
-        if cat is not None and cat != "context" and st.confidence >= 0.5:
+        cat = _milestone(st)
+        if cat is not None:
             b.add(ev, ev.ts, f"{LABEL[st.intent]} {said}", cat)
         elif first_human and not bot:
             b.add(ev, ev.ts, f"First responder message {said}", "context")
@@ -723,9 +732,8 @@ def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
     for ev in store.iter(kinds=[EvidenceKind.NOTE], start=start, end=end, dated_only=True):
         if ev.flags:
             continue
-        st = statements.classify(ev.text)
-        cat = statements.CATEGORY.get(st.intent) if st.confidence >= 0.5 else None
-        if cat is None or cat == "context":
+        cat = _milestone(statements.classify(ev.text))
+        if cat is None:
             cat = "anomaly" if TROUBLE.search(ev.text) else "context"
         b.add(ev, ev.ts, f"Responder note: `{snippet(ev)}`", cat)
     first_failed = next(
