@@ -101,3 +101,30 @@ def test_decisions_changes_and_evals_are_rows(rows: list) -> None:
     assert cats.get("chat:inc:1739266000.000200") == "decision"
     assert cats.get("change:flags.json:2") == "mitigation"
     assert cats.get("eval:canary.json:1") in ("anomaly", "context")
+
+
+# Sentences a responder may post in chat or write in the incident notes, with the row each makes.
+# The second names a rollback and the resolution: it is the resolution (the stronger milestone).
+SAID = [
+    ("Rolled back the deploy, errors recovering", "mitigation"),
+    ("Rolled back the deploy and the incident is resolved", "resolution"),
+    ("Error rate back to normal", "recovery"),
+    ("Decision: roll back to the previous release", "decision"),
+]
+
+
+def test_chat_and_notes_classify_a_sentence_the_same_way(tmp_path: Path) -> None:
+    records = []
+    for i, (text, _) in enumerate(SAID):
+        # Far apart, so no two rows of one kind merge.
+        records.append(Evidence(id=f"chat:inc:{i}", kind=EvidenceKind.CHAT, ts=_at(10 * i), source="slack",
+                                text=text, attrs={"channel": "inc"}))
+        records.append(Evidence(id=f"note:notes.md:{i}", kind=EvidenceKind.NOTE, ts=_at(10 * i + 5),
+                                source="notes.md", text=text))
+    s = EvidenceStore.create(tmp_path / "e.db")
+    s.add_many(records)
+    s.finalize()
+    rows = timeline.build_timeline(s, Scope(title="t", window_start=_at(0), window_end=_at(60)))
+    cats = {r.evidence[0]: r.category for r in rows}
+    for i, (text, expected) in enumerate(SAID):
+        assert (cats.get(f"chat:inc:{i}"), cats.get(f"note:notes.md:{i}")) == (expected, expected), text

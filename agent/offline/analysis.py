@@ -14,10 +14,12 @@ from agent.model import (
     AILensItem,
     Analysis,
     Barrier,
+    Detection,
     Finding,
     Hypothesis,
     Scope,
     TimelineEvent,
+    TriggerCandidate,
     WhyStep,
     fmt_value,
 )
@@ -26,7 +28,7 @@ from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window import compute_window
 from agent.offline.window import metric_excursions as window_metric_excursions
-from tools.models import EvidenceKind
+from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
 CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
@@ -143,9 +145,9 @@ def _declared_level(a: Analysis, store: EvidenceStore, manifest_severity: str | 
         a.severity_rationale += f" Responders declared P{top.level} ({top.how}{cite})."
 
 
-def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
-              scope_severity: str | None = None) -> None:
-    cats = {m.split(".")[0] for m in a.failure_modes}
+def _customer_visible(a: Analysis) -> bool:
+    """Whether users outside the organisation saw the incident: failed requests, an external user
+    report, users reporting one topic as a group, or a customer-facing failure mode with an anomaly."""
     failed = next((m.value for m in a.impact.metrics if m.name.startswith("failed requests")), 0.0)
     # Reports from internal users are impact, but not customer-facing impact.
     user_report = a.detection.detected_by == "user report" and "internal" not in a.detection.detection_detail.lower()
@@ -153,20 +155,38 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     # Users reporting one topic as a group is customer-visible degradation even with zero errors.
     users_rose = a.window is not None and any(s.family == "user" and s.sustained and s.level is None
                                               for s in a.window.corroborating)
-    customer_visible = failed > 0 or user_report or users_rose or (
+    return failed > 0 or user_report or users_rose or (
         bool(facing) and a.detection.first_anomaly_at is not None)
-    high_urgency = any(
+
+
+def _high_urgency(store: EvidenceStore) -> bool:
+    return any(
         str(ev.attrs.get("urgency") or "").lower() == "high"
         for ev in store.iter(kinds=[EvidenceKind.PAGE])
     )
+
+
+HEAVY_MODES = {"eval.contamination", "eval.metric_misspecification"}
+
+
+def _internal_impact(a: Analysis) -> bool:
+    """Cost that lands on us: training or data modes, heavy eval modes, or a peak in a token,
+    cost, GPU or model-quality series."""
+    cats = {m.split(".")[0] for m in a.failure_modes}
     waste = any(
         m.name.endswith(" peak") and re.search(r"token|cost|gpu|loss|auc|score|accuracy", m.name, re.I)
         for m in a.impact.metrics
     )
-    heavy_modes = {"eval.contamination", "eval.metric_misspecification"}
-    internal = a.detection.first_anomaly_at is not None and (
-        bool(cats & {"training", "data"}) or bool(set(a.failure_modes) & heavy_modes) or waste
+    return a.detection.first_anomaly_at is not None and (
+        bool(cats & {"training", "data"}) or bool(set(a.failure_modes) & HEAVY_MODES) or waste
     )
+
+
+def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
+              scope_severity: str | None = None) -> None:
+    customer_visible = _customer_visible(a)
+    high_urgency = _high_urgency(store)
+    internal = _internal_impact(a)
     a.severity, a.severity_rationale = severity.classify_from(
         a.impact, a.detection, customer_visible=customer_visible,
         safety_harm=bool(set(a.failure_modes) & HARM_MODES) and customer_visible, high_urgency=high_urgency,
@@ -194,85 +214,107 @@ def _ids(store: EvidenceStore, fts: str, start: datetime | None, end: datetime |
 
 def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
              start: datetime | None, end: datetime | None) -> None:
-    cats = {m.split(".")[0] for m in a.failure_modes}
     first = a.detection.first_anomaly_at
     commits_week = list(store.iter(kinds=[EvidenceKind.COMMIT],
                                    start=(first - timedelta(days=7)) if first else None, end=first))
     traces = store.count(kinds=[EvidenceKind.TRACE])
     trace_ids = [e.id for e in store.search(None, kinds=[EvidenceKind.TRACE], start=start, end=end, limit=2)[0]]
     metric_ev = list(store.iter(kinds=[EvidenceKind.METRIC]))
-    metrics = [str(e.attrs.get("name") or "") for e in metric_ev]
     eval_ids = _ids(store, "eval OR evals OR evaluation OR benchmark OR regression", start, end)
     prompt_ids = _ids(store, "prompt OR prompts OR system_prompt OR template", start, end)
     data_ids = _ids(store, "dataset OR shard OR schema OR index OR reindex OR corpus OR embedding", start, end)
     mode_ev = [i for m in a.failure_modes for i in cls.evidence.get(m, [])][:2]
-
-    data_applies = bool(cats & {"data", "rag", "training"}) or bool(data_ids)
-    lens = [
-        AILensItem(
-            factor="data", applies=data_applies,
-            finding=(f"Data or index state is part of this incident (failure modes: "
-                     f"{', '.join(a.failure_modes) or 'none classified'}); provenance of the affected "
-                     "data should be traced to its producing job." if data_applies else
-                     "No dataset, index or schema evidence is involved in the failure path; data "
-                     "provenance does not apply here beyond the request logs."),
-            evidence=(data_ids or mode_ev) if data_applies else [],
-        ),
-        AILensItem(
-            factor="evals", applies=True,
-            finding=("Eval-related records exist; whether the change passed an eval gate, and "
-                     "whether that eval covered the failing condition, must be confirmed."
-                     if eval_ids else
-                     "[DATA GAP] No eval run, benchmark or regression-test result for the change is in "
-                     "the dump, so it is unknown whether an eval gate ran and whether it covered the "
-                     "condition that failed. Needed: the eval report of the release candidate."),
-            evidence=eval_ids,
-        ),
-        AILensItem(
-            factor="prompts", applies=bool(prompt_ids) or traces > 0,
-            finding=(f"{traces} LLM request trace(s) are available for prompt archaeology; prompt or "
-                     "template changes near the incident should be diffed against the last good "
-                     "version." if traces else
-                     "Prompt or template records appear in the evidence, but no LLM request traces "
-                     "were provided [DATA GAP]: prompt archaeology needs the traced requests of the "
-                     "affected window." if prompt_ids else
-                     "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
-                     "is involved in the failure path."),
-            evidence=prompt_ids or trace_ids,
-        ),
-        AILensItem(
-            factor="non_determinism", applies=True,
-            finding=("Observations here come from this incident's runs only: the traces show what the "
-                     "model produced in these runs. Whether the behaviour recurs needs repeated "
-                     "sampling (fixed seed and temperature) before the review draws conclusions."
-                     if traces else
-                     "The failure path shown by the evidence is deterministic infrastructure or data "
-                     "behaviour; no sampled model output is needed to explain it, so stochasticity "
-                     "only affects how reproductions should be run (repeat them)."),
-            evidence=trace_ids or mode_ev[:1],
-        ),
-        AILensItem(
-            factor="opacity", applies=True,
-            finding=(f"Signals available: {len(metrics)} metric series"
-                     f"{' (' + ', '.join(f'`{m}`' for m in metrics[:4]) + ')' if metrics else ''}"
-                     f", {traces} LLM traces. "
-                     + ("Output quality itself is not measured by any series in the dump "
-                        "[DATA GAP]: quality regressions would be invisible to dashboards."
-                        if not any(q in " ".join(metrics).lower() for q in ("score", "quality", "accuracy", "eval", "refusal"))
-                        else "At least one quality-level series exists, which narrows the opacity.")),
-            evidence=[e.id for e in metric_ev[:2]],
-        ),
-        AILensItem(
-            factor="rapid_iteration", applies=bool(commits_week),
-            finding=(f"{len(commits_week)} commit(s) landed in the 7 days before the first anomaly"
-                     + (f"; the top candidate landed {_age(a)} before it." if a.suspected_triggers else ".")
-                     if commits_week else
-                     "[DATA GAP] No commit history covers the week before the incident, so the pace of "
-                     "change cannot be assessed. Needed: the repository or deploy log."),
-            evidence=[c.id for c in commits_week[-2:]],
-        ),
+    a.ai_lens = [
+        _data_lens(a.failure_modes, data_ids, mode_ev),
+        _evals_lens(eval_ids),
+        _prompts_lens(traces, prompt_ids, trace_ids),
+        _non_determinism_lens(traces, trace_ids, mode_ev),
+        _opacity_lens(traces, metric_ev),
+        _rapid_iteration_lens(a, commits_week),
     ]
-    a.ai_lens = lens
+
+
+def _data_lens(failure_modes: list[str], data_ids: list[str], mode_ev: list[str]) -> AILensItem:
+    applies = bool({m.split(".")[0] for m in failure_modes} & {"data", "rag", "training"}) or bool(data_ids)
+    return AILensItem(
+        factor="data", applies=applies,
+        finding=(f"Data or index state is part of this incident (failure modes: "
+                 f"{', '.join(failure_modes) or 'none classified'}); provenance of the affected "
+                 "data should be traced to its producing job." if applies else
+                 "No dataset, index or schema evidence is involved in the failure path; data "
+                 "provenance does not apply here beyond the request logs."),
+        evidence=(data_ids or mode_ev) if applies else [],
+    )
+
+
+def _evals_lens(eval_ids: list[str]) -> AILensItem:
+    return AILensItem(
+        factor="evals", applies=True,
+        finding=("Eval-related records exist; whether the change passed an eval gate, and "
+                 "whether that eval covered the failing condition, must be confirmed."
+                 if eval_ids else
+                 "[DATA GAP] No eval run, benchmark or regression-test result for the change is in "
+                 "the dump, so it is unknown whether an eval gate ran and whether it covered the "
+                 "condition that failed. Needed: the eval report of the release candidate."),
+        evidence=eval_ids,
+    )
+
+
+def _prompts_lens(traces: int, prompt_ids: list[str], trace_ids: list[str]) -> AILensItem:
+    return AILensItem(
+        factor="prompts", applies=bool(prompt_ids) or traces > 0,
+        finding=(f"{traces} LLM request trace(s) are available for prompt archaeology; prompt or "
+                 "template changes near the incident should be diffed against the last good "
+                 "version." if traces else
+                 "Prompt or template records appear in the evidence, but no LLM request traces "
+                 "were provided [DATA GAP]: prompt archaeology needs the traced requests of the "
+                 "affected window." if prompt_ids else
+                 "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
+                 "is involved in the failure path."),
+        evidence=prompt_ids or trace_ids,
+    )
+
+
+def _non_determinism_lens(traces: int, trace_ids: list[str], mode_ev: list[str]) -> AILensItem:
+    return AILensItem(
+        factor="non_determinism", applies=True,
+        finding=("Observations here come from this incident's runs only: the traces show what the "
+                 "model produced in these runs. Whether the behaviour recurs needs repeated "
+                 "sampling (fixed seed and temperature) before the review draws conclusions."
+                 if traces else
+                 "The failure path shown by the evidence is deterministic infrastructure or data "
+                 "behaviour; no sampled model output is needed to explain it, so stochasticity "
+                 "only affects how reproductions should be run (repeat them)."),
+        evidence=trace_ids or mode_ev[:1],
+    )
+
+
+def _opacity_lens(traces: int, metric_ev: list[Evidence]) -> AILensItem:
+    metrics = [str(e.attrs.get("name") or "") for e in metric_ev]
+    quality_series = any(q in " ".join(metrics).lower() for q in ("score", "quality", "accuracy", "eval", "refusal"))
+    return AILensItem(
+        factor="opacity", applies=True,
+        finding=(f"Signals available: {len(metrics)} metric series"
+                 f"{' (' + ', '.join(f'`{m}`' for m in metrics[:4]) + ')' if metrics else ''}"
+                 f", {traces} LLM traces. "
+                 + ("Output quality itself is not measured by any series in the dump "
+                    "[DATA GAP]: quality regressions would be invisible to dashboards."
+                    if not quality_series
+                    else "At least one quality-level series exists, which narrows the opacity.")),
+        evidence=[e.id for e in metric_ev[:2]],
+    )
+
+
+def _rapid_iteration_lens(a: Analysis, commits_week: list[Evidence]) -> AILensItem:
+    return AILensItem(
+        factor="rapid_iteration", applies=bool(commits_week),
+        finding=(f"{len(commits_week)} commit(s) landed in the 7 days before the first anomaly"
+                 + (f"; the top candidate landed {_age(a)} before it." if a.suspected_triggers else ".")
+                 if commits_week else
+                 "[DATA GAP] No commit history covers the week before the incident, so the pace of "
+                 "change cannot be assessed. Needed: the repository or deploy log."),
+        evidence=[c.id for c in commits_week[-2:]],
+    )
 
 
 def _age(a: Analysis) -> str:
@@ -297,117 +339,153 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
     mode_title = mode.title.lower() if mode else "the failure"
     mode_ids = cls.evidence.get(mode.id, [])[:2] if mode else []
-    mitigations = [e for e in timeline if e.category == "mitigation"]
-    revert = next((m for m in mitigations if MITIGATION.search(m.event) and
-                   any(w in m.event.lower() for w in ("roll", "revert", "downgrad", "pin"))), None)
+    revert = _revert(timeline)
     recovery = _recovered_after(timeline, revert.timestamp) if revert else None
+    confirmed = revert is not None and recovery is not None
 
     # Hypotheses first: the reasoning is explicit before any cause is stated.
+    a.hypotheses.extend(_hypotheses(a, cls, confirmed))
+    a.root_causes.append(_root_cause(a, top, mode_title, mode_ids, recovery))
+
+    d = a.detection
+    rollout_barrier, rollout_factor = _rollout_control(store, top, mode_title)
+    alert_barrier, alert_factor = _alerting_control(d)
+    factors = [f for f in (rollout_factor, alert_factor, _ack_factor(d), _quality_factor(a, store, mode_ids))
+               if f is not None]
+    a.contributing_factors = [f.model_copy(update={"id": f"CF-{i}"}) for i, f in enumerate(factors, 1)] or [
+        Finding(
+            id="CF-1", status="inconclusive", evidence=[],
+            statement="[DATA GAP] The evidence does not show which control let the trigger through; "
+                      "the review meeting should establish it.",
+        )]
+    a.barriers = [b for b in (rollout_barrier, alert_barrier) if b is not None] + [_rollback_barrier(revert)]
+    a.five_whys = _five_whys(a, mode_title, mode_ids)
+
+
+def _revert(timeline: list[TimelineEvent]) -> TimelineEvent | None:
+    """The first mitigation row that undoes a change (roll back, revert, downgrade, pin)."""
+    return next((m for m in timeline if m.category == "mitigation" and MITIGATION.search(m.event) and
+                 any(w in m.event.lower() for w in ("roll", "revert", "downgrad", "pin"))), None)
+
+
+def _hypotheses(a: Analysis, cls: taxonomy.Classification, revert_recovered: bool) -> list[Hypothesis]:
+    """The top three changes as triggers, then the next failure modes as contributors."""
+    out: list[Hypothesis] = []
     for i, c in enumerate(a.suspected_triggers[:3]):
         status = "likely" if i == 0 and c.score >= 1.0 else "inconclusive"
         if i > 0 and any("docs/tests" in r for r in c.reasons):
             status = "rejected"
-        if i == 0 and revert is not None and recovery is not None:
+        if i == 0 and revert_recovered:
             status = "confirmed"
-        a.hypotheses.append(Hypothesis(
+        out.append(Hypothesis(
             statement=f"Change `{c.ref[:12]}` ({c.summary}) triggered the incident.",
             status=status, evidence=c.evidence[:2],
         ))
     for m in a.failure_modes[1:3]:
-        a.hypotheses.append(Hypothesis(
+        out.append(Hypothesis(
             statement=f"{taxonomy.MODES[m].title} contributed to the symptoms.",
             status="inconclusive", evidence=cls.evidence.get(m, [])[:2],
         ))
-    if not a.hypotheses:
-        a.hypotheses.append(Hypothesis(
+    if not out:
+        out.append(Hypothesis(
             statement="The trigger was a change outside the provided history (deploy, config or "
                       "upstream data).", status="inconclusive", assumption=True,
         ))
+    return out
 
-    if top is not None:
-        status = "confirmed" if (revert and recovery) else ("likely" if top.score >= 1.0 else "inconclusive")
-        proof = (" Reverting it was followed by recovery." if status == "confirmed" else "")
-        a.root_causes.append(Finding(
-            id="RC-1", status=status,
-            evidence=_dedupe(top.evidence[:1] + mode_ids[:1] + (recovery.evidence[:1] if recovery else [])),
-            statement=(f"Change `{top.ref[:12]}` (\"{top.summary}\") introduced conditions for "
-                       f"{mode_title}; the first anomaly followed {_age(a)} later.{proof}"),
-        ))
-    else:
-        a.root_causes.append(Finding(
+
+def _root_cause(a: Analysis, top: TriggerCandidate | None, mode_title: str, mode_ids: list[str],
+                recovery: TimelineEvent | None) -> Finding:
+    """RC-1: the top-ranked change, confirmed when reverting it was followed by recovery."""
+    if top is None:
+        return Finding(
             id="RC-1", status="inconclusive", evidence=mode_ids,
             statement=(f"[DATA GAP] The symptoms match {mode_title}, but no change in the provided "
                        "history precedes the first anomaly; the trigger is not established. Needed: "
                        "deploy log and config history for the affected services."),
-        ))
+        )
+    status = "confirmed" if recovery is not None else ("likely" if top.score >= 1.0 else "inconclusive")
+    proof = (" Reverting it was followed by recovery." if status == "confirmed" else "")
+    return Finding(
+        id="RC-1", status=status,
+        evidence=_dedupe(top.evidence[:1] + mode_ids[:1] + (recovery.evidence[:1] if recovery else [])),
+        statement=(f"Change `{top.ref[:12]}` (\"{top.summary}\") introduced conditions for "
+                   f"{mode_title}; the first anomaly followed {_age(a)} later.{proof}"),
+    )
 
-    cf: list[Finding] = []
-    barriers: list[Barrier] = []
+
+def _rollout_control(store: EvidenceStore, top: TriggerCandidate | None,
+                     mode_title: str) -> tuple[Barrier | None, Finding | None]:
+    """The staged-rollout barrier and the unchecked-change factor (only when a change is ranked)."""
+    if top is None:
+        return None, None
     canary_ids = [e.id for e in store.match("canary OR staged OR rollout OR shadow", limit=20) if not e.flags][:2]
-    if top is not None:
-        if canary_ids:
-            barriers.append(Barrier(name="Staged rollout / canary", state="unknown", evidence=canary_ids,
-                                    note="Rollout records exist; whether a canary stage ran for this change is not shown."))
-        else:
-            barriers.append(Barrier(name="Staged rollout / canary", state="unknown",
-                                    note="[DATA GAP] No canary or staged-rollout record for the change."))
-        cf.append(Finding(
-            id="CF-1", status="inconclusive", evidence=top.evidence[:1],
-            statement=("The change reached the affected traffic with no recorded pre-production check "
-                       f"of the condition that failed ({mode_title}); "
-                       "*whether a canary or eval gate ran is a [DATA GAP]*."),
-        ))
-    d = a.detection
-    if d.detected_by == "user report":
-        barriers.append(Barrier(name="Automated alerting", state="failed", evidence=d.evidence[:2],
-                                note="Users reported the problem before any alert or page."))
-        cf.append(Finding(
-            id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[:2],
-            statement=("No automated alert covered the symptom: detection depended on a user report, "
-                       f"{det.human_duration(d.time_to_detect_s)} after the first anomaly."),
-        ))
-    elif d.detected_at is not None:
-        slow = (d.time_to_detect_s or 0) > 10 * 60
-        barriers.append(Barrier(name="Automated alerting", state="failed" if slow else "held",
-                                evidence=d.evidence[:2],
-                                note=f"Detected by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}."))
-        if slow:
-            cf.append(Finding(
-                id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[:2],
-                statement=(f"Alerting lagged the symptom by {det.human_duration(d.time_to_detect_s)}: "
-                           "the alert condition tolerated the anomaly for several evaluation periods."),
-            ))
-    if d.time_to_acknowledge_s is not None and d.time_to_acknowledge_s > 15 * 60:
-        cf.append(Finding(
-            id=f"CF-{len(cf) + 1}", status="confirmed", evidence=d.evidence[1:3],
-            statement=(f"The page waited {det.human_duration(d.time_to_acknowledge_s)} for "
-                       "acknowledgement; the escalation policy allowed a long gap before a second responder."),
-        ))
-    if revert is not None:
-        barriers.append(Barrier(name="Rollback path", state="held", evidence=revert.evidence[:1],
-                                note="A rollback or revert was available and used."))
+    if canary_ids:
+        barrier = Barrier(name="Staged rollout / canary", state="unknown", evidence=canary_ids,
+                          note="Rollout records exist; whether a canary stage ran for this change is not shown.")
     else:
-        barriers.append(Barrier(name="Rollback path", state="unknown",
-                                note="[DATA GAP] No rollback or revert is recorded."))
-    quality_metric = any(q in (e.attrs.get("name") or "").lower()
-                         for e in store.iter(kinds=[EvidenceKind.METRIC])
-                         for q in ("score", "quality", "accuracy", "refusal", "freshness", "age"))
-    cats = {m.split(".")[0] for m in a.failure_modes}
-    if cats & {"rag", "safety", "eval"} and not quality_metric:
-        cf.append(Finding(
-            id=f"CF-{len(cf) + 1}", status="likely", evidence=mode_ids[:1],
-            statement=("Output quality was not monitored: no quality, freshness or refusal-rate series "
-                       "exists in the dump, so the degradation was invisible to dashboards."),
-        ))
-    if not cf:
-        cf.append(Finding(
-            id="CF-1", status="inconclusive", evidence=[],
-            statement="[DATA GAP] The evidence does not show which control let the trigger through; "
-                      "the review meeting should establish it.",
-        ))
-    a.contributing_factors = cf
-    a.barriers = barriers
-    a.five_whys = _five_whys(a, mode_title, mode_ids)
+        barrier = Barrier(name="Staged rollout / canary", state="unknown",
+                          note="[DATA GAP] No canary or staged-rollout record for the change.")
+    return barrier, Finding(
+        status="inconclusive", evidence=top.evidence[:1],
+        statement=("The change reached the affected traffic with no recorded pre-production check "
+                   f"of the condition that failed ({mode_title}); "
+                   "*whether a canary or eval gate ran is a [DATA GAP]*."),
+    )
+
+
+def _alerting_control(d: Detection) -> tuple[Barrier | None, Finding | None]:
+    """The alerting barrier: failed when users reported first or the alert lagged over 10 minutes."""
+    if d.detected_by == "user report":
+        return (Barrier(name="Automated alerting", state="failed", evidence=d.evidence[:2],
+                        note="Users reported the problem before any alert or page."),
+                Finding(status="confirmed", evidence=d.evidence[:2],
+                        statement=("No automated alert covered the symptom: detection depended on a user "
+                                   f"report, {det.human_duration(d.time_to_detect_s)} after the first anomaly.")))
+    if d.detected_at is None:
+        return None, None
+    slow = (d.time_to_detect_s or 0) > 10 * 60
+    barrier = Barrier(name="Automated alerting", state="failed" if slow else "held", evidence=d.evidence[:2],
+                      note=f"Detected by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}.")
+    if not slow:
+        return barrier, None
+    return barrier, Finding(
+        status="confirmed", evidence=d.evidence[:2],
+        statement=(f"Alerting lagged the symptom by {det.human_duration(d.time_to_detect_s)}: "
+                   "the alert condition tolerated the anomaly for several evaluation periods."),
+    )
+
+
+def _ack_factor(d: Detection) -> Finding | None:
+    if d.time_to_acknowledge_s is None or d.time_to_acknowledge_s <= 15 * 60:
+        return None
+    return Finding(
+        status="confirmed", evidence=d.evidence[1:3],
+        statement=(f"The page waited {det.human_duration(d.time_to_acknowledge_s)} for "
+                   "acknowledgement; the escalation policy allowed a long gap before a second responder."),
+    )
+
+
+def _quality_factor(a: Analysis, store: EvidenceStore, mode_ids: list[str]) -> Finding | None:
+    """Quality-sensitive modes (RAG, safety, eval) with no quality, freshness or refusal series."""
+    if not {m.split(".")[0] for m in a.failure_modes} & {"rag", "safety", "eval"}:
+        return None
+    if any(q in (e.attrs.get("name") or "").lower()
+           for e in store.iter(kinds=[EvidenceKind.METRIC])
+           for q in ("score", "quality", "accuracy", "refusal", "freshness", "age")):
+        return None
+    return Finding(
+        status="likely", evidence=mode_ids[:1],
+        statement=("Output quality was not monitored: no quality, freshness or refusal-rate series "
+                   "exists in the dump, so the degradation was invisible to dashboards."),
+    )
+
+
+def _rollback_barrier(revert: TimelineEvent | None) -> Barrier:
+    if revert is not None:
+        return Barrier(name="Rollback path", state="held", evidence=revert.evidence[:1],
+                       note="A rollback or revert was available and used.")
+    return Barrier(name="Rollback path", state="unknown", note="[DATA GAP] No rollback or revert is recorded.")
 
 
 def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhyStep]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from agent.model import Scope, TriggerCandidate
 from agent.offline.change_model import Change, collect_changes
@@ -126,48 +127,34 @@ def _rank(store: EvidenceStore, onset: datetime, unc_s: float, window_end: datet
     return scored[:top]
 
 
+class _Term(NamedTuple):
+    """One term of a change's score and the reason it is listed with ("" when it adds nothing)."""
+
+    points: float
+    reason: str
+
+
 def _score(store: EvidenceStore, c: Change, changes: list[Change], onset: datetime, vocab: set[str],
            talk: list[tuple[str, str]], failure_modes: list[str]) -> TriggerCandidate:
     assert c.reached_production_at is not None
     age_h = max((onset - c.reached_production_at).total_seconds() / 3600, 0.0)
     proximity = math.exp(-math.log(2) * age_h / HALF_LIFE_H)
-    terms_c = _change_terms(c)
-    overlap = sorted(terms_c & vocab)
-    overlap_score = min(len(overlap), 6) / 6
-    risky = sorted({m.group(0).lower() for m in RISKY.finditer(c.text)})
-    files = [t for t in c.touched if "/" in t or "." in t] if c.kind == "commit" else []
-    benign = c.kind == "commit" and bool(files) and all(BENIGN_PATH.search(f) for f in files)
     # A commit whose deploy is on record; other kinds are their own production record (no bonus).
     deployed = c.kind == "commit" and c.production_evidence not in (None, c.evidence[0])
-    affinity = sorted({m.split(".")[0] for m in failure_modes
-                       if MODE_AFFINITY.get(m.split(".")[0], _NEVER).search(c.text)})
-    undo, undo_reason = _revert_signal(store, c, changes, onset)
-    named, named_ids = _named_by_responders(c, talk)
-    score = (proximity + 1.2 * overlap_score + (0.4 if risky else 0.0) + (0.5 if deployed else 0.0)
-             + (0.6 if affinity else 0.0) + undo + min(len(named_ids), 3) * 0.15)
-    score -= 0.8 if benign else 0.0
-    reasons = [f"reached production {age_h:.1f} h before the onset (proximity {proximity:.2f}); "
-               f"basis: {c.production_basis}"]
-    if c.authored_at is not None and c.reached_production_at - c.authored_at > timedelta(hours=1):
-        lag = (c.reached_production_at - c.authored_at).total_seconds() / 3600
-        reasons.append(f"authored {lag:.1f} h before it reached production (author time not used)")
-    if deployed:
-        reasons.append(f"a deploy/sync record shows it reaching production ({c.production_evidence}) (+0.50)")
-    if overlap:
-        reasons.append(f"shares terms with the symptoms (+{1.2 * overlap_score:.2f}): "
-                       + ", ".join(f"`{t}`" for t in overlap[:8]))
-    if risky:
-        reasons.append("change type often implicated (+0.40): " + ", ".join(risky[:5]))
-    if affinity:
-        reasons.append("the kind of change that introduces " + ", ".join(f"`{a}`" for a in affinity)
-                       + " failures (+0.60)")
-    if undo_reason:
-        reasons.append(f"{undo_reason} (+{undo:.2f})")
-    if named:
-        reasons.append(f"responders name it ({', '.join(named[:3])}) in {len(named_ids)} message(s) "
-                       f"(+{min(len(named_ids), 3) * 0.15:.2f}; a mention is evidence, not proof)")
-    if benign:
-        reasons.append("touches only docs/tests (-0.80)")
+    deploy = _Term(0.5, f"a deploy/sync record shows it reaching production ({c.production_evidence}) (+0.50)") \
+        if deployed else _Term(0.0, "")
+    overlap, risky, affinity = _overlap_term(c, vocab), _risky_term(c), _affinity_term(c, failure_modes)
+    undo_points, undo_why = _revert_signal(store, c, changes, onset)
+    undo = _Term(undo_points, f"{undo_why} (+{undo_points:.2f})" if undo_why else "")
+    named, named_ids = _named_term(c, talk)
+    benign = _benign_term(c)
+    # Float addition is not associative: the terms are summed in one fixed order so a score (and
+    # the ranking ties it breaks) never moves with how the terms are computed.
+    score = (proximity + overlap.points + risky.points + deploy.points
+             + affinity.points + undo.points + named.points)
+    score -= benign.points
+    reasons = _timing_reasons(c, age_h, proximity) + [
+        t.reason for t in (deploy, overlap, risky, affinity, undo, named, benign) if t.reason]
     ev = store.get(c.evidence[0]) if c.kind == "commit" else None
     evidence = c.evidence[:1] + ([c.production_evidence] if deployed and c.production_evidence else [])
     evidence += [i for i in c.evidence[1:] + named_ids if i not in evidence]
@@ -177,6 +164,61 @@ def _score(store: EvidenceStore, c: Change, changes: list[Change], onset: dateti
         landed_at=c.landed_at, production_evidence=c.production_evidence,
         diff_summary=diff_summary(ev) if ev is not None else "",
     )
+
+
+def _timing_reasons(c: Change, age_h: float, proximity: float) -> list[str]:
+    """When the change reached production (the proximity term) and, when it differs by over an
+    hour, when it was authored (never scored)."""
+    assert c.reached_production_at is not None
+    reasons = [f"reached production {age_h:.1f} h before the onset (proximity {proximity:.2f}); "
+               f"basis: {c.production_basis}"]
+    if c.authored_at is not None and c.reached_production_at - c.authored_at > timedelta(hours=1):
+        lag = (c.reached_production_at - c.authored_at).total_seconds() / 3600
+        reasons.append(f"authored {lag:.1f} h before it reached production (author time not used)")
+    return reasons
+
+
+def _overlap_term(c: Change, vocab: set[str]) -> _Term:
+    overlap = sorted(_change_terms(c) & vocab)
+    points = 1.2 * (min(len(overlap), 6) / 6)
+    if not overlap:
+        return _Term(points, "")
+    return _Term(points, f"shares terms with the symptoms (+{points:.2f}): "
+                 + ", ".join(f"`{t}`" for t in overlap[:8]))
+
+
+def _risky_term(c: Change) -> _Term:
+    risky = sorted({m.group(0).lower() for m in RISKY.finditer(c.text)})
+    if not risky:
+        return _Term(0.0, "")
+    return _Term(0.4, "change type often implicated (+0.40): " + ", ".join(risky[:5]))
+
+
+def _affinity_term(c: Change, failure_modes: list[str]) -> _Term:
+    affinity = sorted({m.split(".")[0] for m in failure_modes
+                       if MODE_AFFINITY.get(m.split(".")[0], _NEVER).search(c.text)})
+    if not affinity:
+        return _Term(0.0, "")
+    return _Term(0.6, "the kind of change that introduces " + ", ".join(f"`{a}`" for a in affinity)
+                 + " failures (+0.60)")
+
+
+def _named_term(c: Change, talk: list[tuple[str, str]]) -> tuple[_Term, list[str]]:
+    """Responders naming the change (0.15 per message, at most three), and the messages."""
+    named, ids = _named_by_responders(c, talk)
+    points = min(len(ids), 3) * 0.15
+    if not named:
+        return _Term(points, ""), ids
+    return _Term(points, f"responders name it ({', '.join(named[:3])}) in {len(ids)} message(s) "
+                 f"(+{points:.2f}; a mention is evidence, not proof)"), ids
+
+
+def _benign_term(c: Change) -> _Term:
+    """A commit touching only docs and tests: a penalty (points are subtracted)."""
+    files = [t for t in c.touched if "/" in t or "." in t] if c.kind == "commit" else []
+    if c.kind == "commit" and bool(files) and all(BENIGN_PATH.search(f) for f in files):
+        return _Term(0.8, "touches only docs/tests (-0.80)")
+    return _Term(0.0, "")
 
 
 _NEVER = re.compile("(?!)")

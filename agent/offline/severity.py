@@ -53,28 +53,52 @@ class SeverityInputs:
 
 def classify(inputs: SeverityInputs, ttm_s: float | None) -> tuple[Severity, str]:
     """Severity and a one-line rationale naming the inputs that decided it."""
-    peak = inputs.error_ratio_peak
-    minutes = inputs.impact_minutes or 0.0
-    pk = "n/a" if peak is None else f"{100 * peak:.1f}%"
-    facts = (f"error ratio peak {pk}, impact {minutes:.0f} min, customer-visible "
-             f"{'yes' if inputs.customer_visible else 'no'}, high-urgency page "
-             f"{'yes' if inputs.high_urgency_page else 'no'}")
-    outage = inputs.error_ratio_overall if inputs.error_ratio_overall is not None else peak
-    if inputs.error_ratio_overall is not None:
-        facts += f", error ratio over the impact window {100 * inputs.error_ratio_overall:.1f}%"
-    if inputs.customer_visible and ((outage is not None and outage >= 0.5) or inputs.safety_harm):
-        why = ("safety failure reached users" if inputs.safety_harm else
-               "most requests failed over the impact window (>= 50%)" if inputs.error_ratio_overall is not None
-               else "error ratio peak >= 50%")
-        return "P0", f"P0 because {why} ({facts})."
-    if (peak is not None and peak >= 0.10) or (inputs.customer_visible and minutes >= 30) or (
-        inputs.high_urgency_page and ttm_s is not None and ttm_s >= 15 * 60
-    ):
+    facts = _facts(inputs)
+    why_p0 = _p0_reason(inputs)
+    if why_p0 is not None:
+        return "P0", f"P0 because {why_p0} ({facts})."
+    if _meets_p1(inputs, ttm_s):
         return "P1", f"P1 because the measured impact meets a P1 threshold ({facts})."
-    if (peak is not None and peak >= 0.01) or (inputs.latency_factor or 0) >= 2 or inputs.internal_impact \
-            or inputs.customer_visible:
+    if _meets_p2(inputs):
         return "P2", f"P2 because the degradation was measurable but below P1 thresholds ({facts})."
     return "P3", f"P3 because no customer impact or high-urgency page was found ({facts})."
+
+
+def _facts(inputs: SeverityInputs) -> str:
+    """The inputs the rule read, as the rationale states them."""
+    peak = inputs.error_ratio_peak
+    pk = "n/a" if peak is None else f"{100 * peak:.1f}%"
+    facts = (f"error ratio peak {pk}, impact {inputs.impact_minutes or 0.0:.0f} min, customer-visible "
+             f"{'yes' if inputs.customer_visible else 'no'}, high-urgency page "
+             f"{'yes' if inputs.high_urgency_page else 'no'}")
+    if inputs.error_ratio_overall is not None:
+        facts += f", error ratio over the impact window {100 * inputs.error_ratio_overall:.1f}%"
+    return facts
+
+
+def _p0_reason(inputs: SeverityInputs) -> str | None:
+    """Why the incident is a P0 (a customer-facing total outage or safety harm), or None."""
+    if not inputs.customer_visible:
+        return None
+    if inputs.safety_harm:
+        return "safety failure reached users"
+    overall = inputs.error_ratio_overall
+    if overall is not None:
+        return "most requests failed over the impact window (>= 50%)" if overall >= 0.5 else None
+    peak = inputs.error_ratio_peak
+    return "error ratio peak >= 50%" if peak is not None and peak >= 0.5 else None
+
+
+def _meets_p1(inputs: SeverityInputs, ttm_s: float | None) -> bool:
+    peak = inputs.error_ratio_peak
+    return (peak is not None and peak >= 0.10) or (inputs.customer_visible and (inputs.impact_minutes or 0.0) >= 30) or (
+        inputs.high_urgency_page and ttm_s is not None and ttm_s >= 15 * 60)
+
+
+def _meets_p2(inputs: SeverityInputs) -> bool:
+    peak = inputs.error_ratio_peak
+    return (peak is not None and peak >= 0.01) or (inputs.latency_factor or 0) >= 2 or inputs.internal_impact \
+        or inputs.customer_visible
 
 
 def evidence_shortfall(inventory: Inventory | None) -> str | None:

@@ -517,6 +517,15 @@ LABEL = {
 }
 
 
+def _milestone(st: statements.Statement) -> str | None:
+    """The timeline category a responder's statement is a milestone of, or None. Chat and notes
+    share this rule (and statements.classify, one verb order for both); only what an unclassified
+    line becomes differs: a chat line is dropped (except the first human one), a note is kept as
+    context, since a note is written for the record."""
+    cat = statements.CATEGORY.get(st.intent)
+    return cat if cat is not None and cat != "context" and st.confidence >= 0.5 else None
+
+
 def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     first_human = True
     for ev in store.iter(kinds=[EvidenceKind.CHAT], start=start, end=end):
@@ -525,8 +534,8 @@ def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: dateti
         bot = bool(ev.attrs.get("bot"))
         st = statements.classify(ev.text, bot=bot)
         said = f"in #{ev.attrs.get('channel') or 'chat'}: `{snippet(ev)}`"
-        cat = statements.CATEGORY.get(st.intent)
-        if cat is not None and cat != "context" and st.confidence >= 0.5:
+        cat = _milestone(st)
+        if cat is not None:
             b.add(ev, ev.ts, f"{LABEL[st.intent]} {said}", cat)
         elif first_human and not bot:
             b.add(ev, ev.ts, f"First responder message {said}", "context")
@@ -646,6 +655,17 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
                            end: datetime | None) -> None:
     """Flag/config/deploy changes, failing evals or canaries (first per suite) and the first
     user ticket (with how many followed in the window)."""
+    _change_rows(store, b, start, end)
+    _failed_eval_rows(store, b, start, end)
+    if not _topic_ticket_row(store, b):
+        _first_ticket_row(store, b, start, end)
+
+
+# Actions that take a change back: its row is a mitigation, not a deploy.
+UNDO_ACTIONS = ("rolled_back", "disabled", "reverted")
+
+
+def _change_rows(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     for ev in store.iter(kinds=[EvidenceKind.CHANGE], start=start, end=end):
         if ev.flags:
             continue
@@ -654,11 +674,14 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
                                            a.get("action")) if x)
         steps = _change_steps(a)
         step = _step_text(steps)
-        cat = "mitigation" if str(a.get("action") or "") in ("rolled_back", "disabled", "reverted") \
-            or _ramped_to_zero(steps) else "deploy"
+        cat = "mitigation" if str(a.get("action") or "") in UNDO_ACTIONS or _ramped_to_zero(steps) else "deploy"
         b.add(ev, ev.ts, f"Change: {what or snippet(ev)}"
               + (f" in {a['environment']}" if a.get("environment") else "")
               + (f" ({step})" if step else ""), cat)
+
+
+def _failed_eval_rows(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+    """The first failing run of each eval suite or canary."""
     failed_suites: set[str] = set()
     for ev in store.iter(kinds=[EvidenceKind.EVAL], start=start, end=end):
         suite = str(ev.attrs.get("suite") or ev.attrs.get("run") or "eval")
@@ -666,16 +689,19 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
             failed_suites.add(suite)
             metric = ev.attrs.get("metric")
             b.add(ev, ev.ts, f"Eval `{suite}` fails" + (f" on `{metric}`" if metric else ""), "anomaly")
+
+
+def _first_ticket_row(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+    """Without a topic that rose with the incident: the window's first dated ticket."""
     tickets = [t for t in store.iter(kinds=[EvidenceKind.TICKET], start=start, end=end) if t.ts]
-    if _topic_ticket_row(store, b):
+    if not tickets:
         return
-    if tickets:
-        t0 = tickets[0]
-        more = f" ({len(tickets)} tickets in window)" if len(tickets) > 1 else ""
-        subject = t0.attrs.get("subject") if not t0.flags else None
-        b.add(t0, t0.ts, "First user report (support ticket)"
-              + (f": `{subject}`" if isinstance(subject, str) and subject in t0.text else "") + more,
-              "user_report")  # users noticing is not the organisation detecting
+    t0 = tickets[0]
+    more = f" ({len(tickets)} tickets in window)" if len(tickets) > 1 else ""
+    subject = t0.attrs.get("subject") if not t0.flags else None
+    b.add(t0, t0.ts, "First user report (support ticket)"
+          + (f": `{subject}`" if isinstance(subject, str) and subject in t0.text else "") + more,
+          "user_report")  # users noticing is not the organisation detecting
 
 
 def _topic_ticket_row(store: EvidenceStore, b: _Builder) -> bool:
@@ -705,9 +731,8 @@ def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
     for ev in store.iter(kinds=[EvidenceKind.NOTE], start=start, end=end, dated_only=True):
         if ev.flags:
             continue
-        st = statements.classify(ev.text)
-        cat = statements.CATEGORY.get(st.intent) if st.confidence >= 0.5 else None
-        if cat is None or cat == "context":
+        cat = _milestone(statements.classify(ev.text))
+        if cat is None:
             cat = "anomaly" if TROUBLE.search(ev.text) else "context"
         b.add(ev, ev.ts, f"Responder note: `{snippet(ev)}`", cat)
     first_failed = next(

@@ -17,10 +17,11 @@ Anything in a sentence/table row carrying [ASSUMPTION] or [DATA GAP], or listed 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from agent.model import ValidationFinding
-from agent.validators.base import Context, Rule, finding
+from agent.validators.base import Context, EvidenceLookup, Rule, finding
 from agent.validators.markdown import Unit, is_marked, metadata, tables
 from agent.validators.patterns import DATE, EVIDENCE_ID, ISO_TS, QUANTITY, TIME_ONLY
 
@@ -89,93 +90,129 @@ def _ts_found(ctx: Context, d: date, hh: str, mm: str, ss: str | None) -> bool:
     return ctx.evidence.has_timestamp(base + timedelta(seconds=30), 30.5)
 
 
+@dataclass
+class _Scan:
+    """One report's scan: what counts as a computed fact, the incident date, and the findings so far."""
+
+    ctx: Context
+    facts: list[str]
+    fact_values: list[float]
+    day: date | None
+    out: list[ValidationFinding] = field(default_factory=list)
+
+    @property
+    def ev(self) -> EvidenceLookup:
+        assert self.ctx.evidence is not None
+        return self.ctx.evidence
+
+    def add(self, u: Unit, sev: str, msg: str, token: str) -> None:
+        self.out.append(finding(RULE_ID, sev, msg, line=u.line, section=u.section.title, text=token, suggestion=MARK))  # type: ignore[arg-type]
+
+    def is_fact(self, token: str) -> bool:
+        t = token.replace(",", "").lower().strip()
+        return any(t and t in f for f in self.facts)
+
+
 def check(ctx: Context) -> list[ValidationFinding]:
     if ctx.evidence is None:
         return []
-    ev = ctx.evidence
-    out: list[ValidationFinding] = []
     facts, fact_values = _computed(ctx)
-    day = _incident_date(ctx)
-
-    def add(u: Unit, sev: str, msg: str, token: str) -> None:
-        out.append(finding(RULE_ID, sev, msg, line=u.line, section=u.section.title, text=token, suggestion=MARK))  # type: ignore[arg-type]
-
-    def is_fact(token: str) -> bool:
-        t = token.replace(",", "").lower().strip()
-        return any(t and t in f for f in facts)
-
+    s = _Scan(ctx, facts, fact_values, _incident_date(ctx))
     for u in ctx.doc.units():
         raw = u.text
         if is_marked(raw):
             continue
-        # Evidence ids.
-        ids = set()
-        for m in EVIDENCE_ID.finditer(raw):
-            eid = m.group(0).rstrip(".:")
-            ids.add(eid)
-            if not ev.exists(eid):
-                add(u, "error", f"Cited evidence id `{eid}` does not resolve to any record.", eid)
+        _check_ids(s, u, raw)
         scrubbed = EVIDENCE_ID.sub(" ", raw)
-        # Timestamps.
-        iso_spans: list[tuple[int, int]] = []
-        for m in ISO_TS.finditer(scrubbed):
-            iso_spans.append(m.span())
-            if is_fact(m.group(0)):
-                continue
-            try:
-                d = date.fromisoformat(m.group(1))
-            except ValueError:
-                add(u, "error", f"Timestamp `{m.group(0)}` is not a valid date.", m.group(0))
-                continue
-            if not _ts_found(ctx, d, m.group(2), m.group(3), m.group(4)):
-                add(u, "error", f"Timestamp `{m.group(0).strip()}` matches no evidence record.", m.group(0).strip())
-        if "UTC" in scrubbed or re.search(r"\d{2}:\d{2}Z", scrubbed):
-            for m in TIME_ONLY.finditer(scrubbed):
-                if any(a <= m.start() < b for a, b in iso_spans) or is_fact(m.group(0)):
-                    continue
-                if day is None:
-                    add(u, "warning", f"Time `{m.group(0)}` has no date and the incident date is unknown.", m.group(0))
-                    continue
-                if not any(_ts_found(ctx, dd, m.group(1), m.group(2), m.group(3)) for dd in (day, day + timedelta(days=1))):
-                    add(u, "error", f"Time `{m.group(0)} UTC` matches no evidence record on {day.isoformat()}.", m.group(0))
+        iso_spans = _check_timestamps(s, u, scrubbed)
+        _check_times(s, u, scrubbed, iso_spans)
         codes = [c.group(1) for c in _INLINE_CODE.finditer(scrubbed)]
         quotes = [q.group(1) or q.group(2) for q in _QUOTED.finditer(scrubbed)]
-        # Quoted log lines.
-        for q in codes + quotes:
-            q = q.replace("\\|", "|")  # Markdown table cells escape pipes
-            if len(q) >= 12 and _LOGISH.search(q):
-                frags = [f.strip() for f in re.split(r"\.\.\.|…", q) if len(f.strip()) >= 8]
-                if frags and not any(ev.contains_text(f) for f in frags):
-                    add(u, "error", f"Quoted log text `{q[:80]}` is not found verbatim in the evidence.", q)
-        # Named metrics.
-        for c in codes:
-            mm = _METRIC.match(c.strip())
-            if mm and not ev.contains_text(mm.group(1)):
-                add(u, "warning", f"Metric `{mm.group(1)}` does not appear in the evidence.", mm.group(1))
-        # Commit shas outside evidence ids.
+        _check_quoted_logs(s, u, codes + quotes)
+        _check_metrics(s, u, codes)
         no_code = _INLINE_CODE.sub(lambda m: " " + m.group(1) + " ", scrubbed)
-        for m in _SHA.finditer(no_code):
-            sha = m.group(1)
-            if not (re.search(r"\d", sha) and re.search(r"[a-f]", sha)):
-                continue
-            if _sha_known(ctx, sha):
-                continue
-            add(u, "warning", f"Commit-like hash `{sha}` is not in the commit history provided.", sha)
+        _check_shas(s, u, no_code)
         # Numbers with units (not in action items: those are targets, not observations).
-        if u.section.kind == "action_items":
+        if u.section.kind != "action_items":
+            _check_quantities(s, u, no_code)
+    return s.out
+
+
+def _check_ids(s: _Scan, u: Unit, raw: str) -> None:
+    for m in EVIDENCE_ID.finditer(raw):
+        eid = m.group(0).rstrip(".:")
+        if not s.ev.exists(eid):
+            s.add(u, "error", f"Cited evidence id `{eid}` does not resolve to any record.", eid)
+
+
+def _check_timestamps(s: _Scan, u: Unit, text: str) -> list[tuple[int, int]]:
+    """Full UTC timestamps; returns their spans so the time-only check skips them."""
+    iso_spans: list[tuple[int, int]] = []
+    for m in ISO_TS.finditer(text):
+        iso_spans.append(m.span())
+        if s.is_fact(m.group(0)):
             continue
-        italic_free = _ITALIC.sub(" ", no_code)  # italics are hypotheses, already flagged as unverified
-        italic_free = ISO_TS.sub(" ", italic_free)
-        italic_free = TIME_ONLY.sub(" ", italic_free)
-        italic_free = _SHA.sub(" ", italic_free)
-        for m in QUANTITY.finditer(italic_free):
-            num, unit = m.group(1), m.group(2)
-            if not unit:
-                continue
-            if _number_ok(ctx, num, unit, is_fact, fact_values):
-                continue
-            add(u, "warning", f"Quantity `{m.group(0).strip()}` is not found in the evidence or the computed facts.", m.group(0).strip())
-    return out
+        try:
+            d = date.fromisoformat(m.group(1))
+        except ValueError:
+            s.add(u, "error", f"Timestamp `{m.group(0)}` is not a valid date.", m.group(0))
+            continue
+        if not _ts_found(s.ctx, d, m.group(2), m.group(3), m.group(4)):
+            s.add(u, "error", f"Timestamp `{m.group(0).strip()}` matches no evidence record.", m.group(0).strip())
+    return iso_spans
+
+
+def _check_times(s: _Scan, u: Unit, text: str, iso_spans: list[tuple[int, int]]) -> None:
+    """Times without a date, in a unit that says it speaks UTC: on the incident day or the next."""
+    if "UTC" not in text and not re.search(r"\d{2}:\d{2}Z", text):
+        return
+    day = s.day
+    for m in TIME_ONLY.finditer(text):
+        if any(a <= m.start() < b for a, b in iso_spans) or s.is_fact(m.group(0)):
+            continue
+        if day is None:
+            s.add(u, "warning", f"Time `{m.group(0)}` has no date and the incident date is unknown.", m.group(0))
+            continue
+        if not any(_ts_found(s.ctx, dd, m.group(1), m.group(2), m.group(3)) for dd in (day, day + timedelta(days=1))):
+            s.add(u, "error", f"Time `{m.group(0)} UTC` matches no evidence record on {day.isoformat()}.", m.group(0))
+
+
+def _check_quoted_logs(s: _Scan, u: Unit, quoted: list[str]) -> None:
+    for q in quoted:
+        q = q.replace("\\|", "|")  # Markdown table cells escape pipes
+        if len(q) >= 12 and _LOGISH.search(q):
+            frags = [f.strip() for f in re.split(r"\.\.\.|…", q) if len(f.strip()) >= 8]
+            if frags and not any(s.ev.contains_text(f) for f in frags):
+                s.add(u, "error", f"Quoted log text `{q[:80]}` is not found verbatim in the evidence.", q)
+
+
+def _check_metrics(s: _Scan, u: Unit, codes: list[str]) -> None:
+    for c in codes:
+        mm = _METRIC.match(c.strip())
+        if mm and not s.ev.contains_text(mm.group(1)):
+            s.add(u, "warning", f"Metric `{mm.group(1)}` does not appear in the evidence.", mm.group(1))
+
+
+def _check_shas(s: _Scan, u: Unit, text: str) -> None:
+    """Commit shas outside evidence ids."""
+    for m in _SHA.finditer(text):
+        sha = m.group(1)
+        if not (re.search(r"\d", sha) and re.search(r"[a-f]", sha)):
+            continue
+        if not _sha_known(s.ctx, sha):
+            s.add(u, "warning", f"Commit-like hash `{sha}` is not in the commit history provided.", sha)
+
+
+def _check_quantities(s: _Scan, u: Unit, text: str) -> None:
+    italic_free = _ITALIC.sub(" ", text)  # italics are hypotheses, already flagged as unverified
+    italic_free = ISO_TS.sub(" ", italic_free)
+    italic_free = TIME_ONLY.sub(" ", italic_free)
+    italic_free = _SHA.sub(" ", italic_free)
+    for m in QUANTITY.finditer(italic_free):
+        num, unit = m.group(1), m.group(2)
+        if unit and not _number_ok(s.ctx, num, unit, s.is_fact, s.fact_values):
+            s.add(u, "warning", f"Quantity `{m.group(0).strip()}` is not found in the evidence or the computed facts.",
+                  m.group(0).strip())
 
 
 def _sha_known(ctx: Context, sha: str) -> bool:
