@@ -134,9 +134,16 @@ def parse_ts(
         if not n or n > 64:
             return None
         # Fast paths for the shapes that fill big logs (see below); the rest takes the general path.
-        r = _fast(s, n, default_tz)
-        if r is not _MISS:
-            return r
+        # The dispatch stays inline (no helper call): it runs once per line of every big log.
+        if default_tz is UTC or second_safe(default_tz):
+            if n >= 19 and s[16] == ":":
+                r = _iso_fast(s, default_tz)
+            elif n >= 20 and s[2] == "/":
+                r = _clf_fast(s, default_tz)
+            else:
+                r = _MISS
+            if r is not _MISS:
+                return r
         return _parse_general(s, default_tz, year_hint)
     if value is None or isinstance(value, bool):
         return None
@@ -192,18 +199,6 @@ def second_safe(tz: tzinfo) -> bool:
         if len(_SAFE_TZ) < 64:
             _SAFE_TZ[tz] = ok
     return ok
-
-
-def _fast(s: str, n: int, default_tz: tzinfo) -> Any:
-    """The cached result for the shapes that fill big logs (ISO-8601 with seconds, Apache), or
-    _MISS: another shape, or a zone the caches cannot hold, takes the general path."""
-    if default_tz is not UTC and not second_safe(default_tz):
-        return _MISS
-    if n >= 19 and s[16] == ":":
-        return _iso_fast(s, default_tz)
-    if n >= 20 and s[2] == "/":
-        return _clf_fast(s, default_tz)
-    return _MISS
 
 
 def _clf_fast(s: str, default_tz: tzinfo) -> Any:

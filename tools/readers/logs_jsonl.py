@@ -202,7 +202,7 @@ class JsonLinesLogReader:
             attrs = dict(obj)
             parsed = _take_ts(obj, attrs, ts_keys, tz, year)
             level = _take_level(obj, attrs, level_keys)
-            text = _with_error(obj, _take_text(obj, attrs, msg_keys), error_keys)
+            text = _take_text(obj, attrs, msg_keys, error_keys)
             service = _service(obj, service_keys, file_service)
             _lift_attrs(obj, attrs, has_logger, http_plan, has_http)
             n = str(lineno)
@@ -238,27 +238,27 @@ def _take_level(obj: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...
     return None
 
 
-def _take_text(obj: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...]) -> str:
-    """The message; a line without a text one is shown whole (as JSON, clipped)."""
-    for k in keys:
+def _take_text(obj: dict[str, Any], attrs: dict[str, Any], msg_keys: tuple[str, ...],
+               error_keys: tuple[str, ...]) -> str:
+    """The message (a line without a text one is shown whole, as clipped JSON), with the line's
+    error appended unless the message already says it."""
+    text = None
+    for k in msg_keys:
         v = obj[k]
         if v is not None and v != "":
             if isinstance(v, str):
+                text = v
                 del attrs[k]
-                return v
             break
-    return json.dumps(obj, ensure_ascii=False, default=str)[:2000]
-
-
-def _with_error(obj: dict[str, Any], text: str, keys: tuple[str, ...]) -> str:
-    """The text with the line's error appended, unless the message already says it."""
-    for k in keys:
+    if text is None:
+        text = json.dumps(obj, ensure_ascii=False, default=str)[:2000]
+    for k in error_keys:
         v = obj[k]
         if v is not None and v != "":
             if isinstance(v, (str, dict)):
                 err = v if isinstance(v, str) else json.dumps(v, default=str)
                 if err not in text:
-                    return f"{text} | {k}: {err[:4000]}"
+                    text = f"{text} | {k}: {err[:4000]}"
             break
     return text
 
