@@ -185,11 +185,32 @@ def _impact(spec: Scenario, ctx: Ctx, requests: list[list[logs.Request]],
     imp = ImpactTruth(duration_min=round((resolved - anomaly).total_seconds() / 60, 1),
                       customer_visible=truth.customer_visible, safety_harm=truth.safety_harm,
                       internal_impact=truth.internal_impact, gpu_hours_lost=truth.gpu_hours_lost)
-    window = [r for recs in requests for r in recs if _in(r.ts, anomaly, resolved)]
     if requests:
-        imp.total_requests = len(window)
-        imp.failed_requests = sum(r.status >= 500 for r in window)
-        imp.error_ratio = round(imp.failed_requests / len(window), 4) if window else 0.0
+        _request_impact(imp, requests, anomaly, resolved)
+    _error_ratio_peak(imp, series, requests, anomaly, resolved)
+    _latency_impact(imp, series, anomaly, resolved)
+    if trace_recs:
+        _llm_impact(imp, trace_recs, anomaly, resolved)
+    if spec.k8s_events:
+        imp.container_restarts = sum(e.count for e in spec.k8s_events if e.reason in RESTART_REASONS)
+    imp.high_urgency_page = spec.page is not None and spec.page.urgency == "high"
+    if mitigated is not None:
+        imp.time_to_mitigate_min = round((mitigated - anomaly).total_seconds() / 60, 1)
+    return imp
+
+
+def _request_impact(imp: ImpactTruth, requests: list[list[logs.Request]], anomaly: datetime,
+                    resolved: datetime) -> None:
+    """Requests and 5xx failures in the request logs during the incident."""
+    window = [r for recs in requests for r in recs if _in(r.ts, anomaly, resolved)]
+    imp.total_requests = len(window)
+    imp.failed_requests = sum(r.status >= 500 for r in window)
+    imp.error_ratio = round(imp.failed_requests / len(window), 4) if window else 0.0
+
+
+def _error_ratio_peak(imp: ImpactTruth, series: list[tuple[str, list[tuple[datetime, float]], bool]],
+                      requests: list[list[logs.Request]], anomaly: datetime, resolved: datetime) -> None:
+    """The error-ratio metric's peak, else the request logs' per-minute 5xx peak."""
     ratio = next((pts for name, pts, _ in series if "error_ratio" in name), None)
     if ratio:
         imp.error_ratio_peak = max(v for _, v in ratio)
@@ -199,28 +220,31 @@ def _impact(spec: Scenario, ctx: Ctx, requests: list[list[logs.Request]],
         if peak is not None:
             imp.error_ratio_peak = peak
             imp.error_ratio_peak_source = "max per-minute 5xx share in request logs (minutes with >= 20 requests)"
+
+
+def _latency_impact(imp: ImpactTruth, series: list[tuple[str, list[tuple[datetime, float]], bool]],
+                    anomaly: datetime, resolved: datetime) -> None:
+    """p99 latency before the incident (mean) and during it (max), in ms, from the first latency series."""
     lat = next(((pts, sec) for name, pts, sec in series if "p99" in name or "latency" in name), None)
-    if lat:
-        pts, sec = lat
-        scale = 1000.0 if sec else 1.0
-        base = [v for t, v in pts if t < anomaly]
-        during = [v for t, v in pts if _in(t, anomaly, resolved)]
-        if base and during:
-            imp.p99_latency_baseline_ms = round(scale * sum(base) / len(base), 1)
-            imp.p99_latency_peak_ms = round(scale * max(during), 1)
-    if trace_recs:
-        inside = [t for t in trace_recs if _in(t.ts, anomaly, resolved)]
-        imp.llm_requests = len(inside)
-        imp.llm_tokens = sum(t.tokens for t in inside)
-        imp.failed_llm_requests = sum(t.record["status"] != "ok" for t in inside)
-        if any(t.wasted for t in trace_recs):
-            imp.tokens_wasted = sum(t.tokens for t in inside if t.wasted)
-    if spec.k8s_events:
-        imp.container_restarts = sum(e.count for e in spec.k8s_events if e.reason in RESTART_REASONS)
-    imp.high_urgency_page = spec.page is not None and spec.page.urgency == "high"
-    if mitigated is not None:
-        imp.time_to_mitigate_min = round((mitigated - anomaly).total_seconds() / 60, 1)
-    return imp
+    if not lat:
+        return
+    pts, sec = lat
+    scale = 1000.0 if sec else 1.0
+    base = [v for t, v in pts if t < anomaly]
+    during = [v for t, v in pts if _in(t, anomaly, resolved)]
+    if base and during:
+        imp.p99_latency_baseline_ms = round(scale * sum(base) / len(base), 1)
+        imp.p99_latency_peak_ms = round(scale * max(during), 1)
+
+
+def _llm_impact(imp: ImpactTruth, trace_recs: list[traces.Trace], anomaly: datetime, resolved: datetime) -> None:
+    """LLM requests, tokens and failures during the incident; wasted tokens when any trace wastes them."""
+    inside = [t for t in trace_recs if _in(t.ts, anomaly, resolved)]
+    imp.llm_requests = len(inside)
+    imp.llm_tokens = sum(t.tokens for t in inside)
+    imp.failed_llm_requests = sum(t.record["status"] != "ok" for t in inside)
+    if any(t.wasted for t in trace_recs):
+        imp.tokens_wasted = sum(t.tokens for t in inside if t.wasted)
 
 
 def _log_minute_peak(requests: list[list[logs.Request]], a: datetime, b: datetime) -> float | None:

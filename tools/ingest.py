@@ -265,38 +265,51 @@ class _Ingestor:
             if not rel_dir and pick_dir_reader(here) is SLACK_READER:
                 # The root itself is a Slack export: it claims its channel folders and workspace
                 # lists; anything else beside them (logs/, notes) is still read as usual.
-                channel_dirs = {d.name for d in slack_day_dirs(here)}
-                size = sum(_json_bytes(here / d, "*.json") for d in channel_dirs)
-                scan.jobs.append(_Job(here, prefix.rstrip("/"), SLACK_READER.name, size, dir_reader=SLACK_READER))
+                channel_dirs = self.slack_root(here, prefix, scan)
                 dirnames[:] = [d for d in dirnames if d not in channel_dirs]
                 filenames = [f for f in filenames if f not in SLACK_LISTS]
             keep: list[str] = []
             for d in sorted(dirnames):
-                p = here / d
                 rel = prefix + (f"{rel_dir}/{shown(d)}" if rel_dir else shown(d))
-                if p.is_symlink():
-                    note = ("skipped: symlink pointing outside the dump" if not _inside(p, root_res)
-                            else "skipped: symlink to a directory inside the dump (read directly)")
-                    scan.skipped.append(SourceReport(path=rel, kind="symlink", note=note))
-                    continue
-                if not root_in_work and p.resolve().is_relative_to(work_res):
-                    continue  # our own working directory inside the dump
-                if d == ".git":
-                    continue  # the root's repository is queued above; others are claimed whole
-                if self.git is not None and ((p / ".git").exists() or _is_bare_repo(p)):
-                    scan.jobs.append(_Job(p, rel, "git", 0, dir_reader=self.git))
-                    continue
-                dr = pick_dir_reader(p)
-                if dr is not None:
-                    size = _json_bytes(p, "**/*.json")
-                    scan.jobs.append(_Job(p, rel, dr.name, size, dir_reader=dr))
-                    continue
-                keep.append(d)
+                if self.walk_into(here / d, rel, root_res, None if root_in_work else work_res, scan):
+                    keep.append(d)
             dirnames[:] = keep
             for name in sorted(filenames):
                 p = here / name
                 rel = prefix + (f"{rel_dir}/{shown(name)}" if rel_dir else shown(name))
                 self.classify_sized(p, rel, root_res, scan, depth)
+
+    @staticmethod
+    def slack_root(here: Path, prefix: str, scan: _Scan) -> set[str]:
+        """Queue the Slack export at the scan's root; the channel folders it claims."""
+        channel_dirs = {d.name for d in slack_day_dirs(here)}
+        size = sum(_json_bytes(here / d, "*.json") for d in channel_dirs)
+        scan.jobs.append(_Job(here, prefix.rstrip("/"), SLACK_READER.name, size, dir_reader=SLACK_READER))
+        return channel_dirs
+
+    def walk_into(self, p: Path, rel: str, root_res: Path, work_res: Path | None, scan: _Scan) -> bool:
+        """Should the walk descend into folder `p`? No when it is skipped (a symlink, our working
+        directory `work_res`, the root's .git) or claimed whole by a reader (queued here).
+        `work_res` is None when the scanned root lies inside the working directory (an archive
+        extracted there), so nothing below it counts as ours."""
+        if p.is_symlink():
+            note = ("skipped: symlink pointing outside the dump" if not _inside(p, root_res)
+                    else "skipped: symlink to a directory inside the dump (read directly)")
+            scan.skipped.append(SourceReport(path=rel, kind="symlink", note=note))
+            return False
+        if work_res is not None and p.resolve().is_relative_to(work_res):
+            return False  # our own working directory inside the dump
+        if p.name == ".git":
+            return False  # the root's repository is queued by scan; others are claimed whole
+        if self.git is not None and ((p / ".git").exists() or _is_bare_repo(p)):
+            scan.jobs.append(_Job(p, rel, "git", 0, dir_reader=self.git))
+            return False
+        dr = pick_dir_reader(p)
+        if dr is not None:
+            size = _json_bytes(p, "**/*.json")
+            scan.jobs.append(_Job(p, rel, dr.name, size, dir_reader=dr))
+            return False
+        return True
 
     def classify_sized(self, p: Path, rel: str, root_res: Path, scan: _Scan, depth: int) -> None:
         """`classify`, then give each file it skipped its size and say whether it is binary: the
@@ -567,6 +580,113 @@ class _Ingestor:
         return mtime.year, "file modification time"
 
 
+    # ---- the run, step by step ---------------------------------------------------------------
+    def scan_dump(self, dump: Path, scan: _Scan) -> None:
+        """Classify the dump (a folder, an archive extracted into the workdir, or one file)."""
+        if dump.is_dir():
+            self.scan(dump, "", scan, 0)
+        elif archive_type(dump) is not None:
+            dest = self.workdir / "extracted" / "dump"
+            remove_tree(dest)
+            rep = safe_extract(dump, dest, budget=self.budget)
+            self.report_archive(shown(dump.name), rep, scan)
+            self.scan(dest, "", scan, 1)
+        else:
+            self.classify_sized(dump, shown(dump.name), dump.parent.resolve(), scan, 0)
+
+    def read_manifest(self, scan: _Scan, ctx: ReadContext) -> Manifest:
+        """Read the dump's manifest first: its zone, services and window apply to every other source."""
+        if scan.manifest is None:
+            return Manifest()
+        mpath, mrel = scan.manifest
+        self.total_bytes += mpath.stat().st_size
+        manifest = load_manifest(mpath)
+        ctx.default_tz = manifest.tz()
+        ctx.services = list(manifest.services)
+        ctx.window_start, ctx.window_end = manifest.window_start, manifest.window_end
+        self.sources.append(self.run(_Job(mpath, mrel, "manifest", mpath.stat().st_size, reader=MANIFEST_READER),
+                                     ctx, False))
+        return manifest
+
+    def read_all(self, jobs: list[_Job], ctx: ReadContext, manifest: Manifest, workers: int | None,
+                 parallel_min_bytes: int) -> None:
+        """Read every queued job, dated sources first, in worker processes once the line files are big."""
+        dated = [j for j in jobs if not j.needs_year]
+        yearless = [j for j in jobs if j.needs_year]
+        n_workers = resolve_workers(workers)
+        line_bytes = sum(j.size for j in jobs if _splittable(j))
+        pool = _Pool(n_workers, self.workdir / "shards") if n_workers > 1 and line_bytes >= parallel_min_bytes else None
+        self.workers = n_workers if pool is not None else 1
+        try:
+            # Yearless formats last: their year comes from what the dated sources said.
+            dated_units, yearless_units = self.plan(dated), self.plan(yearless)
+            dated_futures = self.submit(dated_units, lambda job: ctx, True, pool)
+            ahead = _ReadAhead(self, manifest, ctx, yearless, yearless_units, pool, dated_futures)
+            self.sources += self.run_phase(dated_units, lambda job: ctx, True, pool, dated_futures, ahead.start)
+            hints = {id(job): self.year_for(manifest, job) for job in yearless}
+            anchors = {id(job): self.anchor_for(manifest, job) for job in yearless}
+            yearless_futures = ahead.futures(hints, anchors)
+            reports = self.run_phase(yearless_units, _with_year(ctx, hints, anchors), False, pool, yearless_futures)
+            for job, src in zip(yearless, reports):
+                anchor, anchor_why = anchors[id(job)]
+                when = f"{anchor:%Y-%m-%d %H:%M} UTC, {anchor_why}" if anchor is not None else anchor_why
+                src.note = ((src.note + "; " if src.note else "")
+                            + f"no year in the source: each time takes the year that puts it nearest to, and not after, {when}")
+                self.sources.append(src)
+        finally:
+            if pool is not None:
+                pool.close()
+
+
+_Hints = dict[int, tuple[int, str]]
+_Anchors = dict[int, tuple[datetime | None, str]]
+
+
+def _with_year(ctx: ReadContext, hints: _Hints, anchors: _Anchors) -> Callable[[_Job], ReadContext]:
+    """The read context of a yearless job: its year hint and anchor, by job identity."""
+    return lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0], year_anchor=anchors[id(job)][0])
+
+
+class _ReadAhead:
+    """Yearless slices handed to the workers on a guessed year once the dated slices are nearly all
+    read, so no core idles between the phases; a guess that proves wrong is thrown away and redone."""
+
+    def __init__(self, ing: _Ingestor, manifest: Manifest, ctx: ReadContext, yearless: list[_Job],
+                 units: list[tuple[_Job, tuple[int, int, int] | None]], pool: _Pool | None,
+                 dated_futures: dict[int, Future[UnitResult]]) -> None:
+        self.ing, self.manifest, self.ctx, self.units, self.pool = ing, manifest, ctx, units, pool
+        self.dated_futures = dated_futures  # run_phase pops each one as it merges it
+        self.yearless = yearless
+        self.has_slices = any(span for _, span in units)
+        self.guess: _Hints = {}
+        self.guess_anchors: _Anchors = {}
+        self.early: dict[int, Future[UnitResult]] = {}
+
+    def start(self) -> None:
+        """After each dated unit: submit the yearless slices once the workers run short of work."""
+        pool = self.pool
+        if self.guess or not self.has_slices or pool is None or pool.broken:
+            return
+        if sum(not f.done() for f in self.dated_futures.values()) > pool.workers:
+            return
+        self.guess.update({id(job): self.ing.year_for(self.manifest, job) for job in self.yearless})
+        self.guess_anchors.update({id(job): self.ing.anchor_for(self.manifest, job) for job in self.yearless})
+        self.early.update(self.ing.submit(self.units, _with_year(self.ctx, self.guess, self.guess_anchors),
+                                          False, self.pool))
+
+    def futures(self, hints: _Hints, anchors: _Anchors) -> dict[int, Future[UnitResult]]:
+        """The yearless slices' futures under the final hints: those read ahead when the guess
+        still holds, else new ones (the early ones are discarded)."""
+        early = self.early
+        if (early and {k: v[0] for k, v in self.guess.items()} == {k: v[0] for k, v in hints.items()}
+                and all(_read_ahead_holds(fut, self.guess_anchors[id(self.units[i][0])][0],
+                                          anchors[id(self.units[i][0])][0]) for i, fut in early.items())):
+            return early
+        if early and self.pool is not None:
+            self.pool.discard(early)
+        return self.ing.submit(self.units, _with_year(self.ctx, hints, anchors), False, self.pool)
+
+
 def ingest(
     dump: Path,
     store: EvidenceStore,
@@ -593,28 +713,11 @@ def ingest(
     if not dump.exists():
         inv.skipped.append(SourceReport(path=str(dump), kind="dump", note="skipped: the dump path does not exist"))
         return _finish(inv, ing, store, Manifest(), scan)
-    if dump.is_dir():
-        ing.scan(dump, "", scan, 0)
-    elif archive_type(dump) is not None:
-        dest = workdir / "extracted" / "dump"
-        remove_tree(dest)
-        rep = safe_extract(dump, dest, budget=ing.budget)
-        ing.report_archive(shown(dump.name), rep, scan)
-        ing.scan(dest, "", scan, 1)
-    else:
-        ing.classify_sized(dump, shown(dump.name), dump.parent.resolve(), scan, 0)
+    ing.scan_dump(dump, scan)
 
-    manifest = Manifest()
     ctx = ReadContext(root=dump if dump.is_dir() else dump.parent, max_line_bytes=max_line_bytes)
     ing.total_bytes = sum(j.size for j in scan.jobs)
-    if scan.manifest is not None:
-        mpath, mrel = scan.manifest
-        ing.total_bytes += mpath.stat().st_size
-        manifest = load_manifest(mpath)
-        ctx.default_tz = manifest.tz()
-        ctx.services = list(manifest.services)
-        ctx.window_start, ctx.window_end = manifest.window_start, manifest.window_end
-        ing.sources.append(ing.run(_Job(mpath, mrel, "manifest", mpath.stat().st_size, reader=MANIFEST_READER), ctx, False))
+    manifest = ing.read_manifest(scan, ctx)
 
     if repo is not None:
         if ing.git is None:
@@ -622,57 +725,7 @@ def ingest(
         else:
             scan.jobs.insert(0, _Job(Path(repo), f"git:{Path(repo).name}", "git", 0, dir_reader=ing.git))
 
-    dated = [j for j in scan.jobs if not j.needs_year]
-    yearless = [j for j in scan.jobs if j.needs_year]
-    n_workers = resolve_workers(workers)
-    line_bytes = sum(j.size for j in scan.jobs if _splittable(j))
-    pool = _Pool(n_workers, workdir / "shards") if n_workers > 1 and line_bytes >= parallel_min_bytes else None
-    ing.workers = n_workers if pool is not None else 1
-    try:
-        # Yearless formats last: their year comes from what the dated sources said. Their slices
-        # are handed to the workers on a guess once the dated slices are nearly all read, so no
-        # core idles between the phases; a guess that proves wrong is thrown away and redone.
-        dated_units, yearless_units = ing.plan(dated), ing.plan(yearless)
-        dated_futures = ing.submit(dated_units, lambda job: ctx, True, pool)
-        has_slices = any(span for _, span in yearless_units)
-        guess: dict[int, tuple[int, str]] = {}
-        guess_anchors: dict[int, tuple[datetime | None, str]] = {}
-        early: dict[int, Future[UnitResult]] = {}
-
-        def with_year(hints: dict[int, tuple[int, str]],
-                      anchors: dict[int, tuple[datetime | None, str]]) -> Callable[[_Job], ReadContext]:
-            return lambda job: dataclasses.replace(ctx, year_hint=hints[id(job)][0], year_anchor=anchors[id(job)][0])
-
-        def read_ahead() -> None:
-            if guess or not has_slices or pool is None or pool.broken:
-                return
-            if sum(not f.done() for f in dated_futures.values()) > pool.workers:
-                return
-            guess.update({id(job): ing.year_for(manifest, job) for job in yearless})
-            guess_anchors.update({id(job): ing.anchor_for(manifest, job) for job in yearless})
-            early.update(ing.submit(yearless_units, with_year(guess, guess_anchors), False, pool))
-
-        ing.sources += ing.run_phase(dated_units, lambda job: ctx, True, pool, dated_futures, read_ahead)
-        hints = {id(job): ing.year_for(manifest, job) for job in yearless}
-        anchors = {id(job): ing.anchor_for(manifest, job) for job in yearless}
-        if (early and {k: v[0] for k, v in guess.items()} == {k: v[0] for k, v in hints.items()}
-                and all(_read_ahead_holds(fut, guess_anchors[id(yearless_units[i][0])][0],
-                                          anchors[id(yearless_units[i][0])][0]) for i, fut in early.items())):
-            yearless_futures = early
-        else:
-            if early and pool is not None:
-                pool.discard(early)
-            yearless_futures = ing.submit(yearless_units, with_year(hints, anchors), False, pool)
-        reports = ing.run_phase(yearless_units, with_year(hints, anchors), False, pool, yearless_futures)
-        for job, src in zip(yearless, reports):
-            anchor, anchor_why = anchors[id(job)]
-            when = f"{anchor:%Y-%m-%d %H:%M} UTC, {anchor_why}" if anchor is not None else anchor_why
-            src.note = ((src.note + "; " if src.note else "")
-                        + f"no year in the source: each time takes the year that puts it nearest to, and not after, {when}")
-            ing.sources.append(src)
-    finally:
-        if pool is not None:
-            pool.close()
+    ing.read_all(scan.jobs, ctx, manifest, workers, parallel_min_bytes)
     if ing.progress:
         ing.progress(ing.total_bytes, ing.total_bytes, "")
     return _finish(inv, ing, store, manifest, scan)

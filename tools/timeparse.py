@@ -134,24 +134,17 @@ def parse_ts(
         if not n or n > 64:
             return None
         # Fast paths for the shapes that fill big logs (see below); the rest takes the general path.
-        if n >= 19 and s[16] == ":" and (default_tz is UTC or second_safe(default_tz)):
-            r = _iso_fast(s, default_tz)
+        # The dispatch stays inline (no helper call): it runs once per line of every big log.
+        if default_tz is UTC or second_safe(default_tz):
+            if n >= 19 and s[16] == ":":
+                r = _iso_fast(s, default_tz)
+            elif n >= 20 and s[2] == "/":
+                r = _clf_fast(s, default_tz)
+            else:
+                r = _MISS
             if r is not _MISS:
-                return r  # type: ignore[return-value]
-        elif n >= 20 and s[2] == "/" and (default_tz is UTC or second_safe(default_tz)):
-            key = (s, default_tz)
-            r = _CLF_CACHE.get(key, _ABSENT)
-            if r is _ABSENT:
-                r = _match_once(_CLF, _from_clf, s, default_tz)
-                if len(_CLF_CACHE) >= _CACHE_MAX:
-                    _CLF_CACHE.clear()
-                _CLF_CACHE[key] = r
-            if r is not _MISS:
-                return r  # type: ignore[return-value]
-        try:
-            return _parse_str(s, default_tz, year_hint)
-        except (ValueError, OverflowError):
-            return None
+                return r
+        return _parse_general(s, default_tz, year_hint)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -164,6 +157,11 @@ def parse_ts(
     s = str(value).strip()
     if not s or len(s) > 64:
         return None
+    return _parse_general(s, default_tz, year_hint)
+
+
+def _parse_general(s: str, default_tz: tzinfo, year_hint: int | None) -> tuple[datetime, bool] | None:
+    """The general path for stripped text of at most 64 characters; None when it is not a time."""
     try:
         return _parse_str(s, default_tz, year_hint)
     except (ValueError, OverflowError):
@@ -201,6 +199,18 @@ def second_safe(tz: tzinfo) -> bool:
         if len(_SAFE_TZ) < 64:
             _SAFE_TZ[tz] = ok
     return ok
+
+
+def _clf_fast(s: str, default_tz: tzinfo) -> Any:
+    """An Apache/nginx time (`s[2]` is "/"): the cached result of the general path, or _MISS."""
+    key = (s, default_tz)
+    r = _CLF_CACHE.get(key, _ABSENT)
+    if r is _ABSENT:
+        r = _match_once(_CLF, _from_clf, s, default_tz)
+        if len(_CLF_CACHE) >= _CACHE_MAX:
+            _CLF_CACHE.clear()
+        _CLF_CACHE[key] = r
+    return r
 
 
 def _iso_fast(s: str, default_tz: tzinfo) -> Any:

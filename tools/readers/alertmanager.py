@@ -81,51 +81,56 @@ class AlertmanagerReader:
         if not isinstance(payload, dict) or not isinstance(payload.get("alerts"), list):
             yield Malformed(source=rel, locator=f"payload {pi}", reason="not an Alertmanager payload (no alerts list)")
             return
-        receiver = payload.get("receiver")
-        group_status = payload.get("status")
         common = as_dict(payload.get("commonLabels"))
         for ai, alert in enumerate(payload["alerts"]):
-            loc = f"payload {pi} alert {ai}"
-            if not isinstance(alert, dict):
-                yield Malformed(source=rel, locator=loc, reason="alert is not an object")
-                continue
-            labels = as_dict(alert.get("labels"))
-            labels = {**common, **labels}
-            ann = as_dict(alert.get("annotations"))
-            status = str(alert.get("status") or group_status or "firing")
-            starts = _when(alert.get("startsAt"), ctx)
-            ends = _when(alert.get("endsAt"), ctx)
-            # A resolved alert happened when it ended; a firing one when it started.
-            when = (ends or starts) if status == "resolved" else (starts or ends)
-            if when is None:
-                yield Malformed(source=rel, locator=loc, reason="alert without a valid startsAt/endsAt")
-                continue
-            name = str(labels.get("alertname") or "alert")
-            summary = ann.get("summary") or ann.get("description") or ann.get("message") or ""
-            shown = {k: v for k, v in labels.items() if k != "alertname"}
-            text = f"[{status.upper()}] {name}: {summary}".rstrip(": ")
-            if shown:
-                text += " {" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "}"
-            desc = ann.get("description")
-            if desc and desc != summary:
-                text += f" — {desc}"
-            attrs: dict[str, Any] = {
-                "alertname": name, "status": status, "labels": labels, "annotations": ann,
-                "starts_at": starts[0].isoformat() if starts else None,
-                "ends_at": ends[0].isoformat() if ends else None,
-                "receiver": receiver,
-            }
-            if alert.get("fingerprint"):
-                attrs["fingerprint"] = alert["fingerprint"]
-            if alert.get("generatorURL"):
-                attrs["generator_url"] = alert["generatorURL"]
-            level = "info" if status == "resolved" else (norm_level(labels.get("severity")) or "warning")
-            service = labels.get("service") or labels.get("job") or labels.get("app")
-            yield make(
-                EvidenceKind.ALERT, f"alert:{id_part(rel)}:{pi}:{ai}", rel, loc,
-                ts=when[0], assumed=when[1], service=str(service) if service else None,
-                level=level, text=clip(text, 4000), attrs=attrs,
-            )
+            yield self._alert(alert, payload, common, pi, ai, rel, ctx)
+
+    def _alert(self, alert: Any, payload: dict[str, Any], common: dict[str, Any], pi: int, ai: int, rel: str,
+               ctx: ReadContext) -> Evidence | Malformed:
+        loc = f"payload {pi} alert {ai}"
+        if not isinstance(alert, dict):
+            return Malformed(source=rel, locator=loc, reason="alert is not an object")
+        labels = as_dict(alert.get("labels"))
+        labels = {**common, **labels}
+        ann = as_dict(alert.get("annotations"))
+        status = str(alert.get("status") or payload.get("status") or "firing")
+        starts = _when(alert.get("startsAt"), ctx)
+        ends = _when(alert.get("endsAt"), ctx)
+        # A resolved alert happened when it ended; a firing one when it started.
+        when = (ends or starts) if status == "resolved" else (starts or ends)
+        if when is None:
+            return Malformed(source=rel, locator=loc, reason="alert without a valid startsAt/endsAt")
+        name = str(labels.get("alertname") or "alert")
+        attrs: dict[str, Any] = {
+            "alertname": name, "status": status, "labels": labels, "annotations": ann,
+            "starts_at": starts[0].isoformat() if starts else None,
+            "ends_at": ends[0].isoformat() if ends else None,
+            "receiver": payload.get("receiver"),
+        }
+        if alert.get("fingerprint"):
+            attrs["fingerprint"] = alert["fingerprint"]
+        if alert.get("generatorURL"):
+            attrs["generator_url"] = alert["generatorURL"]
+        level = "info" if status == "resolved" else (norm_level(labels.get("severity")) or "warning")
+        service = labels.get("service") or labels.get("job") or labels.get("app")
+        return make(
+            EvidenceKind.ALERT, f"alert:{id_part(rel)}:{pi}:{ai}", rel, loc,
+            ts=when[0], assumed=when[1], service=str(service) if service else None,
+            level=level, text=clip(_text(status, name, labels, ann), 4000), attrs=attrs,
+        )
+
+
+def _text(status: str, name: str, labels: dict[str, Any], ann: dict[str, Any]) -> str:
+    """`[FIRING] name: summary {label=value, ...} — description`, each part only when present."""
+    summary = ann.get("summary") or ann.get("description") or ann.get("message") or ""
+    shown = {k: v for k, v in labels.items() if k != "alertname"}
+    text = f"[{status.upper()}] {name}: {summary}".rstrip(": ")
+    if shown:
+        text += " {" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "}"
+    desc = ann.get("description")
+    if desc and desc != summary:
+        text += f" — {desc}"
+    return text
 
 
 READER = AlertmanagerReader()

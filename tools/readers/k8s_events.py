@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,7 @@ class K8sEventsReader:
         obj = ev.get("involvedObject") or ev.get("regarding") or {}
         if not isinstance(obj, dict):
             obj = {}
-        tz = ctx.default_tz
-        first = parse_ts(ev.get("firstTimestamp") or ev.get("deprecatedFirstTimestamp"), tz)
-        last = parse_ts(ev.get("lastTimestamp") or ev.get("deprecatedLastTimestamp"), tz)
-        when = last or parse_ts(ev.get("eventTime"), tz) or first or parse_ts(meta.get("creationTimestamp"), tz)
+        first, last, when = _times(ev, meta, ctx.default_tz)
         if when is None:
             return Malformed(source=rel, locator=f"item {i}", reason="event without any timestamp")
         reason = ev.get("reason")
@@ -67,30 +65,50 @@ class K8sEventsReader:
         namespace = obj.get("namespace") or meta.get("namespace")
         count = ev.get("count") or ev.get("deprecatedCount") or (ev.get("series") or {}).get("count")
         message = str(ev.get("message") or ev.get("note") or "")
-        text = f"{etype or 'Event'} {reason or ''} {str(kind or '').lower()}/{name or '?'}"
-        if namespace:
-            text += f" ({namespace})"
-        text += f": {clip(message, 2000)}"
-        if count and count != 1:
-            text += f" (x{count})"
+        text = _text(etype, reason, kind, name, namespace, message, count)
         attrs: dict[str, Any] = {
             "reason": reason, "type": etype, "object_kind": kind, "object_name": name,
             "namespace": namespace, "count": count,
             "first_ts": first[0].isoformat() if first else None,
             "last_ts": last[0].isoformat() if last else None,
         }
-        src = as_dict(ev.get("source"))
-        if src.get("component") or ev.get("reportingComponent"):
-            attrs["component"] = src.get("component") or ev.get("reportingComponent")
+        component = as_dict(ev.get("source")).get("component") or ev.get("reportingComponent")
+        if component:
+            attrs["component"] = component
         uid = meta.get("uid")
-        service = None
-        if isinstance(name, str):
-            service = next((s for s in sorted(ctx.services, key=len, reverse=True) if name.startswith(s)), name)
         return make(
             EvidenceKind.K8S_EVENT, f"k8s:{rid}:{uid or i}", rel, f"item {i}", ts=when[0], assumed=when[1],
-            service=service, level="warning" if etype == "Warning" else "info", text=text.replace("  ", " "),
-            attrs=attrs,
+            service=_service(name, ctx.services), level="warning" if etype == "Warning" else "info",
+            text=text.replace("  ", " "), attrs=attrs,
         )
+
+
+_Parsed = tuple[datetime, bool] | None
+
+
+def _times(ev: dict[str, Any], meta: dict[str, Any], tz: tzinfo) -> tuple[_Parsed, _Parsed, _Parsed]:
+    """(first, last, when): the event happened at its last sighting, else when it was recorded."""
+    first = parse_ts(ev.get("firstTimestamp") or ev.get("deprecatedFirstTimestamp"), tz)
+    last = parse_ts(ev.get("lastTimestamp") or ev.get("deprecatedLastTimestamp"), tz)
+    when = last or parse_ts(ev.get("eventTime"), tz) or first or parse_ts(meta.get("creationTimestamp"), tz)
+    return first, last, when
+
+
+def _text(etype: Any, reason: Any, kind: Any, name: Any, namespace: Any, message: str, count: Any) -> str:
+    text = f"{etype or 'Event'} {reason or ''} {str(kind or '').lower()}/{name or '?'}"
+    if namespace:
+        text += f" ({namespace})"
+    text += f": {clip(message, 2000)}"
+    if count and count != 1:
+        text += f" (x{count})"
+    return text
+
+
+def _service(name: Any, services: list[str]) -> str | None:
+    """The longest manifest service the object's name starts with, else the name itself."""
+    if not isinstance(name, str):
+        return None
+    return next((s for s in sorted(services, key=len, reverse=True) if name.startswith(s)), name)
 
 
 READER = K8sEventsReader()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,6 @@ class JsonLinesLogReader:
         id_prefix = f"log:{id_part(rel)}:"
         tz, year = ctx.default_tz, ctx.year_hint
         LOG = EvidenceKind.LOG
-        dumps = json.dumps
         plans: dict[tuple[str, ...], _LinePlan] = {}
         for item in iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
@@ -198,69 +198,98 @@ class JsonLinesLogReader:
                     plans.clear()
                 plans[sig] = plan
             ts_keys, level_keys, msg_keys, error_keys, service_keys, has_logger, http_plan, has_http = plan
+            # Each helper takes the field it reads out of attrs, so attrs keeps only what is left.
             attrs = dict(obj)
-            # Each loop below is _first(obj, KEYS) over the keys the plan found present.
-            parsed = None
-            for k in ts_keys:
-                v = obj[k]
-                if v is not None and v != "":
-                    parsed = parse_ts(v, tz, year)
-                    if parsed is not None:
-                        del attrs[k]
-                    break
-            level = None
-            for k in level_keys:
-                v = obj[k]
-                if v is not None and v != "":
-                    level = norm_level(v)
-                    if level is not None:
-                        del attrs[k]
-                    break
-            text = None
-            for k in msg_keys:
-                v = obj[k]
-                if v is not None and v != "":
-                    if isinstance(v, str):
-                        text = v
-                        del attrs[k]
-                    break
-            if text is None:
-                text = dumps(obj, ensure_ascii=False, default=str)[:2000]
-            for k in error_keys:
-                v = obj[k]
-                if v is not None and v != "":
-                    if isinstance(v, (str, dict)):
-                        err = v if isinstance(v, str) else dumps(v, default=str)
-                        if err not in text:
-                            text = f"{text} | {k}: {err[:4000]}"
-                    break
-            service = file_service
-            for k in service_keys:
-                v = obj[k]
-                if v is not None and v != "":
-                    if isinstance(v, str) and v:
-                        service = v
-                    break
-            if not has_logger:
-                lg = obj.get("logger_name") or obj.get("name")
-                if isinstance(lg, str):
-                    attrs["logger"] = lg
-            if http_plan is not None:
-                _http_scope(obj, attrs, http_plan)
-            if has_http:
-                nested = obj["http"]
-                if nested and isinstance(nested, dict):
-                    _http_scope(nested, attrs, _http_plan(nested))
-            st = attrs.get("status", _ABSENT)
-            if st is not _ABSENT and not (type(st) is int and 100 <= st <= 599):
-                _status_text(attrs)
-            attrs["format"] = "jsonl"
+            parsed = _take_ts(obj, attrs, ts_keys, tz, year)
+            level = _take_level(obj, attrs, level_keys)
+            text = _take_text(obj, attrs, msg_keys, error_keys)
+            service = _service(obj, service_keys, file_service)
+            _lift_attrs(obj, attrs, has_logger, http_plan, has_http)
             n = str(lineno)
             if parsed is None:
                 yield make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text, attrs=attrs)
             else:
                 yield make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                            service=service, level=level, text=text, attrs=attrs)
+
+
+# One helper per field of a line. Each loop is _first(obj, KEYS) over the keys the line plan found
+# present: the first key with a value decides, even when that value does not parse.
+def _take_ts(obj: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...], tz: tzinfo,
+             year: int | None) -> tuple[datetime, bool] | None:
+    for k in keys:
+        v = obj[k]
+        if v is not None and v != "":
+            parsed = parse_ts(v, tz, year)
+            if parsed is not None:
+                del attrs[k]
+            return parsed
+    return None
+
+
+def _take_level(obj: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for k in keys:
+        v = obj[k]
+        if v is not None and v != "":
+            level = norm_level(v)
+            if level is not None:
+                del attrs[k]
+            return level
+    return None
+
+
+def _take_text(obj: dict[str, Any], attrs: dict[str, Any], msg_keys: tuple[str, ...],
+               error_keys: tuple[str, ...]) -> str:
+    """The message (a line without a text one is shown whole, as clipped JSON), with the line's
+    error appended unless the message already says it."""
+    text = None
+    for k in msg_keys:
+        v = obj[k]
+        if v is not None and v != "":
+            if isinstance(v, str):
+                text = v
+                del attrs[k]
+            break
+    if text is None:
+        text = json.dumps(obj, ensure_ascii=False, default=str)[:2000]
+    for k in error_keys:
+        v = obj[k]
+        if v is not None and v != "":
+            if isinstance(v, (str, dict)):
+                err = v if isinstance(v, str) else json.dumps(v, default=str)
+                if err not in text:
+                    text = f"{text} | {k}: {err[:4000]}"
+            break
+    return text
+
+
+def _service(obj: dict[str, Any], keys: tuple[str, ...], file_service: str | None) -> str | None:
+    for k in keys:
+        v = obj[k]
+        if v is not None and v != "":
+            if isinstance(v, str) and v:
+                return v
+            break
+    return file_service
+
+
+def _lift_attrs(obj: dict[str, Any], attrs: dict[str, Any], has_logger: bool, http_plan: _HttpPlan | None,
+                has_http: bool) -> None:
+    """The logger and HTTP fields under the contract's attr names, and the format tag."""
+    if not has_logger:
+        lg = obj.get("logger_name") or obj.get("name")
+        if isinstance(lg, str):
+            attrs["logger"] = lg
+    if http_plan is not None:
+        _http_scope(obj, attrs, http_plan)
+    if has_http:
+        nested = obj["http"]
+        if nested and isinstance(nested, dict):
+            _http_scope(nested, attrs, _http_plan(nested))
+    st = attrs.get("status", _ABSENT)
+    if st is not _ABSENT and not (type(st) is int and 100 <= st <= 599):
+        _status_text(attrs)
+    attrs["format"] = "jsonl"
 
 
 READER = JsonLinesLogReader()

@@ -113,41 +113,59 @@ def _parse_manifest(name: str, text: str) -> Manifest:
     for key in ("title", "severity", "commander"):
         if data.get(key) is not None:
             setattr(m, key, str(data[key]).strip())
+    _set_timezone(m, data, problems)
+    tz = m.tz()  # after the timezone: naive window times are read in it
+    _set_window(m, data.get("window"), tz, problems)
+    if m.window_start is None and m.window_end is None:
+        _window_from_keys(m, data, tz, problems)
+    _set_services(m, data.get("services"))
+    _set_opt_in(m, data.get("opt_in_names"), problems)
+    m.problems = problems
+    return m
+
+
+def _set_timezone(m: Manifest, data: dict[Any, Any], problems: list[str]) -> None:
     if data.get("timezone") is not None:
         m.timezone = str(data["timezone"]).strip()
         if parse_zone(m.timezone) is None:
             problems.append(f"timezone {m.timezone!r} is not a known zone; UTC is assumed")
-    tz = m.tz()
-    window = data.get("window")
-    if isinstance(window, dict):
-        for key, attr in (("start", "window_start"), ("end", "window_end")):
-            if window.get(key) is None:
-                continue
-            parsed = parse_ts(window[key], tz)
-            if parsed is None:
-                problems.append(f"window.{key} {window[key]!r} is not a timestamp")
-            else:
-                setattr(m, attr, parsed[0])
-        if m.window_start and m.window_end and m.window_end < m.window_start:
-            problems.append("window.end is before window.start; window ignored")
-            m.window_start = m.window_end = None
-    elif window is not None:
+
+
+def _set_window(m: Manifest, window: Any, tz: tzinfo, problems: list[str]) -> None:
+    """The `window` mapping's start and end; an end before the start drops both."""
+    if window is None:
+        return
+    if not isinstance(window, dict):
         problems.append("window should be a mapping with start and end")
-    if m.window_start is None and m.window_end is None:
-        _window_from_keys(m, data, tz, problems)
-    services = data.get("services")
+        return
+    for key, attr in (("start", "window_start"), ("end", "window_end")):
+        if window.get(key) is None:
+            continue
+        parsed = parse_ts(window[key], tz)
+        if parsed is None:
+            problems.append(f"window.{key} {window[key]!r} is not a timestamp")
+        else:
+            setattr(m, attr, parsed[0])
+    if m.window_start and m.window_end and m.window_end < m.window_start:
+        problems.append("window.end is before window.start; window ignored")
+        m.window_start = m.window_end = None
+
+
+def _set_services(m: Manifest, services: Any) -> None:
+    """`services` as one name or a list of names (or of mappings with a `name`)."""
     if isinstance(services, str):
         m.services = [services]
     elif isinstance(services, list):
         m.services = [str(s.get("name") if isinstance(s, dict) else s) for s in services if s]
-    opt = data.get("opt_in_names")
-    if opt is not None:
-        if isinstance(opt, bool):
-            m.opt_in_names = opt
-        else:
-            problems.append("opt_in_names should be true or false; names stay redacted")
-    m.problems = problems
-    return m
+
+
+def _set_opt_in(m: Manifest, opt: Any, problems: list[str]) -> None:
+    if opt is None:
+        return
+    if isinstance(opt, bool):
+        m.opt_in_names = opt
+    else:
+        problems.append("opt_in_names should be true or false; names stay redacted")
 
 
 # Manifests without a `window` mapping still say when: `started_at`, `impact_start`, `began`,

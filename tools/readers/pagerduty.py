@@ -120,31 +120,42 @@ class PagerDutyReader:
             "incident_id": iid, "entry_type": etype, "urgency": inc.get("urgency"),
             "service": service, "title": title, "status": inc.get("status"), "agent": agent,
         }
-        if isinstance(entry.get("channel"), dict):
-            ch = entry["channel"]
-            attrs["channel"] = ch.get("type")
-            if ch.get("summary") or ch.get("details"):
-                attrs["channel_summary"] = clip(str(ch.get("summary") or ch.get("details")), 500)
-        if entry.get("assignees"):
-            attrs["assignees"] = [s for s in (_summary(a) for a in entry["assignees"]) if s]
-        if entry.get("user"):
-            attrs["user"] = _summary(entry["user"])
-        note = entry.get("note")
-        if not note and isinstance(entry.get("channel"), dict):
-            note = entry["channel"].get("summary")
-        if entry.get("summary"):
-            text = str(entry["summary"])
-        elif etype == "notify" and attrs.get("user"):
-            text = f"Notified {attrs['user']}" + (f" via {attrs['channel']}" if attrs.get("channel") else "")
-        else:
-            text = f"{etype} by {agent or 'unknown'}"
-        if etype == "annotate" and isinstance(note, str) and note and note not in text:
-            text += f": {note}"
+        _channel_and_people(entry, attrs)
         eid = str(entry["id"])
         return make(
             EvidenceKind.PAGE, f"pd:{iid}:{eid}", rel, f"log entry {eid}", ts=parsed[0], assumed=parsed[1],
-            service=service, level=_ENTRY_LEVEL.get(etype, "info"), text=text, attrs=attrs,
+            service=service, level=_ENTRY_LEVEL.get(etype, "info"), text=_entry_text(entry, etype, agent, attrs),
+            attrs=attrs,
         )
+
+
+def _channel_and_people(entry: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """The channel a log entry came through, and whom it assigned or notified."""
+    if isinstance(entry.get("channel"), dict):
+        ch = entry["channel"]
+        attrs["channel"] = ch.get("type")
+        if ch.get("summary") or ch.get("details"):
+            attrs["channel_summary"] = clip(str(ch.get("summary") or ch.get("details")), 500)
+    if entry.get("assignees"):
+        attrs["assignees"] = [s for s in (_summary(a) for a in entry["assignees"]) if s]
+    if entry.get("user"):
+        attrs["user"] = _summary(entry["user"])
+
+
+def _entry_text(entry: dict[str, Any], etype: str, agent: str | None, attrs: dict[str, Any]) -> str:
+    """The entry's own summary, else what it did and who did it; an annotation adds its note."""
+    if entry.get("summary"):
+        text = str(entry["summary"])
+    elif etype == "notify" and attrs.get("user"):
+        text = f"Notified {attrs['user']}" + (f" via {attrs['channel']}" if attrs.get("channel") else "")
+    else:
+        text = f"{etype} by {agent or 'unknown'}"
+    note = entry.get("note")
+    if not note and isinstance(entry.get("channel"), dict):
+        note = entry["channel"].get("summary")
+    if etype == "annotate" and isinstance(note, str) and note and note not in text:
+        text += f": {note}"
+    return text
 
 
 READER = PagerDutyReader()
