@@ -504,6 +504,11 @@ from incidents.cli import incidents_app, similar as _similar  # noqa: E402
 app.add_typer(incidents_app, name="incidents")
 app.command("similar")(_similar)
 
+from incidents.actions_cli import actions_app, follow_up_cmd  # noqa: E402
+
+app.add_typer(actions_app, name="actions")
+app.command("follow-up")(follow_up_cmd)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()
