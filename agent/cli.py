@@ -499,7 +499,7 @@ def _num(v: float | None) -> str:
 
 
 # The incident database (issue 19): `incidents import|list|show` and `similar`.
-from incidents.cli import incidents_app, similar as _similar  # noqa: E402
+from incidents.cli import incidents_app, similar as _similar, trends_cmd  # noqa: E402
 
 app.add_typer(incidents_app, name="incidents")
 app.command("similar")(_similar)
@@ -508,6 +508,7 @@ from incidents.actions_cli import actions_app, follow_up_cmd  # noqa: E402
 
 app.add_typer(actions_app, name="actions")
 app.command("follow-up")(follow_up_cmd)
+app.command("trends")(trends_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover
