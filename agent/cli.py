@@ -510,6 +510,11 @@ app.add_typer(actions_app, name="actions")
 app.command("follow-up")(follow_up_cmd)
 app.command("trends")(trends_cmd)
 
+from incidents.learn_cli import gameday_app, runbooks_cmd  # noqa: E402
+
+app.add_typer(gameday_app, name="gameday")
+app.command("runbooks")(runbooks_cmd)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()
