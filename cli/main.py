@@ -1,5 +1,5 @@
-"""`postmortem`: the agent's commands (ingest, export, draft, validate, chat), `eval`, `similar`
-and `incidents`, under one root that reads the settings once for all of them."""
+"""`postmortem`: the agent's commands (ingest, export, draft, validate, chat), `eval`, `similar`,
+`follow-up`, `trends`, `incidents` and `actions`, under one root that reads the settings once for all of them."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from agent.cli import app as agent_app, fail
 from agent.config import ConfigError, Settings
 from agent.llm.errors import LLMConfigError
 from evals.cli import eval_app
-from incidents.cli import incidents_app, similar
+from incidents.actions_cli import actions_app, follow_up_cmd
+from incidents.cli import incidents_app, similar, trends_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
 similar_app = typer.Typer(add_completion=False)
 similar_app.command("similar")(similar)
+similar_app.command("follow-up")(follow_up_cmd)
+similar_app.command("trends")(trends_cmd)
 # Merged in this order so `postmortem --help` lists the commands as it always has.
 app.add_typer(agent_app)
 app.add_typer(eval_app)
 app.add_typer(similar_app)
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(actions_app, name="actions")
 
 
 @app.callback()

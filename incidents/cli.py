@@ -205,3 +205,27 @@ def similar(
         shared = "; ".join(f"{k}: {', '.join(v)}" for k, v in h.shared.items())
         t.add_row(f"{h.score:.3f}", str(h.id), h.incident_date or "-", escape(h.title[:80]), escape(shared[:80]))
     out.print(t)
+
+
+def trends_cmd(
+    ctx: typer.Context,
+    output: Path = typer.Option(Path("trends.html"), "-o", "--output", help="HTML file to write"),
+    since: Optional[str] = typer.Option(None, "--since", help="Only incidents on or after this date (YYYY-MM-DD)"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Write an HTML page of trends: incidents by month, severity and failure mode, TTD/TTR,
+    recurring contributing factors, action completion and overdue counts."""
+    from datetime import date
+
+    from incidents.trends import compute, render_html
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        err.print(f"[bold red]error:[/] --since {escape(since or '')!r} is not a date; use YYYY-MM-DD")
+        raise typer.Exit(2)
+    today = date.today()
+    with _session(ctx, db) as session:
+        t = compute(session, today, start)
+    output.write_text(render_html(t, today), encoding="utf-8")
+    out.print(f"wrote {escape(str(output))}: {t.incidents} incident(s), {t.actions_overdue} overdue action(s)")
