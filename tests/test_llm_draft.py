@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent.llm.client import LLMConfig
+from agent.llm.client import LLMClient, LLMConfig
 from agent.llm.engine import LLMEngine
 from agent.runner import run_draft
 from evals.ground_truth import load_ground_truth
@@ -70,11 +70,14 @@ class ScriptedModel:
         })).body
 
 
-def _engine(fake: FakeOpenAI, **kw: Any) -> LLMEngine:
+def _engine(fake: FakeOpenAI, slept: list[float] | None = None, **kw: Any) -> LLMEngine:
+    """An engine whose backoff waits are recorded in `slept` instead of slept (an injected clock):
+    retry behaviour is tested without seconds of real sleeping."""
     kw.setdefault("max_retries", 3)
-    cfg = LLMConfig(api_key=SecretStr("sk-test-not-real"), base_url=fake.base_url, model="fake-model",
-                    timeout_s=2.0, **kw)
-    return LLMEngine(cfg)
+    kw.setdefault("timeout_s", 2.0)
+    cfg = LLMConfig(api_key=SecretStr("sk-test-not-real"), base_url=fake.base_url, model="fake-model", **kw)
+    waits = slept if slept is not None else []
+    return LLMEngine(cfg, client=LLMClient(cfg, sleep=waits.append))
 
 
 def _sent(fake: FakeOpenAI) -> str:
@@ -134,18 +137,25 @@ def test_secrets_and_canary_stay_out_of_requests_and_report(fake_openai: FakeOpe
 def test_transient_failures_are_retried(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     model = ScriptedModel()
     fake_openai.enqueue(status(429, "slow down", retry_after=0), status(500, "boom"), malformed(),
-                        delay(3.0), *[model] * 40)
-    res = run_draft(DUMP, base=tmp_path, today=TODAY, engine=_engine(fake_openai, max_retries=5))
+                        delay(1.0), *[model] * 40)
+    slept: list[float] = []
+    # A real (short) client timeout: the stub answers after 1 s, the client gives up after 0.5 s.
+    res = run_draft(DUMP, base=tmp_path, today=TODAY,
+                    engine=_engine(fake_openai, slept, max_retries=5, timeout_s=0.5))
     assert res.report.validation.passed and res.report.usage["fallbacks"] == []
     assert res.report.usage["total"]["retries"] >= 4  # 429, 500, malformed body, timeout
+    assert len(slept) >= 4 and all(w >= 0 for w in slept)  # one backoff wait per retry, none slept
 
 
 def test_hard_failure_falls_back_and_resume_keeps_work(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     # Every call fails: each LLM stage falls back to the offline result and says so.
     fake_openai.enqueue(*[status(500, "down")] * 200)
-    res = run_draft(DUMP, base=tmp_path, today=TODAY, engine=_engine(fake_openai))
+    slept: list[float] = []
+    res = run_draft(DUMP, base=tmp_path, today=TODAY, engine=_engine(fake_openai, slept))
     assert res.report.validation.passed
     assert res.report.usage["fallbacks"], "the fallback must be visible in usage"
+    # Backoff grows between attempts of one call (exponential, capped) and was never really slept.
+    assert slept and max(slept) > min(slept)
     # The finished run can be resumed by id (a no-op) and gives the same report.
     again = run_draft(None, base=tmp_path, run_id=res.run_id, resume=True, engine=_engine(fake_openai))
     assert again.markdown == res.markdown
