@@ -304,12 +304,12 @@ def _check(c: Criterion, e: _Evidence) -> CriterionResult:
         return res("passed" if ok else "failed",
                    f"first alert {human_duration(delay)} after the injection start; expected within "
                    f"{human_duration(c.within_s)}", [ev.id])
+    ev = e.rollback()
+    if ev is not None:
+        return res("passed", "rollback or canary stop recorded", [ev.id])
     if not e.has_change_or_chat:
         return res("not_checkable", "the dump has no deploy/change or chat records; add them to grade this")
-    ev = e.rollback()
-    if ev is None:
-        return res("failed", "no rollback or canary stop in deploy, change or chat records after the injection start")
-    return res("passed", "rollback or canary stop recorded", [ev.id])
+    return res("failed", "no rollback or canary stop in deploy, change or chat records after the injection start")
 
 
 def first_activity(store: EvidenceStore) -> Evidence | None:
