@@ -1,5 +1,5 @@
 """`postmortem`: the agent's commands (ingest, export, draft, validate, chat), `eval`, `similar`,
-`follow-up`, `trends`, `incidents` and `actions`, under one root that reads the settings once for all of them."""
+`follow-up`, `trends`, `runbooks`, `incidents`, `actions` and `gameday`, under one root that reads the settings once for all of them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from agent.llm.errors import LLMConfigError
 from evals.cli import eval_app
 from incidents.actions_cli import actions_app, follow_up_cmd
 from incidents.cli import incidents_app, similar, trends_cmd
+from incidents.learn_cli import gameday_app, runbooks_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
@@ -18,12 +19,14 @@ similar_app = typer.Typer(add_completion=False)
 similar_app.command("similar")(similar)
 similar_app.command("follow-up")(follow_up_cmd)
 similar_app.command("trends")(trends_cmd)
+similar_app.command("runbooks")(runbooks_cmd)
 # Merged in this order so `postmortem --help` lists the commands as it always has.
 app.add_typer(agent_app)
 app.add_typer(eval_app)
 app.add_typer(similar_app)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(actions_app, name="actions")
+app.add_typer(gameday_app, name="gameday")
 
 
 @app.callback()

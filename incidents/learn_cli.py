@@ -1,4 +1,4 @@
-"""CLI: `postmortem runbooks` and `postmortem gameday plan|score` (registered in agent/cli.py).
+"""CLI: `postmortem runbooks` and `postmortem gameday plan|score` (registered in cli/main.py).
 
 Thin: runbooks are built in incidents.runbooks, scenarios planned and scored in incidents.gameday.
 """
@@ -22,6 +22,7 @@ VERDICT_STYLE = {"passed": "green", "failed": "bold red", "not_checkable": "yell
 
 
 def runbooks_cmd(
+    ctx: typer.Context,
     output: Path = typer.Option(..., "-o", "--output", help="Folder to write the runbooks into"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
@@ -34,13 +35,14 @@ def runbooks_cmd(
     except OSError as exc:
         err.print(f"[bold red]error:[/] cannot create {escape(str(output))}: {escape(str(exc))}")
         raise typer.Exit(2)
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         written = write_runbooks(session, output)
     out.print(f"wrote {len(written) - 1} runbook(s) and {escape(str(written[-1]))}")
 
 
 @gameday_app.command("plan")
 def plan_cmd(
+    ctx: typer.Context,
     incident: int = typer.Argument(..., help="Incident id (see `postmortem incidents list`)"),
     output: Path = typer.Option(..., "-o", "--output", help="Scenario file to write (YAML)"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
@@ -50,7 +52,7 @@ def plan_cmd(
     from incidents.gameday import plan, scenario_yaml
     from incidents.similar import load_incident
 
-    with _session(db) as session:
+    with _session(ctx, db) as session:
         inc = load_incident(session, incident)
         if inc is None:
             err.print(f"[bold red]error:[/] no incident {incident}; `postmortem incidents list` shows the ids")
@@ -64,6 +66,7 @@ def plan_cmd(
 
 @gameday_app.command("score")
 def score_cmd(
+    ctx: typer.Context,
     scenario_file: Path = typer.Argument(..., help="Scenario YAML written by `postmortem gameday plan`"),
     dump: Path = typer.Argument(..., help="The game day's evidence: directory, file, .zip or .tar.gz"),
     workdir: Path = typer.Option(DEFAULT_WORKDIR, help="Where the evidence store is written"),
@@ -88,7 +91,9 @@ def score_cmd(
         raise typer.Exit(2)
     base = workdir / "gameday" / (dump.resolve().name or "dump")
     try:
-        store, inventory = ingest_to_path(dump, base / "evidence.db", workdir=base / "extracted")
+        store, inventory = ingest_to_path(dump, base / "evidence.db", workdir=base / "extracted",
+                                          workers=getattr(ctx.obj, "ingest_workers", None),
+                                          wait_s=getattr(ctx.obj, "lock_wait_s", None))
     except WorkdirBusy as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1)

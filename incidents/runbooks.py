@@ -96,13 +96,24 @@ def _list(value: Any) -> list[Any]:
 def signals_of(inc: Incident) -> list[Signal]:
     """Alerts, metrics and log templates the incident's report cites, its detection and symptoms."""
     rep = _report(inc)
+    out = _detection_signals(inc, rep) + _timeline_signals(inc, rep) + _impact_signals(inc, rep)
+    out += [Signal(kind="symptom", text=v, incident_id=inc.id)
+            for v in inc.tag_values("symptom") + inc.tag_values("manifestation")]
+    return out
+
+
+def _detection_signals(inc: Incident, rep: dict[str, Any]) -> list[Signal]:
     det = rep.get("detection") if isinstance(rep.get("detection"), dict) else {}
-    out: list[Signal] = []
     detail = str(det.get("detection_detail") or "")
-    if inc.detection_method or detail:
-        text = " — ".join(x for x in (inc.detection_method or "", detail) if x)
-        out.append(Signal(kind="detection", text=text, incident_id=inc.id,
-                          evidence=[str(e) for e in _list(det.get("evidence"))][:3]))
+    if not (inc.detection_method or detail):
+        return []
+    text = " — ".join(x for x in (inc.detection_method or "", detail) if x)
+    return [Signal(kind="detection", text=text, incident_id=inc.id,
+                   evidence=[str(e) for e in _list(det.get("evidence"))][:3])]
+
+
+def _timeline_signals(inc: Incident, rep: dict[str, Any]) -> list[Signal]:
+    out: list[Signal] = []
     for ev in _list(rep.get("timeline")):
         if not isinstance(ev, dict):
             continue
@@ -114,12 +125,16 @@ def signals_of(inc: Incident) -> list[Signal]:
         text = named.group(1) if named else str(ev.get("event") or "")
         if text:
             out.append(Signal(kind=kind, text=text, incident_id=inc.id, evidence=cites[:2]))
-    for m in _list((rep.get("impact") or {}).get("metrics") if isinstance(rep.get("impact"), dict) else []):
+    return out
+
+
+def _impact_signals(inc: Incident, rep: dict[str, Any]) -> list[Signal]:
+    impact = rep.get("impact") if isinstance(rep.get("impact"), dict) else {}
+    out: list[Signal] = []
+    for m in _list(impact.get("metrics")):
         cites = [str(e) for e in _list(m.get("evidence"))] if isinstance(m, dict) else []
         if any(c.startswith("metric:") for c in cites):
             out.append(Signal(kind="metric", text=str(m.get("name")), incident_id=inc.id, evidence=cites[:2]))
-    for value in inc.tag_values("symptom") + inc.tag_values("manifestation"):
-        out.append(Signal(kind="symptom", text=value, incident_id=inc.id))
     return out
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from cli.main import app
 from incidents.db import open_db
 from incidents.gameday import (ScenarioProblem, criterion_kind, load_scenario, plan, promised_seconds,
                                scenario_yaml, score)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from cli.main import app
 from incidents.db import open_db
 from incidents.families import FAMILIES, FALLBACK, family_of
 from incidents.importers import from_markdown, from_report_json
