@@ -5,7 +5,7 @@
 For each bundled example: model calls, input tokens (counted offline from the request bodies that
 reached the server), and the share of the ground truth's key timeline events whose timestamps the
 model was shown. Targets: <= 25 calls and <= 60k input tokens per draft; >= 90% key events shown.
-The scripted model answers like a cooperative one (tests/test_llm_draft.py); a real model may call
+The scripted model answers like a cooperative one (tests/integration/test_llm_draft.py); a real model may call
 more tools, up to the engine's bounds.
 """
 

@@ -1,5 +1,5 @@
 // Parse Mermaid diagrams with the real Mermaid library and print what it understood, one JSON
-// line per diagram. Used by tests/test_mermaid.py only; nothing at run time depends on node.
+// line per diagram. Used by tests/integration/test_mermaid.py only; nothing at run time depends on node.
 //
 // usage: node tests/mermaid_check.mjs NODE_MODULES_DIR < diagrams.json   (a JSON list of strings)
 // Each output object: {ok, error?, tasks?: [{period, events}]}, with Mermaid's entity codes

@@ -8,7 +8,7 @@ a level word the layout puts before it), using named groups a single decoder und
     E epoch digits (the row's `epoch_scale` says seconds/ms/us/ns)   L level word or letter
     P syslog PRI number
 
-Adding a layout = one row in LAYOUTS + one line in tests/test_timeformats.py.
+Adding a layout = one row in LAYOUTS + one line in tests/unit/test_timeformats.py.
 
 `decode` turns a match into `Stamp` fields; `Decoder` turns those into aware UTC datetimes for one
 file (a cache for dated layouts, a YearRoller for yearless ones). Zone words map through

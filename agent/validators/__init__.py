@@ -17,7 +17,7 @@ Adding a validator
    `ctx.doc`, `ctx.evidence`, `ctx.report`, `ctx.names`; never mutate). Sentence-level rules also expose
    `detect(text, section) -> list[Hit]` and run through `rules._prose.check_prose`.
 2. Register the module in `_MODULES` below (registry order = report order for equal lines).
-3. Add `tests/test_validators_<area>.py` with positives AND tricky negatives (a good real postmortem must
+3. Add `tests/unit/test_validators_<area>.py` with positives AND tricky negatives (a good real postmortem must
    pass: precision first), and check `tests/fixtures/good_postmortem.md` still passes.
 4. If the rule is sentence-level, add labelled sentences to `evals/corpus/sentences.jsonl` and a scorer
    entry in `evals/score_corpus.py`; write new sentences *before* tuning, and keep a fresh holdout batch.

@@ -805,7 +805,7 @@ class HeaderScanner:
     on `rest[:pos + 1]` when that character is blank. That prefix keys the state there (fields,
     items, whether a logger may follow); another line with the same prefix resumes the scan from
     `pos` with a copy of that state, which is exactly what scanning it from the start would do
-    (the equivalence is pinned by tests/test_generic_text.py against `parse_header`)."""
+    (the equivalence is pinned by tests/unit/test_generic_text.py against `parse_header`)."""
 
     MAX_KEYS = 4096
     MAX_LENGTHS = 8

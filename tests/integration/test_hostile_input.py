@@ -29,7 +29,7 @@ from tools.readers.common import MAX_JSON_DEPTH, too_deep
 from tools.store import EvidenceStore
 from tools.workdir_lock import WorkdirBusy, WorkdirLock
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tar_add(tf: tarfile.TarFile, name: str, typ: bytes = tarfile.REGTYPE, link: str = "", data: bytes = b"") -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from radon.complexity import cc_visit
 from radon.visitors import Function
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("agent", "tools", "evals", "incidents", "cli", "prompts", "service", "benchmarks")
 LIMIT = 25
 

@@ -15,7 +15,7 @@ from agent.runner import RunError, run_draft
 from tools.models import Inventory
 from tools.store import EvidenceStore
 
-DUMP = Path(__file__).resolve().parent.parent / "examples" / "vllm-oom-upgrade"
+DUMP = Path(__file__).resolve().parents[2] / "examples" / "vllm-oom-upgrade"
 TODAY = date(2026, 4, 27)
 BLAME = "The outage happened because the on-call engineer was careless and forgot to check the canary."
 INVENTED = "At 2019-01-01T03:04:05Z the cluster lost 9999 GPUs."

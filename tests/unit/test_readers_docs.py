@@ -13,7 +13,7 @@ from tools.readers.base import ReadContext
 from tools.readers.registry import pick_reader
 
 UTC = timezone.utc
-DUMP = Path(__file__).parent / "fixtures" / "readers" / "dump"
+DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "readers" / "dump"
 
 
 def read(path: Path, rel: str, **kw: object) -> tuple[str, list[Evidence], list[Malformed]]:

@@ -14,7 +14,7 @@ from tools.readers.notes import READER as NOTES
 from tools.readers.slack import READER as SLACK
 
 UTC = timezone.utc
-DUMP = Path(__file__).parent / "fixtures" / "readers" / "dump"
+DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "readers" / "dump"
 
 
 def split(items: list[Evidence | Malformed]) -> tuple[list[Evidence], list[Malformed]]:

@@ -12,7 +12,7 @@ from agent.chat import ChatSession, build_chat_graph, new_initial_state, run_ter
 from agent.graph import Context
 from agent.runner import checkpointer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DUMP = ROOT / "examples" / "minor-eval-flake"
 TODAY = date(2026, 4, 27)
 

@@ -14,7 +14,7 @@ import pytest
 from agent.runner import run_draft
 from agent.render import render_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 DATE = "2026-04-27"
 

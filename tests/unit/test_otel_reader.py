@@ -10,7 +10,7 @@ from tools.models import EvidenceKind
 from tests.reader_support import read_picked
 
 UTC = timezone.utc
-FIX = Path(__file__).parent / "fixtures" / "otel"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "otel"
 
 
 read = read_picked

@@ -14,7 +14,7 @@ from cli.main import app
 from tools.redact import Redactor
 from tools.screen import screen
 
-CORPUS = json.loads((Path(__file__).parent / "fixtures" / "secrets" / "corpus.json").read_text())
+CORPUS = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "secrets" / "corpus.json").read_text())
 TS = 1728388800  # 2024-10-08T12:00:00Z
 
 

@@ -11,7 +11,7 @@ from tools.readers.flags import MAX_VALUE_CHARS
 from tests.reader_support import read_picked
 
 UTC = timezone.utc
-FIX = Path(__file__).parent / "fixtures" / "flags"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "flags"
 
 
 read = read_picked

@@ -12,7 +12,7 @@ from agent.graph import Context
 from agent.runner import checkpointer
 from agent.validators.remarks import REPLIES, classify_remark, remark_reply
 
-DUMP = Path(__file__).resolve().parent.parent / "examples" / "minor-eval-flake"
+DUMP = Path(__file__).resolve().parents[2] / "examples" / "minor-eval-flake"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from tools.readers.tickets import READER as TICKETS
 from tools.readers.tickets import adf_text
 
 UTC = timezone.utc
-FIX = Path(__file__).parent / "fixtures" / "tickets"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tickets"
 
 
 def read(name: str, ctx: ReadContext | None = None) -> tuple[dict[str, Evidence], list[Malformed]]:

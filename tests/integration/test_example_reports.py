@@ -12,9 +12,9 @@ import pytest
 
 from agent.runner import RunResult, run_draft
 from evals.ground_truth import load_ground_truth
-from tests.test_dataset import _status_lines
+from tests.integration.test_dataset import _status_lines
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("vllm-oom-upgrade", "rag-stale-index", "minor-eval-flake")
 
 

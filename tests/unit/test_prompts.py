@@ -11,7 +11,7 @@ import pytest
 import prompts
 from prompts import PROMPT_NAMES, Prompt, PromptError, load, load_all, parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 

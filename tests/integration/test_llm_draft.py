@@ -17,7 +17,7 @@ from agent.runner import run_draft
 from evals.ground_truth import load_ground_truth
 from tests.fake_openai import FakeOpenAI, completion, delay, malformed, status
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DUMP = ROOT / "examples" / "vllm-oom-upgrade"
 GT = load_ground_truth(ROOT / "evals" / "dataset" / "vllm-oom-upgrade" / "ground_truth.json")
 TODAY = date(2026, 4, 27)

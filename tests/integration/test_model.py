@@ -36,7 +36,7 @@ from agent.offline.synthesis import synthesize
 from agent.runner import _model_classes, serializer
 from agent.state import PostmortemState, RunOptions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 

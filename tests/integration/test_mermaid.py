@@ -20,8 +20,8 @@ import pytest
 from agent.model import TimelineEvent
 from agent.render import _mermaid, mermaid_text
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKER = Path(__file__).resolve().parent / "mermaid_check.mjs"
+ROOT = Path(__file__).resolve().parents[2]
+CHECKER = Path(__file__).resolve().parents[1] / "mermaid_check.mjs"
 T0 = datetime(2024, 6, 3, 14, 2, 0, tzinfo=timezone.utc)
 
 # Labels that broke the old renderer (which deleted `:#;` and so garbled metric names) or that

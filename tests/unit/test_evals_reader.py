@@ -11,7 +11,7 @@ from tests.reader_support import read_picked
 from tools.readers.registry import pick_reader
 
 UTC = timezone.utc
-FIX = Path(__file__).parent / "fixtures" / "evals"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "evals"
 
 
 read = read_picked

@@ -15,7 +15,7 @@ from tools.models import EvidenceKind, Inventory
 from tools.store import EvidenceStore
 
 UTC = timezone.utc
-DUMP = Path(__file__).parent / "fixtures" / "readers" / "dump"
+DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "readers" / "dump"
 
 
 def run(dump: Path, tmp_path: Path, tag: str = "a", **kw: object) -> tuple[Inventory, EvidenceStore]:
@@ -252,7 +252,7 @@ def test_git_repo_bundle_and_repo_param(tmp_path: Path) -> None:
 
 def test_gzip_log_is_read_under_its_original_name(tmp_path: Path) -> None:
     # Was "skipped: compressed file that is not a tar archive"; single compressed files are now
-    # decompressed into the workdir (tests/test_decompress.py has the details).
+    # decompressed into the workdir (tests/integration/test_decompress.py has the details).
     import gzip
 
     dump = tmp_path / "d"

@@ -24,7 +24,7 @@ from evals.devset import (AnswerKey, KeyEvent, event_found, files_containing, fi
 UTC = timezone.utc
 T0 = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 SHA = "3f9c2a7d41be08c5e6f1a2b3c4d5e6f708192a3b"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _report(**kw: Any) -> Report:

@@ -13,7 +13,7 @@ from tools.readers.chat_exports import html_to_text
 from tools.readers.registry import pick_reader
 
 UTC = timezone.utc
-FIX = Path(__file__).parent / "fixtures" / "chat_exports"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "chat_exports"
 
 
 def read(name: str) -> tuple[dict[str, Evidence], list[Malformed]]:
