@@ -14,6 +14,9 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
+import agent.offline.taxonomy as taxonomy_models
+import agent.offline.window as window_models
+import agent.offline.window_facts as window_facts_models
 import agent.report as report_models
 import agent.state as state_models
 import tools.models as evidence_models
@@ -37,7 +40,8 @@ class RunError(RuntimeError):
 
 def _model_classes() -> list[type]:
     out: list[type] = []
-    for mod in (report_models, state_models, evidence_models):
+    # The window facts the timeline stage hands to the analysis live in the state too.
+    for mod in (report_models, state_models, evidence_models, window_models, taxonomy_models, window_facts_models):
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == mod.__name__:
                 out.append(obj)

@@ -23,6 +23,7 @@ from agent.report import (
     WhyStep,
 )
 from agent.offline.window import IncidentWindow
+from agent.offline.window_facts import WindowFacts
 from tools.models import Inventory
 
 STAGES = ("scoping", "data_collection", "timeline", "analysis", "synthesis", "review", "close")
@@ -89,6 +90,9 @@ class PostmortemState(BaseModel):
     scope: Scope | None = None
     inventory: Inventory | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    # The incident window and its failure-mode scan the timeline was built from, carried to the
+    # analysis; None once their inputs change (a note added, the scope edited): then recomputed.
+    window_facts: WindowFacts | None = None
     analysis: Analysis | None = None
     report: Report | None = None
     markdown: str = ""

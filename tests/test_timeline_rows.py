@@ -11,7 +11,7 @@ import pytest
 from agent.offline import timeline
 from agent.state import Scope
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2025, 2, 11, 9, 0, tzinfo=UTC)
 
@@ -64,9 +64,10 @@ def _records() -> list[Evidence]:
 
 @pytest.fixture()
 def rows(tmp_path: Path) -> list:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(_records())
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(_records())
+    writer.finalize()
+    s = writer.reader()
     scope = Scope(title="embed 5xx", window_start=_at(20), window_end=_at(60))
     return timeline.build_timeline(s, scope)
 

@@ -12,7 +12,7 @@ from agent.offline import signals
 from agent.offline.window import IncidentWindow
 from agent.report import Detection, Impact, ImpactMetric
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 
 def _round(v: float, nd: int = 2) -> float:
@@ -30,7 +30,7 @@ def _bounds(detection: Detection, window: IncidentWindow | None) -> tuple[dateti
     return start, detection.mitigated_at, "corroborated onset to first mitigation"
 
 
-def compute_impact(store: EvidenceStore, detection: Detection, window_start: datetime | None,
+def compute_impact(store: EvidenceReader, detection: Detection, window_start: datetime | None,
                    excursions: list[tuple[signals.Excursion, Evidence]],
                    window: IncidentWindow | None = None) -> Impact:
     imp = Impact()
@@ -80,7 +80,7 @@ def compute_impact(store: EvidenceStore, detection: Detection, window_start: dat
     return imp
 
 
-def _peak_minute_ratio(store: EvidenceStore, start: datetime, end: datetime | None) -> float | None:
+def _peak_minute_ratio(store: EvidenceReader, start: datetime, end: datetime | None) -> float | None:
     """Worst one-minute 5xx ratio in the window, from the store's per-minute totals."""
     lo = start.timestamp() - 60
     hi = end.timestamp() + 60 if end else float("inf")
@@ -121,7 +121,7 @@ def _guess_unit(name: str) -> str:
     return "value"
 
 
-def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+def _trace_impacts(imp: Impact, store: EvidenceReader, start: datetime | None,
                    end: datetime | None) -> None:
     if store.count(kinds=[EvidenceKind.TRACE]) == 0:
         imp.data_gaps.append("[DATA GAP] Token and model-cost impact: no LLM request traces "
@@ -158,7 +158,7 @@ def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
                                         unit="USD", evidence=ids, detail="sum of exported cost_usd"))
 
 
-def _k8s_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+def _k8s_impacts(imp: Impact, store: EvidenceReader, start: datetime | None,
                  end: datetime | None) -> None:
     kills = 0
     ids: list[str] = []
