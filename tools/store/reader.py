@@ -36,17 +36,11 @@ def text_only(fts: str) -> str:
 class EvidenceReader(StoreAggregates):
     """Queries over a store (opened as is; see StoreWriter to build one)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, connection: sqlite3.Connection | None = None) -> None:
+        """The store at `path`; with `connection`, over that open connection (StoreWriter.reader)."""
         self.path = Path(path)
-        self._db, _ = schema.connect(self.path)
+        self._db = connection if connection is not None else schema.connect(self.path)[0]
         self._services: list[str] | None = None
-
-    @classmethod
-    def over(cls, db: sqlite3.Connection, path: Path) -> EvidenceReader:
-        """A reader sharing an open connection (the writer's, for ingest's summary)."""
-        reader = cls.__new__(cls)
-        reader.path, reader._db, reader._services = path, db, None
-        return reader
 
     def close(self) -> None:
         self._db.close()

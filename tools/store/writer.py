@@ -135,7 +135,7 @@ class StoreWriter:
 
     def reader(self) -> EvidenceReader:
         """A reader over this writer's connection: ingest's summary of what it loaded."""
-        return EvidenceReader.over(self._db, self.path)
+        return EvidenceReader(self.path, self._db)
 
     def close(self) -> None:
         self._db.close()
