@@ -33,6 +33,7 @@ from agent.model import ActionItem, Report, TimelineEvent, iso_z
 from agent.offline.detection import human_duration
 from agent.render import render_markdown
 from agent.state import PostmortemState
+from agent.validators.people import people
 
 HELP = """Commands (any stage):
   ok | yes            accept what is shown and go to the next stage
@@ -181,7 +182,7 @@ def final_markdown(state: ChatState, report: Report | None = None) -> str:
 def _remark(state: ChatState, gate: str, answer: str, runtime: Runtime[g.Context]) -> dict[str, Any]:
     """Anything that is not a gate command: understood, applied, and answered in one short line."""
     store = runtime.context.store(state.store_path) if state.store_path else None
-    names = store.people() if store is not None else []
+    names = people(store) if store is not None else []
     intent = understand(answer, gate, names)
     update = _apply(intent, gate, state, store)
     update["notes"] = state.notes + [answer]
@@ -290,8 +291,8 @@ def _edit_action(state: ChatState, report: Report, m: re.Match[str], runtime: Ru
         return {"last_reply": f"No action {m.group(2)}."}
     what, value = m.group(1).lower(), m.group(3).strip()
     if what == "owner":
-        people = runtime.context.store(state.store_path).people() if state.store_path else []
-        problem = ap.owner_problem(value, people, state.options.names_opt_in)
+        named = people(runtime.context.store(state.store_path)) if state.store_path else []
+        problem = ap.owner_problem(value, named, state.options.names_opt_in)
         if problem:
             return {"last_reply": problem}
         item.owner = value
@@ -337,7 +338,7 @@ def write_outputs(state: ChatState, runtime: Runtime[g.Context]) -> dict[str, An
     store = runtime.context.store(state.store_path)
     report = state.report.model_copy(deep=True)
     md = final_markdown(state, report)
-    findings = validate_markdown(md, evidence=store, report=report, names=store.people(),
+    findings = validate_markdown(md, evidence=store, report=report, names=people(store),
                                  names_opt_in=report.names_opt_in)
     report.validation.findings = findings
     report.validation.passed = not any(f.severity == "error" for f in findings)

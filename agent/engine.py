@@ -15,8 +15,10 @@ from agent.offline import analysis as offline_analysis
 from agent.offline import scoping as offline_scoping
 from agent.offline import synthesis as offline_synthesis
 from agent.offline import timeline as offline_timeline
+from agent.offline.window_facts import WindowFacts
+from agent.validators.people import people
 from tools.models import Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 
 class Engine(Protocol):
@@ -24,15 +26,16 @@ class Engine(Protocol):
 
     def scoping(self, dump: Path) -> Scope: ...
 
-    def timeline(self, store: EvidenceStore, scope: Scope) -> list[TimelineEvent]: ...
+    def timeline(self, store: EvidenceReader, scope: Scope, facts: WindowFacts | None = None) -> list[TimelineEvent]: ...
 
-    def analysis(self, store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis: ...
+    def analysis(self, store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
+                 facts: WindowFacts | None = None) -> Analysis: ...
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
                   analysis: Analysis, today: date, names_opt_in: bool,
-                  store: EvidenceStore | None = None) -> Report: ...
+                  store: EvidenceReader | None = None) -> Report: ...
 
-    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report: ...
+    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceReader) -> Report: ...
 
 
 class OfflineEngine:
@@ -43,18 +46,19 @@ class OfflineEngine:
     def scoping(self, dump: Path) -> Scope:
         return offline_scoping.scope_from_manifest(dump)
 
-    def timeline(self, store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
-        return offline_timeline.build_timeline(store, scope)
+    def timeline(self, store: EvidenceReader, scope: Scope, facts: WindowFacts | None = None) -> list[TimelineEvent]:
+        return offline_timeline.build_timeline(store, scope, facts)
 
-    def analysis(self, store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
-        return offline_analysis.analyse(store, scope, timeline)
+    def analysis(self, store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
+                 facts: WindowFacts | None = None) -> Analysis:
+        return offline_analysis.analyse(store, scope, timeline, facts)
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
                   analysis: Analysis, today: date, names_opt_in: bool,
-                  store: EvidenceStore | None = None) -> Report:
+                  store: EvidenceReader | None = None) -> Report:
         return offline_synthesis.synthesize(scope, inventory, timeline, analysis, today, names_opt_in)
 
-    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:
+    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceReader) -> Report:
         from agent.validators.repair import repair_report
 
-        return repair_report(report, findings, names=store.people())
+        return repair_report(report, findings, names=people(store))

@@ -21,9 +21,10 @@ from langgraph.runtime import Runtime
 from agent.config import Settings
 from agent.engine import Engine, OfflineEngine
 from agent.model import Report, Validation, ValidationFinding
+from agent.offline.window_facts import window_facts
 from agent.render import render_markdown
 from agent.state import PostmortemState
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 # Test-only fault hook for crash/resume tests (the one environment read outside agent/config.py
 # besides the ingest worker fault): the process exits hard when this stage is about to start.
@@ -39,12 +40,12 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     on_stage: Callable[[str, str], None] | None = None  # (stage, "start"|"done")
     on_ingest_progress: Callable[[int, int, str], None] | None = None
-    validate: Callable[[Report, EvidenceStore], list[ValidationFinding]] | None = None
-    _stores: dict[str, EvidenceStore] = field(default_factory=dict)
+    validate: Callable[[Report, EvidenceReader], list[ValidationFinding]] | None = None
+    _stores: dict[str, EvidenceReader] = field(default_factory=dict)
 
-    def store(self, path: str) -> EvidenceStore:
+    def store(self, path: str) -> EvidenceReader:
         if path not in self._stores:
-            self._stores[path] = EvidenceStore(path)
+            self._stores[path] = EvidenceReader(path)
         return self._stores[path]
 
     def forget_store(self, path: str) -> None:
@@ -106,15 +107,18 @@ def data_collection(state: PostmortemState, runtime: Runtime[Context]) -> dict[s
 def timeline(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     _enter("timeline", runtime)
     assert state.scope is not None
-    events = runtime.context.engine.timeline(runtime.context.store(state.store_path), state.scope)
-    return {"timeline": events, "completed": _done("timeline", state, runtime)}
+    store = runtime.context.store(state.store_path)
+    # Computed here, once: the timeline is built around them and the analysis carries them on.
+    facts = window_facts(store, state.scope)
+    events = runtime.context.engine.timeline(store, state.scope, facts)
+    return {"timeline": events, "window_facts": facts, "completed": _done("timeline", state, runtime)}
 
 
 def analysis(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     _enter("analysis", runtime)
     assert state.scope is not None
     result = runtime.context.engine.analysis(
-        runtime.context.store(state.store_path), state.scope, state.timeline
+        runtime.context.store(state.store_path), state.scope, state.timeline, state.window_facts
     )
     return {"analysis": result, "completed": _done("analysis", state, runtime)}
 
@@ -167,11 +171,12 @@ def review(state: PostmortemState, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def default_validate(report: Report, store: EvidenceStore) -> list[ValidationFinding]:
+def default_validate(report: Report, store: EvidenceReader) -> list[ValidationFinding]:
     from agent.validators import validate_markdown
+    from agent.validators.people import people
 
     return validate_markdown(render_markdown(report), evidence=store, report=report,
-                             names=store.people(), names_opt_in=report.names_opt_in)
+                             names=people(store), names_opt_in=report.names_opt_in)
 
 
 def route_after_review(state: PostmortemState) -> Literal["synthesis", "light_synthesis", "close"]:

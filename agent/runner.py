@@ -18,6 +18,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 import agent.model as domain_model
+import agent.offline.taxonomy as taxonomy_models
+import agent.offline.window_facts as window_facts_models
 import agent.state as state_models
 import tools.models as evidence_models
 from agent.config import Settings
@@ -47,7 +49,8 @@ def _domain_modules() -> list[ModuleType]:
 
 def _model_classes() -> list[type]:
     out: list[type] = []
-    for mod in (*_domain_modules(), state_models, evidence_models):
+    # The window facts the timeline stage hands to the analysis live in the state too.
+    for mod in (*_domain_modules(), state_models, evidence_models, taxonomy_models, window_facts_models):
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == mod.__name__:
                 out.append(obj)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.model import Analysis, Report, Scope, TimelineEvent, ValidationFinding
+from agent.offline.window_facts import WindowFacts
 from tools.models import Inventory
 
 STAGES = ("scoping", "data_collection", "timeline", "analysis", "synthesis", "review", "close")
@@ -31,6 +32,9 @@ class PostmortemState(BaseModel):
     scope: Scope | None = None
     inventory: Inventory | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    # The incident window and its failure-mode scan the timeline was built from, carried to the
+    # analysis; None once their inputs change (a note added, the scope edited): then recomputed.
+    window_facts: WindowFacts | None = None
     analysis: Analysis | None = None
     report: Report | None = None
     markdown: str = ""

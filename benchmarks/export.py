@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tools.export import write_jsonl
 from tools.ingest import ingest
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -50,8 +50,9 @@ def main() -> None:
         root = Path(tmp)
         (root / "dump").mkdir()
         _generate(root / "dump" / "api.jsonl", args.records)
-        store = EvidenceStore.create(root / "e.db")
-        ingest(root / "dump", store, workdir=root / "w")
+        writer = StoreWriter.create(root / "e.db")
+        ingest(root / "dump", writer, workdir=root / "w")
+        store = writer.reader()
         before = _peak_rss_mb()
         out = root / "out.jsonl"
         started = time.perf_counter()

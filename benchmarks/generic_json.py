@@ -75,13 +75,13 @@ def bench_reader(path: Path) -> None:
 
 def bench_ingest(path: Path, work: Path) -> None:
     from tools.ingest import ingest
-    from tools.store import EvidenceStore
+    from tools.store.writer import StoreWriter
 
     dump = work / "dump"
     dump.mkdir()
     shutil.copy(path, dump / path.name)
     t = time.perf_counter()
-    inv = ingest(dump, EvidenceStore.create(work / "s.db"), workdir=work / "w")
+    inv = ingest(dump, StoreWriter.create(work / "s.db"), workdir=work / "w")
     secs = time.perf_counter() - t
     mb = path.stat().st_size / 1024 / 1024
     print(f"ingest: {inv.total_records} records in {secs:.1f} s, {mb / secs:.1f} MB/s, "

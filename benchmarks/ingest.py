@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tools.query import SearchLogsInput, search_logs
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 SERVICES = ["api", "worker", "gateway", "vllm", "retriever"]
 WORDS = ["request served", "cache miss", "upstream timeout", "retrying", "batch processed",
@@ -127,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = sum(p.stat().st_size for p in dump.rglob("*") if p.is_file()) / 1e6
         rss_before = _peak_rss_mb()
 
-        store = EvidenceStore.create(tmp / "evidence.sqlite")
+        writer = StoreWriter.create(tmp / "evidence.sqlite")
         t = time.perf_counter()
-        inv = ingest(dump, store, workdir=tmp / "work", workers=args.workers)
+        inv = ingest(dump, writer, workdir=tmp / "work", workers=args.workers)
         ingest_s = time.perf_counter() - t
+        store = writer.reader()
         rss_after = max(_peak_rss_mb(), _peak_rss_mb(resource.RUSAGE_CHILDREN))
         stats = store.get_meta("ingest_stats", {})
 

@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tools.ingest import ingest
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 WallClock = tuple[int, int, int, int, int]  # month, day, hour, minute, second
@@ -109,7 +110,7 @@ def load_truth(csv_path: Path, layout: Callable[[dict[str, str]], Truth]) -> dic
     return out
 
 
-def record_times(store: EvidenceStore) -> dict[int, datetime | None]:
+def record_times(store: EvidenceReader) -> dict[int, datetime | None]:
     """Line number -> time of the record that starts at that line."""
     out: dict[int, datetime | None] = {}
     for ev in store.iter():
@@ -158,8 +159,9 @@ def run_system(root: Path, system: str, work: Path, show: int) -> Result | None:
     if not log.is_file() or not truth_csv.is_file():
         return None
     truth = load_truth(truth_csv, LAYOUTS[system])
-    store = EvidenceStore.create(work / system / "store.db")
-    inv = ingest(log, store, workdir=work / system / "work")
+    writer = StoreWriter.create(work / system / "store.db")
+    inv = ingest(log, writer, workdir=work / system / "work")
+    store = writer.reader()
     res = Result(system, lines=len(truth))
     src = inv.sources[0] if inv.sources else None
     res.reader = src.kind if src else "skipped"

@@ -34,7 +34,7 @@ from evals.ground_truth import (
 )
 from evals.render import alerts as r_alerts
 from evals.render import git_repo, k8s, logs, metrics, pagerduty, slack, traces, traps
-from evals.render.common import Ctx, iso_s
+from evals.render.common import Ctx
 from evals.scenarios.spec import Scenario
 
 RESTART_REASONS = ("BackOff", "OOMKilling")

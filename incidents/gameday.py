@@ -25,7 +25,7 @@ from agent.offline.detection import human_duration
 from incidents.families import family_of
 from incidents.models import Incident
 from tools.models import Evidence, EvidenceKind, Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 SCHEMA_VERSION = 1
 CriterionKind = Literal["alert_fires", "detected_within", "rollback_seen", "manual"]
@@ -254,7 +254,7 @@ def _is_firing(ev: Evidence) -> bool:
 class _Evidence:
     """What the checks ask of the ingested dump, each question answered once."""
 
-    def __init__(self, store: EvidenceStore, inventory: Inventory, start: datetime | None) -> None:
+    def __init__(self, store: EvidenceReader, inventory: Inventory, start: datetime | None) -> None:
         self.store, self.start = store, start
         self.has_alert_source = any(s.kind in ALERT_SOURCES for s in inventory.sources)
         self.alerts = [ev for ev in store.iter(kinds=[EvidenceKind.ALERT, EvidenceKind.PAGE], start=start,
@@ -312,14 +312,14 @@ def _check(c: Criterion, e: _Evidence) -> CriterionResult:
     return res("failed", "no rollback or canary stop in deploy, change or chat records after the injection start")
 
 
-def first_activity(store: EvidenceStore) -> Evidence | None:
+def first_activity(store: EvidenceReader) -> Evidence | None:
     """The dump's first dated record that is not repository history or the manifest: a game-day
     dump often carries the repo, whose commits predate the injection by weeks."""
     skip = (EvidenceKind.COMMIT, EvidenceKind.MANIFEST)
     return next((ev for ev in store.iter(dated_only=True) if ev.kind not in skip), None)
 
 
-def score(scenario: Scenario, store: EvidenceStore, inventory: Inventory) -> Score:
+def score(scenario: Scenario, store: EvidenceReader, inventory: Inventory) -> Score:
     """Grade each criterion of `scenario` against an ingested game-day dump."""
     start, basis = scenario.injection_start, "scenario"
     if start is None:

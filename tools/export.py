@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from tools.models import Evidence
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 FORMATS = ("jsonl",)
 # Locators that name a line: "line 42", and slices/ranges such as "lines 42-57".
@@ -58,7 +58,7 @@ def export_record(ev: Evidence) -> dict[str, Any]:
     }
 
 
-def iter_export(store: EvidenceStore) -> Iterator[dict[str, Any]]:
+def iter_export(store: EvidenceReader) -> Iterator[dict[str, Any]]:
     """Every record of the store in time order (undated ones last, in file order)."""
     for ev in store.iter():
         yield export_record(ev)
@@ -73,7 +73,7 @@ def _dumps(rec: dict[str, Any]) -> bytes:
         return json.dumps(rec, default=str).encode("ascii")
 
 
-def write_jsonl(store: EvidenceStore, out: BinaryIO, progress: Progress | None = None) -> int:
+def write_jsonl(store: EvidenceReader, out: BinaryIO, progress: Progress | None = None) -> int:
     """Write every record to the binary stream `out`, one JSON object per line (UTF-8); returns
     the number written. `progress(done, total)` is called every PROGRESS_EVERY records and at the end."""
     total = store.count()

@@ -1,4 +1,4 @@
-"""Ingest an incident dump (directory, single file or archive) into an EvidenceStore.
+"""Ingest an incident dump (directory, single file or archive) into an evidence store (tools.store.writer.StoreWriter).
 
 Order matters: the manifest first (its timezone applies to naive timestamps), then every dated
 source, then the yearless formats (klog, RFC 3164 syslog), whose year is inferred from what was
@@ -36,7 +36,8 @@ from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResul
 from tools.readers.common import line_spans
 from tools.redact import Redactor, retag
 from tools.timeparse import parse_zone
-from tools.store import EvidenceStore, ShardWriter
+from tools.store.reader import EvidenceReader
+from tools.store.writer import ShardWriter, StoreWriter
 from tools.yearless import GRACE as YEARLESS_GRACE
 from tools.workdir_lock import WorkdirLock, die_with_parent
 
@@ -222,7 +223,7 @@ class _Pool:
 
 class _Ingestor:
     def __init__(
-        self, store: EvidenceStore, workdir: Path, progress: Progress | None,
+        self, store: StoreWriter, workdir: Path, progress: Progress | None,
         max_line_bytes: int, max_archive_bytes: int,
     ) -> None:
         self.store = store
@@ -689,7 +690,7 @@ class _ReadAhead:
 
 def ingest(
     dump: Path,
-    store: EvidenceStore,
+    store: StoreWriter,
     *,
     workdir: Path,
     repo: Path | None = None,
@@ -734,7 +735,7 @@ def ingest(
 def ingest_to_path(
     dump: Path, store_path: Path, *, workdir: Path, repo: Path | None = None,
     progress: Progress | None = None, wait_s: float | None = None, workers: int | None = None,
-) -> tuple[EvidenceStore, Inventory]:
+) -> tuple[EvidenceReader, Inventory]:
     """Ingest `dump` into a new store at `store_path` under the folder's lock; (open store, inventory).
 
     The store is built under a temporary name and renamed into place only once finalized, so a
@@ -744,7 +745,7 @@ def ingest_to_path(
     store_path = Path(store_path)
     with WorkdirLock(store_path.parent, wait_s):
         tmp = store_path.with_name(store_path.name + ".partial")
-        store = EvidenceStore.create(tmp)
+        store = StoreWriter.create(tmp)
         try:
             inv = ingest(dump, store, workdir=workdir, repo=repo, progress=progress, workers=workers)
         except BaseException:
@@ -753,7 +754,7 @@ def ingest_to_path(
             raise
         store.close()
         os.replace(tmp, store_path)
-    return EvidenceStore(store_path), inv
+    return EvidenceReader(store_path), inv
 
 
 def _read_ahead_holds(fut: Future[UnitResult], guessed: datetime | None, anchor: datetime | None) -> bool:
@@ -783,8 +784,9 @@ def _zone_note(manifest: Manifest) -> str:
     return "read as UTC (no usable timezone in an incident manifest)"
 
 
-def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Manifest, scan: _Scan) -> Inventory:
+def _finish(inv: Inventory, ing: _Ingestor, store: StoreWriter, manifest: Manifest, scan: _Scan) -> Inventory:
     finalize = store.finalize()
+    loaded = store.reader()
     # How the load went, for benchmarks (kept out of the Inventory, which must not vary by run).
     store.set_meta("ingest_stats", {"workers": ing.workers, "worker_cpu_s": round(ing.worker_cpu_s, 2),
                                     "main_cpu_s": round(time.process_time() - ing.cpu_started, 2),
@@ -799,16 +801,16 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
             src.note = (src.note + "; " if src.note else "") + f"{src.assumed_ts} times gave no zone: {zone_note}"
     inv.sources = ing.sources
     inv.skipped.extend(scan.skipped)
-    inv.total_records = store.count()
+    inv.total_records = loaded.count()
     inv.total_malformed = sum(s.malformed for s in inv.sources)
-    inv.first_ts, inv.last_ts = store.time_span()
+    inv.first_ts, inv.last_ts = loaded.time_span()
     # Times no incident can have (year 1, year 9999) stay evidence but are marked, so the window
     # and time series leave them out (tools/plausible.py); the inventory's span is the plausible one.
-    plausible = plausible_span(store._db)  # noqa: SLF001 - a read-only query over the finished store
+    plausible = plausible_span(loaded)
     store.set_meta("plausible_span", plausible.as_meta())
     if plausible.outside and plausible.lo is not None and plausible.hi is not None:
-        inv.first_ts, inv.last_ts = _span_within(store, plausible.lo, plausible.hi)
-    inv.kinds = {k.value: n for k in EvidenceKind if (n := store.count(kinds=[k]))}
+        inv.first_ts, inv.last_ts = loaded.time_span(plausible.lo, plausible.hi)
+    inv.kinds = {k.value: n for k in EvidenceKind if (n := loaded.count(kinds=[k]))}
     flt = ing.filter
     redact_samples(iter_sources(inv), flt.redactor)  # quoted lines reach stdout and checkpoints
     inv.redactions = dict(flt.redactor.counts)
@@ -829,14 +831,6 @@ def _finish(inv: Inventory, ing: _Ingestor, store: EvidenceStore, manifest: Mani
         inv.manifest = manifest.model_dump(mode="json")
     store.save_inventory(inv)
     return inv
-
-
-def _span_within(store: EvidenceStore, lo: float, hi: float) -> tuple[datetime | None, datetime | None]:
-    row = store._db.execute(  # noqa: SLF001 - read-only
-        "SELECT (SELECT min(ts) FROM evidence WHERE ts >= ? AND ts <= ?), "
-        "(SELECT max(ts) FROM evidence WHERE ts >= ? AND ts <= ?)", (lo, hi, lo, hi)).fetchone()
-    conv = lambda x: None if x is None else datetime.fromtimestamp(x, tz=timezone.utc)  # noqa: E731
-    return conv(row[0]), conv(row[1])
 
 
 def data_gaps(kinds: dict[str, int]) -> list[str]:

@@ -24,7 +24,7 @@ from tools.models import Evidence, Malformed, SourceReport
 from tools.readers.base import Coverage, FileReader, ReadContext
 from tools.redact import Redactor, secret_keys
 from tools.screen import screen
-from tools.store import ShardWriter, SpanStats
+from tools.store.writer import ShardWriter, SpanStats
 from tools.untrusted import has_cue, instruction_flags
 
 MAX_MALFORMED_EXAMPLES = 3

@@ -13,9 +13,10 @@ matter) but marked, so time-window analysis leaves them out:
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+from tools.store.aggregates import StoreAggregates
 
 FLOOR = datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp()
 DAY_S = 86400.0
@@ -32,13 +33,6 @@ class Plausible:
 
     def as_meta(self) -> dict[str, object]:
         return {"lo": self.lo, "hi": self.hi, "outside": self.outside, "examples": self.examples}
-
-
-def _days(db: sqlite3.Connection, below: float) -> list[tuple[int, int]]:
-    """(day number, records) of the dated records in [FLOOR, below), oldest first."""
-    return db.execute(
-        "SELECT CAST(ts / 86400 AS INTEGER) AS d, count(*) FROM evidence "
-        "WHERE ts >= ? AND ts < ? GROUP BY d ORDER BY d", (FLOOR, below)).fetchall()
 
 
 def _newest_reachable(days: list[tuple[int, int]]) -> int:
@@ -58,22 +52,18 @@ def _newest_reachable(days: list[tuple[int, int]]) -> int:
     return last
 
 
-def plausible_span(db: sqlite3.Connection, now: datetime | None = None) -> Plausible:
-    """The plausible time range of the store behind `db`, and what falls outside it."""
+def plausible_span(store: StoreAggregates, now: datetime | None = None) -> Plausible:
+    """The plausible time range of `store`, and what falls outside it."""
     clock = (now or datetime.now(timezone.utc)).timestamp() + DAY_S
-    days = _days(db, clock) or _days(db, float("inf"))  # a dump dated wholly after our clock
+    # A dump dated wholly after our clock: every dated record from FLOOR on.
+    days = store.day_counts(FLOOR, clock) or store.day_counts(FLOOR, float("inf"))
     if not days:
         return Plausible()
     hi_day = _newest_reachable(days)
-    newest = db.execute("SELECT max(ts) FROM evidence WHERE ts >= ? AND ts < ?",
-                        (hi_day * DAY_S, (hi_day + 1) * DAY_S)).fetchone()[0]
-    out = Plausible(lo=FLOOR, hi=float(newest) + DAY_S)
-    where = "ts IS NOT NULL AND (ts < ? OR ts > ?)"
-    out.outside = db.execute(f"SELECT count(*) FROM evidence WHERE {where}", (out.lo, out.hi)).fetchone()[0]
-    if out.outside:
-        rows = db.execute(f"SELECT id FROM evidence WHERE {where} ORDER BY rowid LIMIT ?",
-                          (out.lo, out.hi, MAX_LISTED)).fetchall()
-        out.examples = [r[0] for r in rows]
+    newest = store.newest_ts_before(hi_day * DAY_S, (hi_day + 1) * DAY_S)
+    assert newest is not None  # hi_day is a day with records
+    out = Plausible(lo=FLOOR, hi=newest + DAY_S)
+    out.outside, out.examples = store.dated_outside(out.lo, out.hi, MAX_LISTED)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Query tools over an EvidenceStore: plain functions with pydantic inputs and outputs.
+"""Query tools over an EvidenceReader: plain functions with pydantic inputs and outputs.
 
 The LLM path exposes them as tools (each input model gives the JSON schema); the offline engine
 and the CLI call them directly. Every result is bounded by a token budget counted with the same
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from tools.models import Evidence, EvidenceKind
 from tools.readers.git import show_commit_diff
 from tools.redact import Redactor
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 from tools.tokens import count_tokens, truncate_to_tokens
 
 DEFAULT_MAX_TOKENS = 2000
@@ -227,7 +227,7 @@ def _line(item: dict[str, Any], fields: Iterable[str]) -> str:
 
 
 # ---- tools -------------------------------------------------------------------------------------
-def search_logs(store: EvidenceStore, inp: SearchLogsInput) -> ToolResult:
+def search_logs(store: EvidenceReader, inp: SearchLogsInput) -> ToolResult:
     """Full-text search over log-like evidence within a window; newest matches kept by default."""
     kinds = None if inp.kind == "any" else [EvidenceKind(inp.kind)]
     levels = list(LEVELS[LEVELS.index(inp.level):]) if inp.level else None
@@ -259,7 +259,7 @@ def _touches(files: list[str], path: str) -> bool:
     return any(f == p or f.startswith(p + "/") for f in files)
 
 
-def list_commits(store: EvidenceStore, inp: ListCommitsInput) -> ToolResult:
+def list_commits(store: EvidenceReader, inp: ListCommitsInput) -> ToolResult:
     """Commits in a window (optionally touching a path), with files and diffstat."""
     kept: deque[Evidence] = deque(maxlen=inp.limit if inp.keep == "newest" else None)
     total = 0
@@ -290,7 +290,7 @@ def list_commits(store: EvidenceStore, inp: ListCommitsInput) -> ToolResult:
                    keep=inp.keep, hint="start/end or path")
 
 
-def _find_commit(store: EvidenceStore, sha: str) -> Evidence | None:
+def _find_commit(store: EvidenceReader, sha: str) -> Evidence | None:
     s = sha.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{4,40}", s):
         return None
@@ -303,7 +303,7 @@ def _find_commit(store: EvidenceStore, sha: str) -> Evidence | None:
     return None
 
 
-def show_commit(store: EvidenceStore, inp: ShowCommitInput) -> ToolResult:
+def show_commit(store: EvidenceReader, inp: ShowCommitInput) -> ToolResult:
     """One commit's message and files, with its diff when the repository is on disk (redacted)."""
     ev = _find_commit(store, inp.sha)
     if ev is None:
@@ -426,7 +426,7 @@ def _samples(ev: Evidence, start: datetime | None, end: datetime | None) -> list
     return out
 
 
-def metric_summary(store: EvidenceStore, inp: MetricSummaryInput) -> ToolResult:
+def metric_summary(store: EvidenceReader, inp: MetricSummaryInput) -> ToolResult:
     """Computed summaries of matching series (never raw samples: they would flood the budget)."""
     name, matchers = parse_selector(inp.name)
     start, end = _utc(inp.start), _utc(inp.end)
@@ -476,7 +476,7 @@ def metric_summary(store: EvidenceStore, inp: MetricSummaryInput) -> ToolResult:
 
 
 # ---- alerts, chat, inventory -------------------------------------------------------------------
-def list_alerts(store: EvidenceStore, inp: ListAlertsInput) -> ToolResult:
+def list_alerts(store: EvidenceReader, inp: ListAlertsInput) -> ToolResult:
     """Alertmanager alerts and PagerDuty records in a window, optionally by status."""
     want = inp.status.lower() if inp.status else None
     kept: deque[Evidence] = deque(maxlen=inp.limit if inp.keep == "newest" else None)
@@ -498,7 +498,7 @@ def list_alerts(store: EvidenceStore, inp: ListAlertsInput) -> ToolResult:
                    keep=inp.keep, hint="start/end or status")
 
 
-def chat_messages(store: EvidenceStore, inp: ChatMessagesInput) -> ToolResult:
+def chat_messages(store: EvidenceReader, inp: ChatMessagesInput) -> ToolResult:
     """Chat messages in a window, optionally one channel and words that must all appear."""
     words = [w.lower() for w in (inp.query or "").split()]
     channel = inp.channel.lstrip("#") if inp.channel else None
@@ -520,7 +520,7 @@ def chat_messages(store: EvidenceStore, inp: ChatMessagesInput) -> ToolResult:
                    keep=inp.keep, hint="start/end, channel or query")
 
 
-def inventory(store: EvidenceStore, inp: InventoryInput | None = None) -> ToolResult:
+def inventory(store: EvidenceReader, inp: InventoryInput | None = None) -> ToolResult:
     """What the dump holds: sources, record counts, time span, gaps, redactions."""
     inp = inp or InventoryInput()
     inv = store.load_inventory()

@@ -15,7 +15,8 @@ from agent.facilitator.understand import Intent
 from agent.model import TimelineEvent, iso_z
 from tools.models import Evidence, EvidenceKind
 from tools.redact import redact_text
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 ROLE_WORDS = re.compile(
     r"\b(?:lead|team|owner|on-?call|manager|engineer(?:ing)?|sre|platform|rotation|group|squad|captain|"
@@ -24,19 +25,23 @@ ROLE_WORDS = re.compile(
     re.IGNORECASE)
 
 
-def add_note(store: EvidenceStore, state: Any, text: str, when: datetime | None, heading: str) -> tuple[str, dict[str, Any]]:
+def add_note(store: EvidenceReader, state: Any, text: str, when: datetime | None, heading: str) -> tuple[str, dict[str, Any]]:
     """Store a reviewer statement as evidence; returns (id, state update with the new note)."""
     n = len(state.chat_notes) + 1
     ev_id = f"note:chat:{n}"
     clean = redact_text(text)
     if not store.exists(ev_id):  # a re-run node must not add it twice
-        store.add_many([Evidence(id=ev_id, kind=EvidenceKind.NOTE, ts=when, source="chat session",
-                                 locator=f"review remark {n}", text=clean, attrs={"heading": heading})])
-        # Not finalize(): add_many already indexes the row, and a second finalize() in one process
-        # rebuilds the service list from this session's rows only (people() then lists services).
-        store.memo.clear()
+        # Not finalize(): add_many already indexes the row, and the store's summaries (services,
+        # per-minute log totals) do not change with a note. `store` sees the row once committed.
+        writer = StoreWriter.open(store.path)
+        try:
+            writer.add_many([Evidence(id=ev_id, kind=EvidenceKind.NOTE, ts=when, source="chat session",
+                                      locator=f"review remark {n}", text=clean, attrs={"heading": heading})])
+        finally:
+            writer.close()
     note = {"id": ev_id, "text": clean, "gate": heading, "at": iso_z(when) if when else ""}
-    return ev_id, {"chat_notes": state.chat_notes + [note]}
+    # The store changed: the window facts carried to the analysis are recomputed there.
+    return ev_id, {"chat_notes": state.chat_notes + [note], "window_facts": None}
 
 
 def incident_day(state: Any, row: TimelineEvent | None) -> date | None:
@@ -66,7 +71,7 @@ def resolve_time(intent: Intent, day: date | None) -> tuple[datetime | None, str
     return t, f"(read as UTC on {day}, the timeline's zone; say e.g. '13:48+02:00' if it was local time)"
 
 
-def timeline_edit(intent: Intent, state: Any, store: EvidenceStore) -> dict[str, Any]:
+def timeline_edit(intent: Intent, state: Any, store: EvidenceReader) -> dict[str, Any]:
     events = list(state.timeline)
     if intent.kind == "tl_add":
         return _tl_add(intent, state, store, events)
@@ -98,7 +103,7 @@ def timeline_edit(intent: Intent, state: Any, store: EvidenceStore) -> dict[str,
                           f"cites {ev_id}. ({short(row.event)})"}
 
 
-def _tl_add(intent: Intent, state: Any, store: EvidenceStore, events: list[TimelineEvent]) -> dict[str, Any]:
+def _tl_add(intent: Intent, state: Any, store: EvidenceReader, events: list[TimelineEvent]) -> dict[str, Any]:
     when, how = resolve_time(intent, incident_day(state, None))
     if when is None:
         return {"last_reply": how}
@@ -110,7 +115,7 @@ def _tl_add(intent: Intent, state: Any, store: EvidenceStore, events: list[Timel
     return {**upd, "timeline": events, "last_reply": f"Added as entry {pos} at {iso_z(when)} {how}; cites {ev_id}."}
 
 
-def hypothesis_verdict(intent: Intent, state: Any, store: EvidenceStore) -> dict[str, Any]:
+def hypothesis_verdict(intent: Intent, state: Any, store: EvidenceReader) -> dict[str, Any]:
     a = state.analysis.model_copy(deep=True)
     idx = (intent.index or 0) - 1
     if not 0 <= idx < len(a.hypotheses):
@@ -150,7 +155,8 @@ def scope_change(intent: Intent, state: Any) -> dict[str, Any]:
         what, tail = f"{key} set to {value}", ""
     reason = f" because {intent.reason}" if intent.reason else ""
     scope.manifest_notes = scope.manifest_notes + [f"Changed in review: {what}{reason}."]
-    return {"scope": scope, "last_reply": f"{what}{reason}.{tail}",
+    # The scope bounds the incident window: the analysis recomputes the window facts.
+    return {"scope": scope, "window_facts": None, "last_reply": f"{what}{reason}.{tail}",
             "decisions": state.decisions + [f"{what}{reason}"]}
 
 

@@ -34,9 +34,10 @@ from agent.model import (
     iso_z,
 )
 from agent.offline.detection import human_duration
+from agent.offline.window_facts import WindowFacts
 from tools.models import Inventory
 from tools.query import TOOLS
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 from tools.tokens import count_tokens, truncate_to_tokens
 from tools.untrusted import quote_evidence
 
@@ -86,7 +87,7 @@ def tool_specs() -> list[dict[str, Any]]:
     return specs
 
 
-def call_tool(store: EvidenceStore, name: str, arguments: dict[str, Any]) -> str:
+def call_tool(store: EvidenceReader, name: str, arguments: dict[str, Any]) -> str:
     """Run one query tool for the model; bad calls come back as text, never as exceptions."""
     if name not in TOOLS:
         return f"[error] unknown tool {name!r}; available: {', '.join(TOOLS)}"
@@ -120,7 +121,7 @@ def facts_block(timeline: list[TimelineEvent], a: Analysis) -> str:
     return truncate_to_tokens(json.dumps(facts, indent=1, default=str), FACTS_TOKENS)
 
 
-def evidence_block(store: EvidenceStore, ids: list[str]) -> str:
+def evidence_block(store: EvidenceReader, ids: list[str]) -> str:
     """The cited records, quoted as data (instruction-like records are described, not quoted)."""
     parts: list[str] = []
     used = 0
@@ -164,7 +165,7 @@ class LLMEngine(OfflineEngine):
         usage["fallbacks"] = list(self.fallbacks)
         return usage
 
-    def _investigate(self, store: EvidenceStore, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _investigate(self, store: EvidenceReader, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Bounded tool loop: the model may query the evidence before answering."""
         seen: set[str] = set()
         specs = tool_specs()
@@ -188,8 +189,9 @@ class LLMEngine(OfflineEngine):
         return messages
 
     # -- stages ---------------------------------------------------------------------------------
-    def analysis(self, store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
-        a = super().analysis(store, scope, timeline)
+    def analysis(self, store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
+                 facts: WindowFacts | None = None) -> Analysis:
+        a = super().analysis(store, scope, timeline, facts)
         cited = [i for e in timeline for i in e.evidence] + [i for t in a.suspected_triggers[:3] for i in t.evidence]
         user = prompts.load("analysis").render(facts=facts_block(timeline, a), evidence=evidence_block(store, cited))
         try:
@@ -203,12 +205,12 @@ class LLMEngine(OfflineEngine):
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
                   analysis: Analysis, today: date, names_opt_in: bool,
-                  store: EvidenceStore | None = None) -> Report:
+                  store: EvidenceReader | None = None) -> Report:
         report = super().synthesis(scope, inventory, timeline, analysis, today, names_opt_in)
         report.usage = self._usage()
         return self.narrate(report, store, [], 0) if store is not None else report
 
-    def narrate(self, report: Report, store: EvidenceStore, findings: list[ValidationFinding],
+    def narrate(self, report: Report, store: EvidenceReader, findings: list[ValidationFinding],
                 round_no: int) -> Report:
         """Ask for summary prose (first draft or repair); merged only where grounded."""
         user = prompts.load("review_repair").render(
@@ -238,17 +240,17 @@ class LLMEngine(OfflineEngine):
         except LLMError as exc:
             yield f"[the model is unavailable: {exc}]"
 
-    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:
+    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceReader) -> Report:
         revised = self.narrate(report, store, findings, report.validation.repair_rounds + 1)
         # The deterministic repair always runs after the model: what code can fix, code fixes.
         return super().repair(revised, findings, store)
 
 
-def _grounded_ids(store: EvidenceStore, ids: list[str]) -> list[str]:
+def _grounded_ids(store: EvidenceReader, ids: list[str]) -> list[str]:
     return [i for i in dict.fromkeys(ids) if store.exists(i)][:4]
 
 
-def _timestamps_ok(text: str, store: EvidenceStore, known: set[str]) -> bool:
+def _timestamps_ok(text: str, store: EvidenceReader, known: set[str]) -> bool:
     from dateutil import parser as dp
 
     for m in ISO.finditer(text):
@@ -264,7 +266,7 @@ def _timestamps_ok(text: str, store: EvidenceStore, known: set[str]) -> bool:
     return True
 
 
-def merge_analysis(a: Analysis, out: LLMAnalysis, store: EvidenceStore) -> Analysis:
+def merge_analysis(a: Analysis, out: LLMAnalysis, store: EvidenceReader) -> Analysis:
     merged = a.model_copy(deep=True)
     known: set[str] = set()
     hyps: list[Hypothesis] = []
@@ -297,7 +299,7 @@ def merge_analysis(a: Analysis, out: LLMAnalysis, store: EvidenceStore) -> Analy
     return merged
 
 
-def merge_narrative(report: Report, out: LLMNarrative, store: EvidenceStore) -> Report:
+def merge_narrative(report: Report, out: LLMNarrative, store: EvidenceReader) -> Report:
     merged = report.model_copy(deep=True)
     known = {iso_z(e.timestamp).rstrip("Z") for e in report.timeline}
     summary = [s.strip() for s in out.summary[:5] if s.strip() and _timestamps_ok(s, store, known)]

@@ -26,10 +26,10 @@ from agent.model import (
 from agent.offline import changes, declared, detection as det, impact as imp, severity, taxonomy
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
-from agent.offline.window import compute_window
+from agent.offline.window_facts import WindowFacts, window_facts
 from agent.offline.window import metric_excursions as window_metric_excursions
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
 # Modes whose cost lands on us (tokens, compute) rather than on users.
@@ -38,20 +38,25 @@ INTERNAL_MODES = {"agentic.runaway_loop"}
 HARM_MODES = {"safety.jailbreak", "rag.context_poisoning"}
 
 
-def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -> Analysis:
+def analyse(store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
+            facts: WindowFacts | None = None) -> Analysis:
+    """The analysis around the incident window and failure-mode scan of `facts`: the ones the
+    timeline was built from (computed here when not given)."""
+    facts = facts if facts is not None else window_facts(store, scope)
     a = Analysis()
-    a.window = compute_window(store, scope)  # the same window the timeline was built from
+    a.window = facts.window
     a.detection = det.compute_detection(timeline, a.window)
     excursions = window_metric_excursions(store, a.window)
     a.impact = imp.compute_impact(store, a.detection, scope.window_start, excursions, a.window)
     start, end = incident_window(scope, store)
-    # The same ranking the timeline's trigger row came from (remembered on the store).
+    scan = facts.modes  # the ranking takes its modes, the classification adds the top trigger
+    # The same ranking the timeline's trigger row came from.
     win = getattr(a, "window", None)
     unc = float(win.onset_uncertainty_s or 0.0) if win is not None and win.onset is not None else 0.0
-    a.suspected_triggers = changes.draft_ranking(store, scope, a.detection.first_anomaly_at, unc)
+    a.suspected_triggers = changes.draft_ranking(store, scope, a.detection.first_anomaly_at, unc, scan.result().modes)
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     a.last_known_good = changes.last_known_good(store, top)
-    cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
+    cls = taxonomy.classify(scan, store, top.evidence[:1] if top else [])
     a.failure_modes = cls.modes
     _exposure_onset(a, cls.modes)
     if cls.specialist_hits:
@@ -114,12 +119,12 @@ def _dedupe(items: list[str]) -> list[str]:
     return out
 
 
-def _inventory_gaps(store: EvidenceStore) -> list[str]:
+def _inventory_gaps(store: EvidenceReader) -> list[str]:
     inv = store.load_inventory()
     return [g if g.startswith("[DATA GAP]") else f"[DATA GAP] {g}" for g in (inv.data_gaps if inv else [])]
 
 
-def _declared_level(a: Analysis, store: EvidenceStore, manifest_severity: str | None,
+def _declared_level(a: Analysis, store: EvidenceReader, manifest_severity: str | None,
                     duration_only: bool) -> None:
     """Responders' declared severity is evidence: the report states it and, lacking a measured
     reason to do otherwise, does not rate the incident below it (a quality incident returns
@@ -159,7 +164,7 @@ def _customer_visible(a: Analysis) -> bool:
         bool(facing) and a.detection.first_anomaly_at is not None)
 
 
-def _high_urgency(store: EvidenceStore) -> bool:
+def _high_urgency(store: EvidenceReader) -> bool:
     return any(
         str(ev.attrs.get("urgency") or "").lower() == "high"
         for ev in store.iter(kinds=[EvidenceKind.PAGE])
@@ -182,7 +187,7 @@ def _internal_impact(a: Analysis) -> bool:
     )
 
 
-def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
+def _severity(a: Analysis, store: EvidenceReader, timeline: list[TimelineEvent],
               scope_severity: str | None = None) -> None:
     customer_visible = _customer_visible(a)
     high_urgency = _high_urgency(store)
@@ -207,12 +212,12 @@ def _severity(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     a.review_type, a.review_rationale = severity.review_type(a.severity, a.severity_provisional)
 
 
-def _ids(store: EvidenceStore, fts: str, start: datetime | None, end: datetime | None,
+def _ids(store: EvidenceReader, fts: str, start: datetime | None, end: datetime | None,
          n: int = 2) -> list[str]:
     return [e.id for e in store.match(fts, start=start, end=end, limit=50) if not e.flags][:n]
 
 
-def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
+def _ai_lens(a: Analysis, store: EvidenceReader, cls: taxonomy.Classification,
              start: datetime | None, end: datetime | None) -> None:
     first = a.detection.first_anomaly_at
     commits_week = list(store.iter(kinds=[EvidenceKind.COMMIT],
@@ -333,7 +338,7 @@ def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEven
                  and t <= e.timestamp <= t + timedelta(minutes=90)), None)
 
 
-def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
+def _causes(a: Analysis, store: EvidenceReader, timeline: list[TimelineEvent],
             cls: taxonomy.Classification) -> None:
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
@@ -414,7 +419,7 @@ def _root_cause(a: Analysis, top: TriggerCandidate | None, mode_title: str, mode
     )
 
 
-def _rollout_control(store: EvidenceStore, top: TriggerCandidate | None,
+def _rollout_control(store: EvidenceReader, top: TriggerCandidate | None,
                      mode_title: str) -> tuple[Barrier | None, Finding | None]:
     """The staged-rollout barrier and the unchecked-change factor (only when a change is ranked)."""
     if top is None:
@@ -466,7 +471,7 @@ def _ack_factor(d: Detection) -> Finding | None:
     )
 
 
-def _quality_factor(a: Analysis, store: EvidenceStore, mode_ids: list[str]) -> Finding | None:
+def _quality_factor(a: Analysis, store: EvidenceReader, mode_ids: list[str]) -> Finding | None:
     """Quality-sensitive modes (RAG, safety, eval) with no quality, freshness or refusal series."""
     if not {m.split(".")[0] for m in a.failure_modes} & {"rag", "safety", "eval"}:
         return None

@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 ChangeKind = Literal["commit", "deploy", "sync", "rollout", "flag", "config", "prompt", "model",
                      "data_job", "infra"]
@@ -292,7 +292,7 @@ def announcement(ev: Evidence) -> Change | None:
 
 # ---- collection and linking ------------------------------------------------------------------
 
-def collect_changes(store: EvidenceStore, start: datetime, end: datetime) -> list[Change]:
+def collect_changes(store: EvidenceReader, start: datetime, end: datetime) -> list[Change]:
     """Every change in [start, end], deploy-like ones folded into the commits they ship."""
     commits = [commit_change(ev) for ev in store.iter(kinds=[EvidenceKind.COMMIT], start=start, end=end)]
     others: list[Change] = []

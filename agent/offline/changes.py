@@ -20,7 +20,7 @@ from agent.model import Scope, TriggerCandidate
 from agent.offline.change_model import Change, collect_changes
 from agent.offline.lexicon import RECOVERY, terms
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 LOOKBACK = timedelta(days=7)
 HALF_LIFE_H = 6.0
@@ -44,7 +44,7 @@ MODE_AFFINITY: dict[str, re.Pattern[str]] = {
 BENIGN_PATH = re.compile(r"(^|/)(docs?/|README|CHANGELOG|LICENSE|\.github/)|_test\.|tests?/", re.I)
 
 
-def incident_vocabulary(store: EvidenceStore, start: datetime | None, end: datetime | None,
+def incident_vocabulary(store: EvidenceReader, start: datetime | None, end: datetime | None,
                         services: list[str]) -> set[str]:
     """Words that describe the symptoms: services, error texts, alert and metric names."""
     vocab: set[str] = set()
@@ -74,19 +74,17 @@ def diff_summary(ev: Evidence) -> str:
     return f"{len(files)} file(s) changed ({stat}): {shown}" if files else stat
 
 
-def draft_ranking(store: EvidenceStore, scope: Scope, onset: datetime | None,
-                  onset_uncertainty_s: float = 0.0) -> list[TriggerCandidate]:
-    """The one ranking a draft uses: the timeline's trigger row and the analysis ask through here
-    with the same window and failure modes, so the store's memo answers the second call."""
-    from agent.offline.taxonomy import classify
+def draft_ranking(store: EvidenceReader, scope: Scope, onset: datetime | None, onset_uncertainty_s: float,
+                  failure_modes: list[str]) -> list[TriggerCandidate]:
+    """The one ranking a draft uses: the timeline's trigger row and the analysis ask through here,
+    each with the failure modes of the incident window's scan (taxonomy.scan_window)."""
     from agent.offline.timeline import incident_window
 
-    lo, end = incident_window(scope, store)
-    modes = classify(store, lo, end, []).modes
-    return rank_changes(store, onset, onset_uncertainty_s, end, scope.services, modes)
+    _, end = incident_window(scope, store)
+    return rank_changes(store, onset, onset_uncertainty_s, end, scope.services, failure_modes)
 
 
-def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services: list[str],
+def rank_triggers(store: EvidenceReader, first_anomaly: datetime | None, services: list[str],
                   window_end: datetime | None = None, top: int = 5,
                   failure_modes: list[str] | None = None,
                   onset_uncertainty_s: float = 0.0) -> list[TriggerCandidate]:
@@ -95,21 +93,16 @@ def rank_triggers(store: EvidenceStore, first_anomaly: datetime | None, services
                         failure_modes or [])[:top]
 
 
-def rank_changes(store: EvidenceStore, onset: datetime | None, onset_uncertainty_s: float,
+def rank_changes(store: EvidenceReader, onset: datetime | None, onset_uncertainty_s: float,
                  window_end: datetime | None, services: list[str], failure_modes: list[str],
                  top: int = 5) -> list[TriggerCandidate]:
-    """Every change that reached production before the onset (or inside its uncertainty), ranked.
-    Remembered on the store: the timeline and the analysis ask with the same arguments, so a draft
-    computes the ranking once."""
+    """Every change that reached production before the onset (or inside its uncertainty), ranked."""
     if onset is None:
         return []
-    key = ("rank_changes", onset, float(onset_uncertainty_s), window_end, tuple(services),
-           tuple(failure_modes), top)
-    return list(store.remember(key, lambda: _rank(store, onset, onset_uncertainty_s, window_end,
-                                                   services, failure_modes, top)))
+    return _rank(store, onset, onset_uncertainty_s, window_end, services, failure_modes, top)
 
 
-def _rank(store: EvidenceStore, onset: datetime, unc_s: float, window_end: datetime | None,
+def _rank(store: EvidenceReader, onset: datetime, unc_s: float, window_end: datetime | None,
           services: list[str], failure_modes: list[str], top: int) -> list[TriggerCandidate]:
     latest = onset + timedelta(seconds=max(unc_s, 0.0))
     # Reverts, rollbacks and mentions come after the onset: collect up to the end of the window.
@@ -134,7 +127,7 @@ class _Term(NamedTuple):
     reason: str
 
 
-def _score(store: EvidenceStore, c: Change, changes: list[Change], onset: datetime, vocab: set[str],
+def _score(store: EvidenceReader, c: Change, changes: list[Change], onset: datetime, vocab: set[str],
            talk: list[tuple[str, str]], failure_modes: list[str]) -> TriggerCandidate:
     assert c.reached_production_at is not None
     age_h = max((onset - c.reached_production_at).total_seconds() / 3600, 0.0)
@@ -252,7 +245,7 @@ def _undoes(r: Change, c: Change) -> bool:
     return False
 
 
-def _revert_signal(store: EvidenceStore, c: Change, changes: list[Change], onset: datetime) -> tuple[float, str]:
+def _revert_signal(store: EvidenceReader, c: Change, changes: list[Change], onset: datetime) -> tuple[float, str]:
     """A revert that reached production after the change, then recovery: the strongest signal."""
     assert c.reached_production_at is not None
     best, why = 0.0, ""
@@ -272,7 +265,7 @@ def _revert_signal(store: EvidenceStore, c: Change, changes: list[Change], onset
     return best, why
 
 
-def recovery_after(store: EvidenceStore, at: datetime, within: timedelta = timedelta(hours=3)) -> str | None:
+def recovery_after(store: EvidenceReader, at: datetime, within: timedelta = timedelta(hours=3)) -> str | None:
     """Id of the first record showing recovery after `at`: an alert resolving, a page resolved, a
     responder saying so, or error-level logs falling below half their rate before `at`."""
     end = at + within
@@ -292,7 +285,7 @@ def recovery_after(store: EvidenceStore, at: datetime, within: timedelta = timed
 
 # ---- responders naming the change ----------------------------------------------------------------
 
-def _responder_texts(store: EvidenceStore, start: datetime, end: datetime) -> list[tuple[str, str]]:
+def _responder_texts(store: EvidenceReader, start: datetime, end: datetime) -> list[tuple[str, str]]:
     """(id, text) of what people (not bots) wrote during and after the incident, notes included
     even when undated: a review often names the change only there."""
     out = [(ev.id, ev.text) for ev in store.iter(kinds=[EvidenceKind.CHAT], start=start, end=end)
@@ -332,7 +325,7 @@ def _is_config(path: str) -> bool:
     return bool(re.search(r"\.(ya?ml|json|toml|ini|cfg|conf|env)$", path, re.I))
 
 
-def last_known_good(store: EvidenceStore, top: TriggerCandidate | None) -> str:
+def last_known_good(store: EvidenceReader, top: TriggerCandidate | None) -> str:
     if top is None:
         return "[DATA GAP] No commit history or deploy record before the first anomaly."
     ev = store.get(top.evidence[0])

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from tools.models import EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 # "Declaring SEV2", "raising this to sev-1", "this is a P1", "SEV2 declared". A bare "P2" in
 # passing ("the P2 fix") is not a declaration, so a verb or "declared" must be next to it.
@@ -38,7 +38,7 @@ def _norm(digit: str) -> int:
     return min(int(digit), LOWEST)
 
 
-def declared_levels(store: EvidenceStore, manifest_severity: str | None = None) -> list[Declared]:
+def declared_levels(store: EvidenceReader, manifest_severity: str | None = None) -> list[Declared]:
     """Every declaration found, in time order (the manifest last: it is written afterwards)."""
     out: list[Declared] = []
     for ev in store.iter(kinds=[EvidenceKind.CHAT, EvidenceKind.NOTE]):

@@ -10,7 +10,7 @@ from datetime import datetime
 from agent.model import Detection, Impact, ImpactMetric, IncidentWindow
 from agent.offline import signals
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 
 def _round(v: float, nd: int = 2) -> float:
@@ -28,7 +28,7 @@ def _bounds(detection: Detection, window: IncidentWindow | None) -> tuple[dateti
     return start, detection.mitigated_at, "corroborated onset to first mitigation"
 
 
-def compute_impact(store: EvidenceStore, detection: Detection, window_start: datetime | None,
+def compute_impact(store: EvidenceReader, detection: Detection, window_start: datetime | None,
                    excursions: list[tuple[signals.Excursion, Evidence]],
                    window: IncidentWindow | None = None) -> Impact:
     imp = Impact()
@@ -78,7 +78,7 @@ def compute_impact(store: EvidenceStore, detection: Detection, window_start: dat
     return imp
 
 
-def _peak_minute_ratio(store: EvidenceStore, start: datetime, end: datetime | None) -> float | None:
+def _peak_minute_ratio(store: EvidenceReader, start: datetime, end: datetime | None) -> float | None:
     """Worst one-minute 5xx ratio in the window, from the store's per-minute totals."""
     lo = start.timestamp() - 60
     hi = end.timestamp() + 60 if end else float("inf")
@@ -100,7 +100,7 @@ def _metric_impacts(imp: Impact, excursions: list[tuple[signals.Excursion, Evide
         ))
 
 
-def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+def _trace_impacts(imp: Impact, store: EvidenceReader, start: datetime | None,
                    end: datetime | None) -> None:
     if store.count(kinds=[EvidenceKind.TRACE]) == 0:
         imp.data_gaps.append("[DATA GAP] Token and model-cost impact: no LLM request traces "
@@ -137,7 +137,7 @@ def _trace_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
                                         unit="USD", evidence=ids, detail="sum of exported cost_usd"))
 
 
-def _k8s_impacts(imp: Impact, store: EvidenceStore, start: datetime | None,
+def _k8s_impacts(imp: Impact, store: EvidenceReader, start: datetime | None,
                  end: datetime | None) -> None:
     kills = 0
     ids: list[str] = []

@@ -9,12 +9,13 @@ never reads records flagged as instruction-like.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, Field
+
 from tools.models import EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 
 @dataclass(frozen=True)
@@ -136,37 +137,31 @@ class Classification:
     specialist_hits: list[str]
 
 
-def classify(store: EvidenceStore, start: datetime | None, end: datetime | None,
-             trigger_ids: list[str]) -> Classification:
-    """Failure modes the evidence in the window supports. The scan of the window is remembered
-    on the store (timeline and analysis both ask); trigger commits are scanned on top of a copy."""
-    def window_scan() -> _Scan:
-        base = _Scan()
-        base.window(store, start, end)
-        return base
+def scan_window(store: EvidenceReader, start: datetime | None, end: datetime | None) -> ModeScan:
+    """The failure-mode scores of the evidence in the window: computed once per stage, then passed
+    to the change ranking (its modes) and to `classify` (with the trigger on top)."""
+    scan = ModeScan()
+    scan.window(store, start, end)
+    return scan
 
-    scan = store.remember(("taxonomy", start, end), window_scan).copy()
+
+def classify(window: ModeScan, store: EvidenceReader, trigger_ids: list[str]) -> Classification:
+    """Failure modes the window's evidence supports, with the trigger commits scanned on top of a
+    copy of the window's scan (which stays as it was)."""
+    scan = window.model_copy(deep=True)
     for ev in store.get_many(trigger_ids):
         scan.add(ev.kind, ev.id, ev.text + " " + " ".join(str(f) for f in ev.attrs.get("files") or []))
     return scan.result()
 
 
-class _Scan:
-    """Scores per failure mode, with the evidence behind them, built record by record."""
+class ModeScan(BaseModel):
+    """Scores per failure mode, with the evidence behind them, built record by record. A model,
+    so the timeline stage's scan of the window reaches the analysis through the graph state."""
 
-    def __init__(self) -> None:
-        self.scores: dict[str, float] = defaultdict(float)
-        self.ev_for: dict[str, list[str]] = defaultdict(list)
-        self.seen_text: dict[str, set[str]] = defaultdict(set)
-        self.specialist: list[str] = []
-
-    def copy(self) -> _Scan:
-        c = _Scan()
-        c.scores.update(self.scores)
-        c.ev_for.update({k: list(v) for k, v in self.ev_for.items()})
-        c.seen_text.update({k: set(v) for k, v in self.seen_text.items()})
-        c.specialist = list(self.specialist)
-        return c
+    scores: dict[str, float] = Field(default_factory=dict)
+    ev_for: dict[str, list[str]] = Field(default_factory=dict)
+    seen_text: dict[str, set[str]] = Field(default_factory=dict)  # per mode, texts already counted
+    specialist: list[str] = Field(default_factory=list)
 
     def add(self, kind: EvidenceKind, eid: str, text: str) -> None:
         scores, ev_for, seen_text, specialist = self.scores, self.ev_for, self.seen_text, self.specialist
@@ -177,14 +172,16 @@ class _Scan:
             if not m.pattern.search(text):
                 continue
             key = text[:80].lower()
-            if key in seen_text[m.id]:
+            seen = seen_text.setdefault(m.id, set())
+            if key in seen:
                 continue  # the same message repeated is one piece of evidence
-            seen_text[m.id].add(key)
-            scores[m.id] += SOURCE_WEIGHT.get(kind, 1.0)
-            if len(ev_for[m.id]) < 4:
-                ev_for[m.id].append(eid)
+            seen.add(key)
+            scores[m.id] = scores.get(m.id, 0.0) + SOURCE_WEIGHT.get(kind, 1.0)
+            cited = ev_for.setdefault(m.id, [])
+            if len(cited) < 4:
+                cited.append(eid)
 
-    def window(self, store: EvidenceStore, start: datetime | None, end: datetime | None) -> None:
+    def window(self, store: EvidenceReader, start: datetime | None, end: datetime | None) -> None:
         scan = self.add
         for ev in store.errors(start=start, end=end, limit=5000, include_warnings=True):
             scan(ev.kind, ev.id, ev.text)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from agent.model import IncidentWindow, Scope, TimelineEvent, WindowSignal
 from agent.offline import signals
-from agent.offline.window import compute_window, log_quiet_cut, plausible_bounds
+from agent.offline.window import log_quiet_cut, plausible_bounds
 from agent.offline.window import metric_excursions as window_metric_excursions
 from agent.offline.lexicon import (
     CANARY,
@@ -24,9 +24,11 @@ from agent.offline.lexicon import (
     TROUBLE,
 )
 from agent.offline import statements, templates, user_reports
+from agent.offline.window_facts import WindowFacts, window_facts
+from agent.validators.people import people
 from tools.models import Evidence, EvidenceKind
 from tools.readers.flags import MAX_DIFFS, changed_leaves
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 MAX_EVENTS = 40  # an incident with a rollback story has ~15 milestones plus corroborating rows
 SNIPPET = 140
@@ -73,7 +75,7 @@ def signature(text: str) -> str:
     return " ".join(t.split())[:120]
 
 
-def incident_window(scope: Scope, store: EvidenceStore) -> tuple[datetime | None, datetime | None]:
+def incident_window(scope: Scope, store: EvidenceReader) -> tuple[datetime | None, datetime | None]:
     lo, hi = store.time_span()
     # Implausible stamps (year 1 or 9999 placeholders, marked by tools/plausible.py) never bound
     # the window: they would stretch it across millennia and overflow date arithmetic.
@@ -179,7 +181,7 @@ def _merge(into: TimelineEvent, e: TimelineEvent) -> None:
         into.event = f"{into.event}; {e.event}"
 
 
-def log_anomaly(store: EvidenceStore, scope: Scope) -> tuple[signals.Excursion | None, Evidence | None]:
+def log_anomaly(store: EvidenceReader, scope: Scope) -> tuple[signals.Excursion | None, Evidence | None]:
     exc = signals.log_error_excursion(store.log_buckets(signals.BUCKET_S), scope.window_start, "")
     if exc is None:
         return None, None
@@ -187,7 +189,7 @@ def log_anomaly(store: EvidenceStore, scope: Scope) -> tuple[signals.Excursion |
     return exc, (first[0] if first else None)
 
 
-def metric_excursions(store: EvidenceStore, scope: Scope) -> list[tuple[signals.Excursion, Evidence]]:
+def metric_excursions(store: EvidenceReader, scope: Scope) -> list[tuple[signals.Excursion, Evidence]]:
     out = []
     for ev in store.iter(kinds=[EvidenceKind.METRIC]):
         exc = signals.metric_excursion(ev, scope.window_start)
@@ -204,13 +206,15 @@ def _fmt(v: float) -> str:
     return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
-def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
+def build_timeline(store: EvidenceReader, scope: Scope, facts: WindowFacts | None = None) -> list[TimelineEvent]:
+    """The timeline rows, built around the incident window of `facts` (computed when not given)."""
+    facts = facts if facts is not None else window_facts(store, scope)
     PEOPLE.set(tuple(re.compile(r"(?<![\w@])@?" + re.escape(n) + r"\b", re.I)
-                     for n in sorted(store.people(), key=len, reverse=True)))
+                     for n in sorted(people(store), key=len, reverse=True)))
     start, end = incident_window(scope, store)
     b = _Builder()
 
-    win = incident_window_signals(store, scope)
+    win = facts.window
     b.window = win
     _window_rows(store, b, win)
 
@@ -226,7 +230,7 @@ def build_timeline(store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
     _access_rates(store, b, start, end)
     _implicated_entities(store, b, start, end)
     _demote_precursors(b, win)
-    _trigger(store, b, scope, end)
+    _trigger(store, b, scope, facts.modes.result().modes)
     _reverts(store, b, end)
     return b.finish()
 
@@ -249,7 +253,7 @@ def _fold_into_reported_step(b: _Builder, ev: Evidence | None, when: datetime, n
     return True
 
 
-def _reverts(store: EvidenceStore, b: _Builder, end: datetime | None) -> None:
+def _reverts(store: EvidenceReader, b: _Builder, end: datetime | None) -> None:
     """Revert commits after the onset: when each was merged and when it reached production (the
     deploy or sync that names it). Responders often say only "merged" or "argo picked it up", so
     the change records, not the chat, carry these steps."""
@@ -272,11 +276,6 @@ def _reverts(store: EvidenceStore, b: _Builder, end: datetime | None) -> None:
                   "mitigation")
 
 
-def incident_window_signals(store: EvidenceStore, scope: Scope) -> IncidentWindow:
-    """The draft's one incident window (computed once, remembered on the store)."""
-    return compute_window(store, scope)
-
-
 def _signal_text(s: WindowSignal) -> str:
     if s.family.startswith("metric:"):
         return (f"Metric `{s.name}` leaves its baseline band (baseline {_fmt(s.baseline or 0.0)}, "
@@ -286,7 +285,7 @@ def _signal_text(s: WindowSignal) -> str:
     return f"{s.name[0].upper()}{s.name[1:]}: {s.detail}"
 
 
-def _window_rows(store: EvidenceStore, b: _Builder, win: IncidentWindow) -> None:
+def _window_rows(store: EvidenceReader, b: _Builder, win: IncidentWindow) -> None:
     """One onset row citing every corroborating source, a row for each corroborator that starts
     later, and one recovery row when the corroborated series return to baseline."""
     if win.onset is None or not win.corroborating:
@@ -308,7 +307,7 @@ def _window_rows(store: EvidenceStore, b: _Builder, win: IncidentWindow) -> None
         _recovery_row(store, b, win)
 
 
-def _recovery_row(store: EvidenceStore, b: _Builder, win: IncidentWindow) -> None:
+def _recovery_row(store: EvidenceReader, b: _Builder, win: IncidentWindow) -> None:
     """Cite the record that shows the return: the last series' own sample (a metric) or the first
     log record at or after it, at that record's time."""
     assert win.end is not None
@@ -338,7 +337,7 @@ def _demote_precursors(b: _Builder, win: IncidentWindow) -> None:
 ENTITY = re.compile(r"\b[a-z]{1,8}-\d{3,}[a-z0-9]*\b")
 
 
-def _implicated_entities(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _implicated_entities(store: EvidenceReader, b: _Builder, start: datetime | None,
                          end: datetime | None) -> None:
     """Identifiers responders name (a review id, a workspace, a checkpoint step) traced back to
     their first appearance in logs or traces: often the real start of the story."""
@@ -357,10 +356,10 @@ def _implicated_entities(store: EvidenceStore, b: _Builder, start: datetime | No
                   "context")
 
 
-def _trigger(store: EvidenceStore, b: _Builder, scope: Scope, end: datetime | None) -> None:
-    """The top-ranked change before the first anomaly: the ranking the analysis reports (one
-    computation per draft, remembered on the store). A commit shipped later by a deploy gets two
-    rows: when it landed and when it reached production."""
+def _trigger(store: EvidenceReader, b: _Builder, scope: Scope, failure_modes: list[str]) -> None:
+    """The top-ranked change before the first anomaly: the ranking the analysis reports (the same
+    arguments, so the same ranking). A commit shipped later by a deploy gets two rows: when it
+    landed and when it reached production."""
     from agent.offline.changes import draft_ranking
 
     win = b.window
@@ -371,7 +370,7 @@ def _trigger(store: EvidenceStore, b: _Builder, scope: Scope, end: datetime | No
         if not onsets:
             return
         onset, unc = min(onsets), 0.0
-    ranked = draft_ranking(store, scope, onset, unc)
+    ranked = draft_ranking(store, scope, onset, unc, failure_modes)
     if not ranked or ranked[0].at is None:
         return
     t = ranked[0]
@@ -399,7 +398,7 @@ def _value_strings(ev: Evidence, exc: signals.Excursion) -> list[str]:
     return [v for v in out if len(v.strip("0.")) >= 2][:1]
 
 
-def _first_report_of_value(store: EvidenceStore, b: _Builder, exc: signals.Excursion,
+def _first_report_of_value(store: EvidenceReader, b: _Builder, exc: signals.Excursion,
                            mev: Evidence) -> None:
     """Metric samples are coarse (hourly evals, 5-minute rates); a log or chat line that states
     the new value often pins the moment down more precisely."""
@@ -413,7 +412,7 @@ def _first_report_of_value(store: EvidenceStore, b: _Builder, exc: signals.Excur
                   "anomaly")
 
 
-def _error_signatures(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _error_signatures(store: EvidenceReader, b: _Builder, start: datetime | None,
                       end: datetime | None) -> None:
     """The three most frequent error templates of the window, each at its first record with
     its count (the template is described; only the sample record is quoted)."""
@@ -438,14 +437,14 @@ def _last_id(errors: list[Evidence], t: templates.Template) -> list[str]:
     return [last.id] if last is not None and last.id != t.first.id else []
 
 
-def baseline_cut(store: EvidenceStore, scope: Scope) -> datetime | None:
+def baseline_cut(store: EvidenceReader, scope: Scope) -> datetime | None:
     """End of the quiet period: the incident window start, else the first fifth of the logs' span."""
     if scope.window_start is not None:
         return scope.window_start
     return log_quiet_cut(store)
 
 
-def _new_signature(store: EvidenceStore, b: _Builder, scope: Scope, start: datetime | None,
+def _new_signature(store: EvidenceReader, b: _Builder, scope: Scope, start: datetime | None,
                    end: datetime | None) -> None:
     """The first warning or error whose template never appeared during the quiet period."""
     cut = baseline_cut(store, scope)
@@ -479,7 +478,7 @@ def _near_onset(win: IncidentWindow | None, when: datetime | None) -> bool:
     return abs((when - win.onset).total_seconds()) <= slack
 
 
-def _access_rates(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _access_rates(store: EvidenceReader, b: _Builder, start: datetime | None,
                   end: datetime | None) -> None:
     """HTTP request lines as a rate: the first minute whose 5xx count leaves the quiet period's
     band, with the window's 5xx share. No request line is ever a row of its own."""
@@ -526,7 +525,7 @@ def _milestone(st: statements.Statement) -> str | None:
     return cat if cat is not None and cat != "context" and st.confidence >= 0.5 else None
 
 
-def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _chat(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     first_human = True
     for ev in store.iter(kinds=[EvidenceKind.CHAT], start=start, end=end):
         if ev.flags:
@@ -544,7 +543,7 @@ def _chat(store: EvidenceStore, b: _Builder, start: datetime | None, end: dateti
         first_human = first_human and bot
 
 
-def _k8s(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _k8s(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     """One row per warning reason, at its FIRST occurrence (an event object is exported with its
     last time; `first_ts` says when it began) with the total count."""
     first: dict[str, tuple[datetime, Evidence]] = {}
@@ -596,7 +595,7 @@ RESTORE_DONE = re.compile(
 )
 
 
-def _log_keywords(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _log_keywords(store: EvidenceReader, b: _Builder, start: datetime | None,
                   end: datetime | None) -> None:
     hits = store.match(_LOG_FTS, kinds=[EvidenceKind.LOG], start=start, end=end, limit=300)
     seen: set[str] = set()
@@ -651,7 +650,7 @@ def _ramped_to_zero(steps: list[tuple[str, str, str]]) -> bool:
     return any(_PERCENT_KEY.match(key) and after == "0%" for key, _, after in steps)
 
 
-def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _changes_evals_tickets(store: EvidenceReader, b: _Builder, start: datetime | None,
                            end: datetime | None) -> None:
     """Flag/config/deploy changes, failing evals or canaries (first per suite) and the first
     user ticket (with how many followed in the window)."""
@@ -665,7 +664,7 @@ def _changes_evals_tickets(store: EvidenceStore, b: _Builder, start: datetime | 
 UNDO_ACTIONS = ("rolled_back", "disabled", "reverted")
 
 
-def _change_rows(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _change_rows(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     for ev in store.iter(kinds=[EvidenceKind.CHANGE], start=start, end=end):
         if ev.flags:
             continue
@@ -680,7 +679,7 @@ def _change_rows(store: EvidenceStore, b: _Builder, start: datetime | None, end:
               + (f" ({step})" if step else ""), cat)
 
 
-def _failed_eval_rows(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _failed_eval_rows(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     """The first failing run of each eval suite or canary."""
     failed_suites: set[str] = set()
     for ev in store.iter(kinds=[EvidenceKind.EVAL], start=start, end=end):
@@ -691,7 +690,7 @@ def _failed_eval_rows(store: EvidenceStore, b: _Builder, start: datetime | None,
             b.add(ev, ev.ts, f"Eval `{suite}` fails" + (f" on `{metric}`" if metric else ""), "anomaly")
 
 
-def _first_ticket_row(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _first_ticket_row(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     """Without a topic that rose with the incident: the window's first dated ticket."""
     tickets = [t for t in store.iter(kinds=[EvidenceKind.TICKET], start=start, end=end) if t.ts]
     if not tickets:
@@ -704,7 +703,7 @@ def _first_ticket_row(store: EvidenceStore, b: _Builder, start: datetime | None,
           "user_report")  # users noticing is not the organisation detecting
 
 
-def _topic_ticket_row(store: EvidenceStore, b: _Builder) -> bool:
+def _topic_ticket_row(store: EvidenceReader, b: _Builder) -> bool:
     """The first ticket of the topic that rose with the incident (the rise nearest the onset).
     A support queue always has tickets; its first one in the window is usually unrelated."""
     win = b.window
@@ -726,7 +725,7 @@ def _topic_ticket_row(store: EvidenceStore, b: _Builder) -> bool:
     return True
 
 
-def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
+def _notes_and_traces(store: EvidenceReader, b: _Builder, start: datetime | None,
                       end: datetime | None) -> None:
     for ev in store.iter(kinds=[EvidenceKind.NOTE], start=start, end=end, dated_only=True):
         if ev.flags:
@@ -748,7 +747,7 @@ def _notes_and_traces(store: EvidenceStore, b: _Builder, start: datetime | None,
         b.add(first_failed, first_failed.ts, f"First failed LLM request to `{model}`", "anomaly")
 
 
-def _alerts(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _alerts(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     seen_firing: set[str] = set()
     last_resolved: dict[str, Evidence] = {}
     for ev in store.iter(kinds=[EvidenceKind.ALERT], start=start, end=end):
@@ -766,7 +765,7 @@ def _alerts(store: EvidenceStore, b: _Builder, start: datetime | None, end: date
         b.add(ev, ev.ts, f"Alert `{name}` resolves", "recovery")
 
 
-def _pages(store: EvidenceStore, b: _Builder, start: datetime | None, end: datetime | None) -> None:
+def _pages(store: EvidenceReader, b: _Builder, start: datetime | None, end: datetime | None) -> None:
     for ev in store.iter(kinds=[EvidenceKind.PAGE], start=start, end=end):
         etype = str(ev.attrs.get("entry_type") or "")
         cat = PD_CATEGORY.get(etype)

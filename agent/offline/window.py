@@ -28,7 +28,7 @@ from agent.model import IncidentWindow, Precursor, Scope, WindowSignal
 from agent.offline import signals, user_reports
 from agent.offline.lexicon import USER_REPORT
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 # Two independent sources must start within this of each other to describe the same incident.
 # Alerts fire within minutes of a shift; pages and user reports can take an hour or two. Three
@@ -148,16 +148,15 @@ def _series_signals(points: list[tuple[float, float]], *, name: str, family: str
     return out
 
 
-def _minute_rows(store: EvidenceStore) -> list[tuple[float, int, int, int, int]]:
+def _minute_rows(store: EvidenceReader) -> list[tuple[float, int, int, int, int]]:
     """(minute, records, errors, with status, 5xx) from the finalized per-minute table; a store
     that was never finalized gives no failed counts, so the 5xx series is then skipped."""
-    try:
+    if store.is_finalized():
         return store.minute_stats()
-    except Exception:  # sqlite3.OperationalError: no log_minutes table on an unfinalized store
-        return [(b, n, e, s, 0) for b, n, e, s in store.log_buckets(signals.BUCKET_S)]
+    return [(b, n, e, s, 0) for b, n, e, s in store.log_buckets(signals.BUCKET_S)]
 
 
-def _log_signals(store: EvidenceStore, quiet_until: float | None) -> list[WindowSignal]:
+def _log_signals(store: EvidenceReader, quiet_until: float | None) -> list[WindowSignal]:
     lo_ok, hi_ok = plausible_bounds(store)
     rows = [r for r in _minute_rows(store) if lo_ok <= r[0] <= hi_ok]
     share = [(b, e / n) for b, n, e, _s, _f in rows if n >= MIN_RECORDS_PER_MINUTE]
@@ -189,7 +188,7 @@ def _samples(ev: Evidence, lo_ok: float = float("-inf"), hi_ok: float = float("i
     return sorted(pts)
 
 
-def _metric_signals(store: EvidenceStore, quiet_until: float | None) -> list[WindowSignal]:
+def _metric_signals(store: EvidenceReader, quiet_until: float | None) -> list[WindowSignal]:
     out = []
     bounds = plausible_bounds(store)
     for ev in store.iter(kinds=[EvidenceKind.METRIC]):
@@ -227,7 +226,7 @@ def _is_failure_share(name: str, pts: list[tuple[float, float]]) -> bool:
             and bool(pts) and all(0.0 <= v <= 1.0 for _, v in pts))
 
 
-def _eval_signals(store: EvidenceStore, quiet_until: float | None) -> list[WindowSignal]:
+def _eval_signals(store: EvidenceReader, quiet_until: float | None) -> list[WindowSignal]:
     """Failed eval samples as events; each suite/metric's scores as a series (lower is worse)."""
     failed: list[Evidence] = []
     scores: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
@@ -282,7 +281,7 @@ def _event_signals(events: list[Evidence], *, name: str, family: str, min_events
     return out
 
 
-def _discrete_signals(store: EvidenceStore) -> list[WindowSignal]:
+def _discrete_signals(store: EvidenceReader) -> list[WindowSignal]:
     alerts = [e for e in store.iter(kinds=[EvidenceKind.ALERT])
               if str(e.attrs.get("status") or "firing") == "firing"]
     pages = [e for e in store.iter(kinds=[EvidenceKind.PAGE]) if e.attrs.get("entry_type") == "trigger"]
@@ -302,7 +301,7 @@ def _discrete_signals(store: EvidenceStore) -> list[WindowSignal]:
             + _event_signals(k8s, name="Kubernetes Warning events", family="k8s", min_events=MIN_EVENTS))
 
 
-def _user_signals(store: EvidenceStore) -> list[WindowSignal]:
+def _user_signals(store: EvidenceReader) -> list[WindowSignal]:
     """Tickets count by topic, as a rise against the topic's own baseline (user_reports.py); a
     lone ticket is never a signal. Chat messages relaying user reports are a judgment like a
     page; a single one is weaker (see below)."""
@@ -328,7 +327,7 @@ def _user_signals(store: EvidenceStore) -> list[WindowSignal]:
     return out
 
 
-def _record_signals(store: EvidenceStore, quiet_until: float | None) -> list[WindowSignal]:
+def _record_signals(store: EvidenceReader, quiet_until: float | None) -> list[WindowSignal]:
     """Single records that may mark an onset in sparse logs: each cluster of error-level records
     and the first occurrence of each warning or error message never seen in the quiet period.
     They are WEAK: only an independent signal right after them (WEAK_CORROBORATION_S) makes one
@@ -355,7 +354,7 @@ def _record_signals(store: EvidenceStore, quiet_until: float | None) -> list[Win
     return out
 
 
-def plausible_bounds(store: EvidenceStore) -> tuple[float, float]:
+def plausible_bounds(store: EvidenceReader) -> tuple[float, float]:
     """The store's plausible time range (tools/plausible.py marks clock-skewed or placeholder
     timestamps outside it); (-inf, inf) when the store has none recorded."""
     span = store.get_meta("plausible_span") or {}
@@ -365,7 +364,7 @@ def plausible_bounds(store: EvidenceStore) -> tuple[float, float]:
             float(hi) if isinstance(hi, (int, float)) else float("inf"))
 
 
-def log_quiet_cut(store: EvidenceStore) -> datetime | None:
+def log_quiet_cut(store: EvidenceReader) -> datetime | None:
     """End of the logs' own quiet stretch: the minute by which the first fifth of the LOG RECORDS
     was written. The whole store's span includes months of git history, and one stray old log
     line stretches the logs' span too; either would put every line after the cut and make every
@@ -454,7 +453,7 @@ def _pick_onset(cands: list[WindowSignal], single_source: bool) -> tuple[WindowS
     return None, [], ""
 
 
-def _end(onset: WindowSignal, backers: list[WindowSignal], store: EvidenceStore) -> tuple[datetime | None, str]:
+def _end(onset: WindowSignal, backers: list[WindowSignal], store: EvidenceReader) -> tuple[datetime | None, str]:
     """Last return to baseline of the corroborated series, else the first page resolution after
     the onset. A series still out of band at its end leaves the end open."""
     series = [s for s in [onset, *backers] if s.baseline is not None]
@@ -491,13 +490,12 @@ def _hint_range(scope: Scope | None) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def compute_window(store: EvidenceStore, scope: Scope | None = None) -> IncidentWindow:
-    """The incident window, remembered on the store: every stage of a draft gets the same one."""
-    key = ("incident_window", scope.window_start if scope else None, scope.window_end if scope else None)
-    return store.remember(key, lambda: _compute(store, scope))  # type: ignore[no-any-return]
+def compute_window(store: EvidenceReader, scope: Scope | None = None) -> IncidentWindow:
+    """The incident window. The analysis computes it once and carries it (Analysis.window)."""
+    return _compute(store, scope)
 
 
-def _refine(store: EvidenceStore, sig: WindowSignal) -> None:
+def _refine(store: EvidenceReader, sig: WindowSignal) -> None:
     """A metric sample only says the shift happened within one step before it. A log, chat or
     note line in that step that states the new value as the series writes it pins it down."""
     if not sig.family.startswith("metric:") or not sig.evidence:
@@ -525,7 +523,7 @@ def _recurring_background(s: WindowSignal, found: list[WindowSignal]) -> bool:
             and any(o.name == ERROR_RECORDS and not o.sustained and o.onset < s.onset for o in found))
 
 
-def _compute(store: EvidenceStore, scope: Scope | None) -> IncidentWindow:
+def _compute(store: EvidenceReader, scope: Scope | None) -> IncidentWindow:
     hint_lo, hint_hi = _hint_range(scope)
     quiet = scope.window_start.timestamp() if scope is not None and scope.window_start else None
     found = (_log_signals(store, quiet) + _metric_signals(store, quiet)
@@ -564,7 +562,7 @@ def _compute(store: EvidenceStore, scope: Scope | None) -> IncidentWindow:
     return w
 
 
-def metric_excursions(store: EvidenceStore, w: IncidentWindow) -> list[tuple[signals.Excursion, Evidence]]:
+def metric_excursions(store: EvidenceReader, w: IncidentWindow) -> list[tuple[signals.Excursion, Evidence]]:
     """Metric signals overlapping the window, in the shape impact reporting uses."""
     out = []
     for s in w.signals:

@@ -8,7 +8,7 @@ deterministic ones.
 
 Rules (stable ids): no-blame, no-counterfactual, grounded, quantified-impact, actionable,
 no-premature-fix, ai-native-depth, stochasticity, scope, no-production-code, structure, light-review,
-own-limits, psych-safety. `grounded` needs an `EvidenceLookup` (tools.store.EvidenceStore, or
+own-limits, psych-safety. `grounded` needs an `EvidenceLookup` (tools.store.reader.EvidenceReader, or
 `InMemoryEvidence` in tests) and is silent without one.
 
 Adding a validator

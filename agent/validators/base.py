@@ -15,7 +15,7 @@ SeverityLevel = Literal["error", "warning"]
 
 @runtime_checkable
 class EvidenceLookup(Protocol):
-    """What the `grounded` rule needs from an evidence store (tools.store.EvidenceStore has all three)."""
+    """What the `grounded` rule needs from an evidence store (tools.store.reader.EvidenceReader has all three)."""
 
     def exists(self, evidence_id: str) -> bool: ...
 

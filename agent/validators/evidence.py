@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 
 class InMemoryEvidence:
-    """Evidence as (id, text, optional UTC timestamp) triples; same semantics as EvidenceStore."""
+    """Evidence as (id, text, optional UTC timestamp) triples; same semantics as tools.store.reader.EvidenceReader."""
 
     def __init__(self, records: Iterable[tuple[str, str, datetime | None]] = ()) -> None:
         self._texts: dict[str, str] = {}

@@ -99,14 +99,17 @@ def test_chat_sniffing_leaves_logs_and_slack_days_alone(tmp_path: Path) -> None:
 
 
 def test_chat_exports_ingested_together(tmp_path: Path) -> None:
+    from agent.validators.people import people
     from tools.ingest import ingest
-    from tools.store import EvidenceStore
+    from tools.store.writer import StoreWriter
 
     dump = tmp_path / "dump"
     shutil.copytree(FIX, dump / "chat")
-    store = EvidenceStore.create(tmp_path / "e.db")
-    inv = ingest(dump, store, workdir=tmp_path / "w")
+    writer = StoreWriter.create(tmp_path / "e.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "w")
+    store = writer.reader()
     assert inv.kinds.get("chat") == 6 + 3 + 3
     found, total = store.search("reindex", kinds=[EvidenceKind.CHAT])
     assert total == 2 and {e.attrs["user"] for e in found} == {"rsato", "mkhan"}
-    assert "Priya Nair" in store.people() and "Deploy Bot" not in store.people()
+    named = people(store)
+    assert "Priya Nair" in named and "Deploy Bot" not in named

@@ -18,7 +18,7 @@ from tools.ingest import COVERAGE_FLOOR, coverage_gap, coverage_totals, ingest
 from tools.models import Evidence, EvidenceKind, Inventory, Malformed, SourceReport
 from tools.readers.base import Coverage, ReadContext
 from tools.readers.common import MAX_CONTINUATION_LINES, iter_json_lines, make, read_line_records
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 # Python logging lines (the default format), a traceback, an undated `basicConfig` record with
 # one indented continuation, a blank line and one line that is no record at all.
@@ -68,12 +68,12 @@ def _dump(root: Path) -> Path:
 
 
 def _ingest(dump: Path, out: Path, workers: int = 1) -> Inventory:
-    store = EvidenceStore.create(out / "e.db")
+    writer = StoreWriter.create(out / "e.db")
     try:
-        return ingest(dump, store, workdir=out / "w", max_line_bytes=MAX_LINE, workers=workers,
+        return ingest(dump, writer, workdir=out / "w", max_line_bytes=MAX_LINE, workers=workers,
                       parallel_min_bytes=0)
     finally:
-        store.close()
+        writer.close()
 
 
 def _by_path(inv: Inventory) -> dict[str, SourceReport]:

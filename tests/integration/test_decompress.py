@@ -17,7 +17,8 @@ import tools.archive as archive
 from tools.decompress import compression_of, inner_name
 from tools.ingest import ingest
 from tools.models import Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 JSONL = (
     b'{"ts": "2025-03-02T10:00:00Z", "level": "info", "service": "rag-api", "msg": "retriever ready"}\n'
@@ -26,10 +27,10 @@ JSONL = (
 ISO_LINE = b"2025-03-02T10:00:00Z INFO worker started\n"
 
 
-def run(dump: Path, tmp_path: Path, **kw: object) -> tuple[Inventory, EvidenceStore]:
-    store = EvidenceStore.create(tmp_path / "store.db")
-    inv = ingest(dump, store, workdir=tmp_path / "work", **kw)  # type: ignore[arg-type]
-    return inv, store
+def run(dump: Path, tmp_path: Path, **kw: object) -> tuple[Inventory, EvidenceReader]:
+    writer = StoreWriter.create(tmp_path / "store.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "work", **kw)  # type: ignore[arg-type]
+    return inv, writer.reader()
 
 
 def compress(method: str, data: bytes) -> bytes:

@@ -13,7 +13,8 @@ from cli.main import app
 from tools.export import export_record, iso_utc, line_of, write_jsonl
 from tools.ingest import ingest
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 FIELDS = ["id", "kind", "ts", "ts_assumed", "source", "line", "service", "level", "text", "attrs"]
 SECRET = "AKIAIOSFODNN7EXAMPLE"  # the documented example AWS key id: redacted at ingest
@@ -38,10 +39,10 @@ def _dump(root: Path) -> Path:
     return d
 
 
-def _store(tmp_path: Path) -> EvidenceStore:
-    store = EvidenceStore.create(tmp_path / "e.db")
-    ingest(_dump(tmp_path), store, workdir=tmp_path / "w")
-    return store
+def _store(tmp_path: Path) -> EvidenceReader:
+    writer = StoreWriter.create(tmp_path / "e.db")
+    ingest(_dump(tmp_path), writer, workdir=tmp_path / "w")
+    return writer.reader()
 
 
 def test_every_record_once_with_the_documented_fields(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from tools.models import Evidence, EvidenceKind, Malformed
 from tools.readers.base import ReadContext
 from tools.readers.fields import MAX_VALUE_BYTES, discover, parse_time_value
 from tools.readers.registry import pick_reader
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 UTC = timezone.utc
 
@@ -209,8 +209,7 @@ def test_ingest_reads_unknown_json_instead_of_skipping_it(tmp_path: Path) -> Non
         {"id": 1, "payload": {"doc": "a", "updated_at": "2024-05-01T10:00:00Z"}},
         {"id": 2, "payload": {"doc": "b", "updated_at": "2024-05-01T10:01:00Z"}}]}, "status": "ok"}))
     (dump / "config.json").write_text(json.dumps({"replicas": 2, "quantization": None}))
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=tmp_path / "work")
+    inv = ingest(dump, StoreWriter.create(tmp_path / "s.db"), workdir=tmp_path / "work")
     kinds = {s.path: s.kind for s in inv.sources}
     assert kinds == {"points.json": "json.document", "config.json": "json.document"}
     assert not [s for s in inv.skipped if s.path.endswith(".json")]

@@ -26,7 +26,8 @@ from cli.main import app
 from tools.archive import Budget, safe_extract
 from tools.ingest import ingest, ingest_to_path, shown
 from tools.readers.common import MAX_JSON_DEPTH, too_deep
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 from tools.workdir_lock import WorkdirBusy, WorkdirLock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,8 +143,9 @@ def test_unreadable_folder_is_listed_skipped(tmp_path: Path, monkeypatch: pytest
         return real_scandir(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", scandir)
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+    writer = StoreWriter.create(tmp_path / "s.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "wd", workers=1)
+    store = writer.reader()
     store.close()
     assert inv.total_records == 1
     assert any(s.path == "secret" and "unreadable folder" in s.note for s in inv.skipped)
@@ -156,8 +158,9 @@ def test_deep_json_line_costs_that_line_only(tmp_path: Path) -> None:
     good = '{"ts":"2024-04-25T14:00:0%dZ","level":"error","msg":"m%d"}\n'
     deep = "[" * 100_000 + "]" * 100_000
     (dump / "app.jsonl").write_text(good % (1, 1) + good % (2, 2) + '{"a":' + deep + "}\n" + good % (3, 3))
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+    writer = StoreWriter.create(tmp_path / "s.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "wd", workers=1)
+    store = writer.reader()
     store.close()
     assert inv.total_records == 3 and inv.total_malformed == 1
 
@@ -183,8 +186,9 @@ def test_one_ragged_slack_message_costs_that_message_only(tmp_path: Path) -> Non
     day2 = [{"type": "message", "ts": "1714140000.000100", "text": "next day", "user": "U1"}]
     (chan / "2024-04-25.json").write_text(json.dumps(day1))
     (chan / "2024-04-26.json").write_text(json.dumps(day2))
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+    writer = StoreWriter.create(tmp_path / "s.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "wd", workers=1)
+    store = writer.reader()
     store.close()
     assert inv.kinds.get("chat") == 3  # first, third, next day
     assert inv.total_malformed == 2
@@ -196,8 +200,9 @@ def test_implausible_times_are_kept_but_marked(tmp_path: Path) -> None:
     dump.mkdir()
     (dump / "app.log").write_text("2024-04-25T14:00:00Z ERROR a\n9999-12-31T23:59:59Z ERROR far\n"
                                   "0001-01-01T00:00:00Z ERROR old\n2024-04-25T14:05:00Z INFO b\n")
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+    writer = StoreWriter.create(tmp_path / "s.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "wd", workers=1)
+    store = writer.reader()
     meta = store.get_meta("plausible_span")
     store.close()
     assert inv.total_records == 4
@@ -331,7 +336,7 @@ _CRASH_SCRIPT = textwrap.dedent("""
     import tools.ingest as ingest_mod
     from agent.runner import run_draft
     def crash(inv, ing, store, *rest):
-        store._db.commit()  # rows are on disk, the store is not finished: then the process dies
+        # every batch is committed as it is written: rows are on disk, the store is not finished
         os._exit(9)
     ingest_mod._finish = crash
     run_draft(Path(sys.argv[1]), base=Path(sys.argv[2]), run_id="r1")
@@ -353,7 +358,7 @@ def test_a_crash_mid_ingest_leaves_no_store_a_resume_would_trust(tmp_path: Path)
     assert not (run_dir / "evidence.db").exists()  # only the .partial the rerun replaces
     result = run_draft(None, base=base, run_id="r1", resume=True)
     assert result.report is not None and "close" in result.completed
-    store = EvidenceStore(run_dir / "evidence.db")
+    store = EvidenceReader(run_dir / "evidence.db")
     try:
         assert store.count() == 30
     finally:
@@ -419,9 +424,10 @@ def _ingest_one(tmp_path: Path, name: str, body: str) -> tuple[object, object]:
     dump.mkdir(parents=True)
     (dump / name).write_text(body)
     (dump / "other.log").write_text("2024-04-25T14:00:00Z INFO still here\n")
-    store = EvidenceStore.create(tmp_path / "s.db")
+    writer = StoreWriter.create(tmp_path / "s.db")
     try:
-        inv = ingest(dump, store, workdir=tmp_path / "wd", workers=1)
+        inv = ingest(dump, writer, workdir=tmp_path / "wd", workers=1)
+        store = writer.reader()
     finally:
         store.close()
     src = next(s for s in inv.sources if s.path == name)

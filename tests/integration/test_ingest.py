@@ -12,16 +12,17 @@ import pytest
 import tools.ingest_units as ingest_units
 from tools.ingest import GAP_TEXT, ingest
 from tools.models import EvidenceKind, Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 UTC = timezone.utc
 DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "readers" / "dump"
 
 
-def run(dump: Path, tmp_path: Path, tag: str = "a", **kw: object) -> tuple[Inventory, EvidenceStore]:
-    store = EvidenceStore.create(tmp_path / tag / "store.db")
-    inv = ingest(dump, store, workdir=tmp_path / tag / "work", **kw)  # type: ignore[arg-type]
-    return inv, store
+def run(dump: Path, tmp_path: Path, tag: str = "a", **kw: object) -> tuple[Inventory, EvidenceReader]:
+    writer = StoreWriter.create(tmp_path / tag / "store.db")
+    inv = ingest(dump, writer, workdir=tmp_path / tag / "work", **kw)  # type: ignore[arg-type]
+    return inv, writer.reader()
 
 
 def skipped_notes(inv: Inventory) -> dict[str, str]:
@@ -209,9 +210,10 @@ def test_redaction_and_untrusted_flags_are_applied(tmp_path: Path, monkeypatch: 
 def test_workdir_inside_dump_is_not_ingested(tmp_path: Path) -> None:
     dump = tmp_path / "d"
     shutil.copytree(DUMP / "logs", dump)
-    store = EvidenceStore.create(tmp_path / "s.db")
-    inv = ingest(dump, store, workdir=dump / ".postmortem")
-    inv2 = ingest(dump, EvidenceStore.create(tmp_path / "s2.db"), workdir=dump / ".postmortem")
+    writer = StoreWriter.create(tmp_path / "s.db")
+    inv = ingest(dump, writer, workdir=dump / ".postmortem")
+    store = writer.reader()
+    inv2 = ingest(dump, StoreWriter.create(tmp_path / "s2.db"), workdir=dump / ".postmortem")
     assert [s.path for s in inv.sources] == [s.path for s in inv2.sources]
     assert not any(".postmortem" in s.path for s in inv2.sources + inv2.skipped)
     assert store.count(kinds=[EvidenceKind.LOG]) > 0
@@ -321,10 +323,10 @@ def test_inventory_says_which_zone_naive_times_were_read_in(tmp_path: Path) -> N
     dump = tmp_path / "dump"
     dump.mkdir()
     (dump / "app.log").write_text("2025-03-01 10:00:00 INFO start\n2025-03-01 10:01:00 ERROR boom\n")
-    plain = ingest(dump, EvidenceStore.create(tmp_path / "a.db"), workdir=tmp_path / "wa")
+    plain = ingest(dump, StoreWriter.create(tmp_path / "a.db"), workdir=tmp_path / "wa")
     (src,) = [s for s in plain.sources if s.path == "app.log"]
     assert src.assumed_ts == 2 and "read as UTC" in src.note
     (dump / "incident.yaml").write_text("timezone: America/New_York\n")
-    zoned = ingest(dump, EvidenceStore.create(tmp_path / "b.db"), workdir=tmp_path / "wb")
+    zoned = ingest(dump, StoreWriter.create(tmp_path / "b.db"), workdir=tmp_path / "wb")
     (src,) = [s for s in zoned.sources if s.path == "app.log"]
     assert "read as America/New_York" in src.note

@@ -14,14 +14,15 @@ from benchmarks import loghub
 from tools.ingest import _read_ahead_holds, ingest
 from tools.ingest_units import UnitResult
 from tools.models import Inventory, SourceReport
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 UTC = timezone.utc
 
 
-def run(dump: Path, tmp_path: Path) -> tuple[Inventory, EvidenceStore]:
-    store = EvidenceStore.create(tmp_path / "store.db")
-    return ingest(dump, store, workdir=tmp_path / "work"), store
+def run(dump: Path, tmp_path: Path) -> tuple[Inventory, EvidenceReader]:
+    writer = StoreWriter.create(tmp_path / "store.db")
+    return ingest(dump, writer, workdir=tmp_path / "work"), writer.reader()
 
 
 def test_bsd_syslog_december_goes_to_the_year_before_the_newest_evidence(tmp_path: Path) -> None:

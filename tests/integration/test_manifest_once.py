@@ -20,10 +20,12 @@ from agent.model import Scope, TimelineEvent
 from agent.offline.scoping import (NO_MANIFEST, scope_after_ingest, scope_from_manifest,
                                    scope_from_parsed)
 from agent.runner import run_draft
+from agent.offline.window_facts import WindowFacts
 from tools.ingest import ingest
 from tools.models import Inventory
 from tools.readers.manifest import load_manifest
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 UTC = timezone.utc
 MANIFEST = """\
@@ -60,11 +62,11 @@ def _archive(dump: Path) -> Path:
 
 
 def _ingest(dump: Path, work: Path) -> Inventory:
-    store = EvidenceStore.create(work / "evidence.db")
+    writer = StoreWriter.create(work / "evidence.db")
     try:
-        return ingest(dump, store, workdir=work / "extracted", workers=1)
+        return ingest(dump, writer, workdir=work / "extracted", workers=1)
     finally:
-        store.close()
+        writer.close()
 
 
 def test_reader_reads_the_naive_window_in_the_manifest_zone(tmp_path: Path) -> None:
@@ -132,9 +134,9 @@ class _Recorder(OfflineEngine):
     def __init__(self) -> None:
         self.scopes: list[Scope] = []
 
-    def timeline(self, store: EvidenceStore, scope: Scope) -> list[TimelineEvent]:
+    def timeline(self, store: EvidenceReader, scope: Scope, facts: WindowFacts | None = None) -> list[TimelineEvent]:
         self.scopes.append(scope)
-        return super().timeline(store, scope)
+        return super().timeline(store, scope, facts)
 
 
 @pytest.mark.parametrize("as_archive", [False, True])

@@ -14,7 +14,7 @@ import tools.ingest as ingest_mod
 from tools.ingest import ingest
 from tools.ingest_units import FAULT_ENV
 from tools.readers.common import line_spans, looks_like_continuation
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2024, 10, 8, 12, 0, tzinfo=timezone.utc)
 EMAILS = ["ana@example.com", "ops-bot@example.org", "li.wei@example.net"]
@@ -52,8 +52,9 @@ def _dump(root: Path) -> Path:
 
 
 def _ingest(dump: Path, out: Path, workers: int) -> tuple[list[tuple], dict]:
-    store = EvidenceStore.create(out / "e.db")
-    inv = ingest(dump, store, workdir=out / "w", workers=workers, parallel_min_bytes=0)
+    writer = StoreWriter.create(out / "e.db")
+    inv = ingest(dump, writer, workdir=out / "w", workers=workers, parallel_min_bytes=0)
+    store = writer.reader()
     store.close()
     db = sqlite3.connect(out / "e.db")
     rows = db.execute(f"SELECT {COLUMNS} FROM evidence ORDER BY rowid").fetchall()

@@ -13,7 +13,7 @@ from agent.engine import OfflineEngine
 from agent.model import Analysis, Report, Scope, ValidationFinding
 from agent.runner import RunError, run_draft
 from tools.models import Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
 
 DUMP = Path(__file__).resolve().parents[2] / "examples" / "vllm-oom-upgrade"
 TODAY = date(2026, 4, 27)
@@ -25,7 +25,7 @@ class BlamingEngine(OfflineEngine):
     """Synthesis writes blame language; repair is the real offline repair."""
 
     def synthesis(self, scope: Scope, inventory: Inventory | None, timeline, analysis: Analysis,  # type: ignore[no-untyped-def]
-                  today: date, names_opt_in: bool, store: EvidenceStore | None = None) -> Report:
+                  today: date, names_opt_in: bool, store: EvidenceReader | None = None) -> Report:
         report = super().synthesis(scope, inventory, timeline, analysis, today, names_opt_in, store)
         report.summary.append(BLAME)
         return report
@@ -39,7 +39,7 @@ class StubbornEngine(BlamingEngine):
         report.summary.append(INVENTED)
         return report
 
-    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceStore) -> Report:
+    def repair(self, report: Report, findings: list[ValidationFinding], store: EvidenceReader) -> Report:
         return report.model_copy(deep=True)
 
 

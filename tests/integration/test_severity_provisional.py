@@ -18,7 +18,7 @@ from agent.offline import analysis, severity, synthesis, timeline
 from agent.render import render_markdown
 from tools.ingest import ingest
 from tools.models import Evidence, EvidenceKind, Inventory
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2025, 2, 3, 9, 0, tzinfo=timezone.utc)
 
@@ -37,11 +37,12 @@ def _scope() -> Scope:
 
 
 def _analyse(tmp_path: Path, inventory: Inventory | None, records: list[Evidence] | None = None):  # type: ignore[no-untyped-def]
-    store = EvidenceStore.create(tmp_path / "e.db")
-    store.add_many(records if records is not None else _quiet_records())
-    store.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(records if records is not None else _quiet_records())
+    writer.finalize()
     if inventory is not None:
-        store.save_inventory(inventory)
+        writer.save_inventory(inventory)
+        store = writer.reader()
     events = timeline.build_timeline(store, _scope())
     return store, events, analysis.analyse(store, _scope(), events)
 
@@ -93,8 +94,9 @@ def test_report_states_the_gap_at_the_top(tmp_path: Path) -> None:
     (dump / "search.jsonl").write_text("\n".join(lines) + "\n")
     blob = json.dumps({"ts": T0.isoformat(), "msg": "y" * 5000})
     (dump / "embeddings.jsonl").write_text((blob + "\n") * 20)
-    store = EvidenceStore.create(tmp_path / "e.db")
-    inv = ingest(dump, store, workdir=tmp_path / "w", max_line_bytes=4096)
+    writer = StoreWriter.create(tmp_path / "e.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "w", max_line_bytes=4096)
+    store = writer.reader()
     assert inv.coverage is not None and inv.coverage < 0.2
     events = timeline.build_timeline(store, _scope())
     a = analysis.analyse(store, _scope(), events)

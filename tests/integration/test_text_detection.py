@@ -9,14 +9,15 @@ from pathlib import Path
 from tools.decompress import count_invalid_utf8, sniff_text
 from tools.ingest import ingest
 from tools.models import Inventory
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 LOG = "2025-03-02T10:00:00Z INFO ingest started\n2025-03-02T10:00:05Z ERROR ingest failed: café ☕\n"
 
 
-def run(dump: Path, tmp_path: Path) -> tuple[Inventory, EvidenceStore]:
-    store = EvidenceStore.create(tmp_path / "store.db")
-    return ingest(dump, store, workdir=tmp_path / "work"), store
+def run(dump: Path, tmp_path: Path) -> tuple[Inventory, EvidenceReader]:
+    writer = StoreWriter.create(tmp_path / "store.db")
+    return ingest(dump, writer, workdir=tmp_path / "work"), writer.reader()
 
 
 def sources(inv: Inventory) -> dict[str, object]:

@@ -141,14 +141,15 @@ def test_adf_text_handles_marks_lists_and_breaks() -> None:
 
 def test_tickets_ingested_searchable_and_redacted(tmp_path: Path) -> None:
     from tools.ingest import ingest
-    from tools.store import EvidenceStore
+    from tools.store.writer import StoreWriter
 
     dump = tmp_path / "dump"
     (dump / "support").mkdir(parents=True)
     for name in ("zendesk_search.json", "jira_search.json"):
         shutil.copy(FIX / name, dump / "support" / name)
-    store = EvidenceStore.create(tmp_path / "e.db")
-    inv = ingest(dump, store, workdir=tmp_path / "w")
+    writer = StoreWriter.create(tmp_path / "e.db")
+    inv = ingest(dump, writer, workdir=tmp_path / "w")
+    store = writer.reader()
     assert inv.kinds.get("ticket") == 7  # 2 tickets + 2 comments; issue, comment, change
     found, total = store.search("ticket cut off")
     assert total == 1 and found[0].id == "ticket:support/zendesk_search.json:501"

@@ -43,9 +43,10 @@ with open(sys.argv[2], "a") as f:
     f.write(f"{os.getpid()}\\n")
 if __name__ == "__main__":
     from tools.ingest import ingest
-    from tools.store import EvidenceStore
+    from tools.store.writer import StoreWriter
     root = Path(sys.argv[1])
-    store = EvidenceStore.create(root / "e.sqlite")
-    inv = ingest(root / "dump", store, workdir=root / "work", workers=2, parallel_min_bytes=0)
+    writer = StoreWriter.create(root / "e.sqlite")
+    inv = ingest(root / "dump", writer, workdir=root / "work", workers=2, parallel_min_bytes=0)
+    store = writer.reader()
     print(store.get_meta("ingest_stats")["workers"], inv.total_records)
 """

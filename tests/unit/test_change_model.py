@@ -12,7 +12,8 @@ from pathlib import Path
 from agent.offline.change_model import Change, audit_change, collect_changes, k8s_changes, log_change
 from agent.offline.changes import rank_changes
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 ONSET = datetime(2026, 5, 4, 14, 0, tzinfo=timezone.utc)
 OLD_SHA = "1f2e3d4c5b6a" + "7" * 28  # authored days ago, deployed just before the onset
@@ -39,14 +40,14 @@ def _commit(sha: str, ts: datetime, message: str, files: list[str], authored: da
                     locator=sha, text=message, attrs=attrs)
 
 
-def _store(tmp_path: Path, records: list[Evidence]) -> EvidenceStore:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(records)
-    s.finalize()
-    return s
+def _store(tmp_path: Path, records: list[Evidence]) -> EvidenceReader:
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(records)
+    writer.finalize()
+    return writer.reader()
 
 
-def _rank(store: EvidenceStore, services: list[str], unc: float = 0.0) -> list:  # type: ignore[type-arg]
+def _rank(store: EvidenceReader, services: list[str], unc: float = 0.0) -> list:  # type: ignore[type-arg]
     return rank_changes(store, ONSET, unc, ONSET + timedelta(hours=2), services, [])
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from agent.model import Analysis, Detection, IncidentWindow, TimelineEvent, TriggerCandidate
 from agent.offline import analysis, detection, statements, taxonomy, timeline
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
@@ -51,15 +51,16 @@ def test_ramp_step_names_the_percentages() -> None:
 
 
 def test_ramp_to_zero_is_a_mitigation_row(tmp_path: Path) -> None:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many([
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many([
         Evidence(id=f"change:flags.json:{i}", kind=EvidenceKind.CHANGE, ts=_at(m), source="flags.json",
                  text="flag tutor_v9 updated", attrs={
                      "change_type": "flag", "target": "tutor_v9", "action": "updated", "environment": "production",
                      "before": {"parameters": {"rollout": b}}, "after": {"parameters": {"rollout": a}}})
         for i, (m, b, a) in enumerate([(0, "10", "50"), (30, "50", "0")])
     ])
-    s.finalize()
+    writer.finalize()
+    s = writer.reader()
     b = timeline._Builder()
     timeline._changes_evals_tickets(s, b, _at(-60), _at(60))
     by_text = {e.event: e.category for e in b.events}
@@ -83,15 +84,16 @@ def _commit(sha: str, minute: float, message: str) -> Evidence:
 
 def test_revert_merge_and_its_sync_are_rows(tmp_path: Path) -> None:
     bad, rev = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "0f1e2d3c4b5a69788796a5b4c3d2e1f012345678"
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many([
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many([
         _commit(bad, -90, "serving: raise max_num_seqs to 512 (#41)"),
         _commit(rev, 40, 'Revert "serving: raise max_num_seqs to 512 (#41)" (#44)\n\nThis reverts commit '
                 + bad + "."),
         Evidence(id="log:argocd.log:9", kind=EvidenceKind.LOG, ts=_at(41), source="argocd.log", level="info",
                  service="argocd", text=f"Initiated automated sync to '{rev}'"),
     ])
-    s.finalize()
+    writer.finalize()
+    s = writer.reader()
     b = timeline._Builder()
     b.window = IncidentWindow(onset=_at(0), method="test")
     timeline._reverts(s, b, _at(120))
@@ -103,9 +105,10 @@ def test_revert_merge_and_its_sync_are_rows(tmp_path: Path) -> None:
 
 def test_revert_merge_folds_into_the_responders_own_row(tmp_path: Path) -> None:
     rev = "0f1e2d3c4b5a69788796a5b4c3d2e1f012345678"
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many([_commit(rev, 40, 'Revert "ranker: new weights" (#12)')])
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many([_commit(rev, 40, 'Revert "ranker: new weights" (#12)')])
+    writer.finalize()
+    s = writer.reader()
     b = timeline._Builder()
     b.window = IncidentWindow(onset=_at(0), method="test")
     b.events.append(TimelineEvent(timestamp=_at(45), event="Mitigation step in #inc: `rollback deployed`",
@@ -124,9 +127,10 @@ def _ticket(i: int, minute: float, tags: list[str], subject: str) -> Evidence:
 def test_first_ticket_row_is_from_the_topic_that_rose(tmp_path: Path) -> None:
     tickets = [_ticket(i, -3000 + i * 300, ["billing"], "Invoice question") for i in range(12)]
     tickets += [_ticket(100 + i, 5 + i * 20, ["wrong_answer"], "Bot said 7 x 8 = 54 is right") for i in range(5)]
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(tickets)
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(tickets)
+    writer.finalize()
+    s = writer.reader()
     b = timeline._Builder()
     b.window = IncidentWindow(onset=_at(10), method="test")
     timeline._changes_evals_tickets(s, b, _at(-3100), _at(200))
@@ -197,10 +201,11 @@ def test_crashlooping_is_not_an_agent_loop() -> None:
 
 
 def test_page_ack_row_uses_pagerdutys_word(tmp_path: Path) -> None:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many([Evidence(id="pd:P1:R2", kind=EvidenceKind.PAGE, ts=_at(3), source="pd.json",
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many([Evidence(id="pd:P1:R2", kind=EvidenceKind.PAGE, ts=_at(3), source="pd.json",
                          text="Acknowledged by on-call.", attrs={"entry_type": "acknowledge"})])
-    s.finalize()
+    writer.finalize()
+    s = writer.reader()
     b = timeline._Builder()
     timeline._pages(s, b, _at(-10), _at(10))
     assert [e.category for e in b.events] == ["ack"]

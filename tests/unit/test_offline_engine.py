@@ -14,7 +14,8 @@ from agent.model import Scope
 from agent.offline import analysis, detection, severity, signals, synthesis, timeline
 from agent.render import render_json, render_markdown
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)  # first failing request
 TRIGGER_SHA = "a" * 8 + "1234567890abcdef1234567890abcdef"
@@ -74,11 +75,11 @@ def _other() -> list[Evidence]:
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> EvidenceStore:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(_logs() + _other())
-    s.finalize()
-    return s
+def store(tmp_path: Path) -> EvidenceReader:
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(_logs() + _other())
+    writer.finalize()
+    return writer.reader()
 
 
 def _scope() -> Scope:
@@ -86,7 +87,7 @@ def _scope() -> Scope:
                  window_start=T0 - timedelta(minutes=5), window_end=T0 + timedelta(minutes=40))
 
 
-def test_timeline_detection_and_impact(store: EvidenceStore) -> None:
+def test_timeline_detection_and_impact(store: EvidenceReader) -> None:
     events = timeline.build_timeline(store, _scope())
     assert events == sorted(events, key=lambda e: e.timestamp)
     anomaly = next(e for e in events if e.category == "anomaly")
@@ -120,7 +121,7 @@ def test_timeline_detection_and_impact(store: EvidenceStore) -> None:
     assert a.root_causes[0].status == "confirmed"  # rollback followed by recovery
 
 
-def test_report_renders_canonical_sections(store: EvidenceStore) -> None:
+def test_report_renders_canonical_sections(store: EvidenceReader) -> None:
     scope = _scope()
     events = timeline.build_timeline(store, scope)
     a = analysis.analyse(store, scope, events)

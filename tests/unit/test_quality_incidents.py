@@ -15,17 +15,18 @@ from agent.offline.timeline import signature
 from agent.offline.window import _series_signals, compute_window
 from tools.models import Evidence, EvidenceKind
 from tools.readers.manifest import _parse_manifest
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
 SHA = "4c0ffee" + "1" * 33
 
 
-def _store(tmp_path: Path, records: list[Evidence]) -> EvidenceStore:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(records)
-    s.finalize()
-    return s
+def _store(tmp_path: Path, records: list[Evidence]) -> EvidenceReader:
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(records)
+    writer.finalize()
+    return writer.reader()
 
 
 def _points(values: list[float], step_s: int = 600) -> list[tuple[float, float]]:

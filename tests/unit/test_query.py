@@ -10,7 +10,8 @@ import pytest
 
 from tools import query as q
 from tools.models import Evidence, EvidenceKind, Inventory, SourceReport
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 from tools.tokens import count_tokens
 
 T0 = datetime(2024, 10, 8, 14, 0, tzinfo=timezone.utc)
@@ -21,8 +22,8 @@ N_CHAT = 600
 N_SERIES = 60
 
 
-def _build(path: Path) -> EvidenceStore:
-    store = EvidenceStore.create(path)
+def _build(path: Path) -> EvidenceReader:
+    writer = StoreWriter.create(path)
     evs: list[Evidence] = []
     for i in range(N_LOGS):
         evs.append(Evidence(
@@ -61,19 +62,19 @@ def _build(path: Path) -> EvidenceStore:
             text=f"error_ratio pod {s}",
             attrs={"name": "error_ratio", "labels": {"pod": f"p{s}", "job": "api"}, "samples": samples},
         ))
-    store.add_many(evs)
-    store.finalize()
-    store.save_inventory(Inventory(
+    writer.add_many(evs)
+    writer.finalize()
+    writer.save_inventory(Inventory(
         dump="dump", total_records=len(evs),
         sources=[SourceReport(path=f"logs/file-{i}.log", kind="log.iso", records=i * 10, first_ts=T0, last_ts=T0)
                  for i in range(500)],
         kinds={"log": N_LOGS + 1}, data_gaps=["No LLM traces: none."],
     ))
-    return store
+    return writer.reader()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> EvidenceStore:
+def store(tmp_path_factory: pytest.TempPathFactory) -> EvidenceReader:
     return _build(tmp_path_factory.mktemp("q") / "ev.sqlite")
 
 
@@ -98,7 +99,7 @@ def _check(res: q.ToolResult, budget: int, true_total: int) -> str:
 
 
 @pytest.mark.parametrize("budget", [300, 800, 2000])
-def test_search_logs_is_bounded_and_keeps_newest(store: EvidenceStore, budget: int) -> None:
+def test_search_logs_is_bounded_and_keeps_newest(store: EvidenceReader, budget: int) -> None:
     res = q.search_logs(store, q.SearchLogsInput(query="upstream timeout", limit=500, max_tokens=budget))
     text = _check(res, budget, N_LOGS + 1)
     assert f"of {N_LOGS + 1:,} matching log lines (newest kept)" in res.notice
@@ -107,7 +108,7 @@ def test_search_logs_is_bounded_and_keeps_newest(store: EvidenceStore, budget: i
     assert 0 < res.shown < 500
 
 
-def test_search_logs_filters_level_service_window(store: EvidenceStore) -> None:
+def test_search_logs_filters_level_service_window(store: EvidenceReader) -> None:
     res = q.search_logs(store, q.SearchLogsInput(
         level="error", service="worker", start=T0, end=T0 + timedelta(seconds=999), limit=500, max_tokens=20000))
     # errors are i % 10 == 0 (all even, so "worker"), in 0..999 -> 100 records
@@ -118,13 +119,13 @@ def test_search_logs_filters_level_service_window(store: EvidenceStore) -> None:
     assert naive.total == 100
 
 
-def test_one_huge_line_is_cut_not_dropped(store: EvidenceStore) -> None:
+def test_one_huge_line_is_cut_not_dropped(store: EvidenceReader) -> None:
     res = q.search_logs(store, q.SearchLogsInput(query="upstream", keep="oldest", limit=5, max_tokens=1000))
     big = [it for it in res.items if it["id"] == "log:big.log:1"]
     assert big and big[0]["text"].endswith("[...]") and count_tokens(big[0]["text"]) <= q.ITEM_MAX_TOKENS + 5
 
 
-def test_no_match_says_so(store: EvidenceStore) -> None:
+def test_no_match_says_so(store: EvidenceReader) -> None:
     res = q.search_logs(store, q.SearchLogsInput(query="nonexistentword"))
     assert res.total == 0 and res.items == [] and res.notice.startswith("no matching log lines")
     odd = q.search_logs(store, q.SearchLogsInput(query='" OR NEAR( *'))
@@ -132,7 +133,7 @@ def test_no_match_says_so(store: EvidenceStore) -> None:
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
-def test_list_commits_bounded(store: EvidenceStore, budget: int) -> None:
+def test_list_commits_bounded(store: EvidenceReader, budget: int) -> None:
     res = q.list_commits(store, q.ListCommitsInput(limit=500, max_tokens=budget))
     text = _check(res, budget, N_COMMITS)
     assert f"commit:{N_COMMITS - 1:012x}" in text  # newest kept
@@ -140,7 +141,7 @@ def test_list_commits_bounded(store: EvidenceStore, budget: int) -> None:
     assert by_path.total == N_COMMITS // 4 and all("serving/config.yaml" in it["files"] for it in by_path.items)
 
 
-def test_show_commit_without_repo(store: EvidenceStore) -> None:
+def test_show_commit_without_repo(store: EvidenceReader) -> None:
     res = q.show_commit(store, q.ShowCommitInput(sha=f"{5:012x}", max_tokens=300))
     assert res.total == 1 and "no repository on disk" in res.render()
     assert count_tokens(res.render()) <= 300
@@ -149,7 +150,7 @@ def test_show_commit_without_repo(store: EvidenceStore) -> None:
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
-def test_metric_summary_bounded_with_crossing_and_shift(store: EvidenceStore, budget: int) -> None:
+def test_metric_summary_bounded_with_crossing_and_shift(store: EvidenceReader, budget: int) -> None:
     res = q.metric_summary(store, q.MetricSummaryInput(name='error_ratio{job="api"}', threshold=0.5, limit=200,
                                                        max_tokens=budget))
     text = _check(res, budget, N_SERIES)
@@ -172,7 +173,7 @@ def test_change_point_and_percentile() -> None:
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
-def test_list_alerts_bounded(store: EvidenceStore, budget: int) -> None:
+def test_list_alerts_bounded(store: EvidenceReader, budget: int) -> None:
     res = q.list_alerts(store, q.ListAlertsInput(limit=500, max_tokens=budget))
     _check(res, budget, N_ALERTS)
     assert res.items[0]["id"] == "alert:alerts.json:0:0"  # oldest kept by default
@@ -181,7 +182,7 @@ def test_list_alerts_bounded(store: EvidenceStore, budget: int) -> None:
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
-def test_chat_messages_bounded(store: EvidenceStore, budget: int) -> None:
+def test_chat_messages_bounded(store: EvidenceReader, budget: int) -> None:
     res = q.chat_messages(store, q.ChatMessagesInput(limit=500, max_tokens=budget))
     _check(res, budget, N_CHAT)
     one = q.chat_messages(store, q.ChatMessagesInput(channel="#inc-1", query="ROLLING back", limit=500, max_tokens=20000))
@@ -189,7 +190,7 @@ def test_chat_messages_bounded(store: EvidenceStore, budget: int) -> None:
 
 
 @pytest.mark.parametrize("budget", [300, 2000])
-def test_inventory_bounded(store: EvidenceStore, budget: int) -> None:
+def test_inventory_bounded(store: EvidenceReader, budget: int) -> None:
     res = q.inventory(store, q.InventoryInput(max_tokens=budget))
     text = _check(res, budget, 500)
     assert "gap: No LLM traces" in text
@@ -202,7 +203,7 @@ def test_every_tool_has_a_json_schema() -> None:
         assert callable(fn)
 
 
-def test_search_logs_stops_counting_past_the_cap(store: EvidenceStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_logs_stops_counting_past_the_cap(store: EvidenceReader, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(q, "SEARCH_COUNT_CAP", 50)
     res = q.search_logs(store, q.SearchLogsInput(query="upstream timeout", limit=20, max_tokens=5000))
     assert res.total == 51 and res.total_is_lower_bound and res.shown == 20

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2024, 10, 8, 12, 0, tzinfo=timezone.utc)
 
 
-def _store(tmp_path: Path) -> EvidenceStore:
+def _store(tmp_path: Path, extra: tuple[Evidence, ...] = ()) -> EvidenceReader:
     rng = random.Random(5)
-    store = EvidenceStore.create(tmp_path / "e.db")
+    writer = StoreWriter.create(tmp_path / "e.db")
     records = []
     for i in range(6000):
         # whole seconds (so many rows sit exactly on minute boundaries) and fractional ones
@@ -25,9 +26,10 @@ def _store(tmp_path: Path) -> EvidenceStore:
             id=f"log:{i % 3}.log:{i}", kind=EvidenceKind.LOG, ts=T0 + timedelta(seconds=offset),
             source=f"{i % 3}.log", text=f"line {i}", attrs=attrs))
     records.sort(key=lambda e: e.ts or T0)
-    store.add_many(records)
-    store.finalize()
-    return store
+    writer.add_many(records)
+    writer.add_many(extra)
+    writer.finalize()
+    return writer.reader()
 
 
 def test_status_totals_from_minutes_equal_a_row_by_row_count(tmp_path: Path) -> None:
@@ -42,23 +44,21 @@ def test_status_totals_from_minutes_equal_a_row_by_row_count(tmp_path: Path) -> 
         windows.append((T0 + timedelta(seconds=a), T0 + timedelta(seconds=b)))
     fast_paths = 0
     for start, end in windows:
-        want = store._status_scan(start, end)
+        want = store.status_scan(start, end)
         got = store.status_totals(start, end)
         assert got == want, (start, end)
         fast_paths += end is None or (end - start).total_seconds() > 120
     assert fast_paths > 100  # most windows took the per-minute path, not the fallback scan
     # the per-minute totals still add up to every log row with a status
-    assert sum(r[3] for r in store.minute_stats()) == store._status_scan(None, None)[0]
+    assert sum(r[3] for r in store.minute_stats()) == store.status_scan(None, None)[0]
 
 
 def test_span_stats_count_stated_years_inside_one_year_and_across_new_year(tmp_path: Path) -> None:
-    from tools.store import span_stats
-
     def stats(stamps: list[tuple[datetime, bool]]) -> tuple[dict[int, int], int]:
-        store = EvidenceStore.create(tmp_path / f"s{len(stamps)}.db")
-        store.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, ts_assumed=assumed, source="a",
+        writer = StoreWriter.create(tmp_path / f"s{len(stamps)}.db")
+        writer.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, ts_assumed=assumed, source="a",
                                 text="x") for i, (t, assumed) in enumerate(stamps))
-        got = span_stats(store._db, 0)
+        got = writer.span_stats(0)
         return got.years, got.assumed
 
     eve = datetime(2023, 12, 31, 23, 59, 30, tzinfo=timezone.utc)
@@ -71,16 +71,12 @@ def test_span_stats_count_stated_years_inside_one_year_and_across_new_year(tmp_p
 def test_non_log_kinds_are_found_through_the_partial_kind_index(tmp_path: Path) -> None:
     # Log rows are left out of the (kind, ts) index to keep bulk loads cheap; every query for other
     # kinds must still reach that index, not walk the time index past every log line.
-    store = _store(tmp_path)
-    store.add_many(Evidence(id=f"alert:{i}", kind=EvidenceKind.ALERT, ts=T0 + timedelta(minutes=i), source="am",
-                            text="HighErrorRate firing") for i in range(3))
-    store.finalize()
-    window = {"start": T0, "end": T0 + timedelta(minutes=30), "service": None, "levels": None}
+    store = _store(tmp_path, tuple(Evidence(id=f"alert:{i}", kind=EvidenceKind.ALERT, ts=T0 + timedelta(minutes=i),
+                                            source="am", text="HighErrorRate firing") for i in range(3)))
+    window = {"start": T0, "end": T0 + timedelta(minutes=30)}
 
     def plan(kinds: list[str]) -> str:
-        where, params = store._where(kinds=kinds, **window)
-        rows = store._db.execute(f"EXPLAIN QUERY PLAN SELECT id FROM evidence{where} ORDER BY ts", params)
-        return " ".join(r[-1] for r in rows)
+        return store.query_plan(kinds=kinds, **window)
 
     assert "ix_evidence_other_kind_ts" in plan(["alert"])
     assert "ix_evidence_other_kind_ts" in plan(["chat", "page"])
@@ -90,20 +86,21 @@ def test_non_log_kinds_are_found_through_the_partial_kind_index(tmp_path: Path) 
 
 
 def test_services_gathered_while_loading_match_a_full_scan(tmp_path: Path) -> None:
-    def scan(store: EvidenceStore) -> list[str]:
-        return [r[0] for r in store._db.execute(
-            "SELECT DISTINCT service FROM evidence WHERE service IS NOT NULL ORDER BY service")]
+    def scan(store: EvidenceReader) -> list[str]:  # every row read, no summary used
+        return sorted({e.service for e in store.iter() if e.service is not None})
 
-    store = EvidenceStore.create(tmp_path / "e.db")
+    writer = StoreWriter.create(tmp_path / "e.db")
     names = ["vllm-inference", "gateway", "Ångström-api", "retriever", None]
     for batch in range(3):  # several loads, as several sources would be
-        store.add_many(Evidence(id=f"log:{batch}:{i}", kind=EvidenceKind.LOG, ts=T0, source=str(batch), text="x",
+        writer.add_many(Evidence(id=f"log:{batch}:{i}", kind=EvidenceKind.LOG, ts=T0, source=str(batch), text="x",
                                 service=names[(i + batch) % len(names)]) for i in range(7))
-    store.finalize()
+    writer.finalize()
+    store = writer.reader()
     assert store.services() == scan(store) == sorted(n for n in names if n)
-    store.close()
-    reopened = EvidenceStore(tmp_path / "e.db")  # counted from the table when reopened
-    reopened.add_many([Evidence(id="log:late:1", kind=EvidenceKind.LOG, ts=T0, source="late", text="x",
-                                service="late-svc")])
-    reopened.finalize()
+    writer.close()
+    again = StoreWriter.open(tmp_path / "e.db")  # counted from the table when reopened
+    again.add_many([Evidence(id="log:late:1", kind=EvidenceKind.LOG, ts=T0, source="late", text="x",
+                             service="late-svc")])
+    again.finalize()
+    reopened = again.reader()
     assert reopened.services() == scan(reopened) and "late-svc" in reopened.services()

@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 
 from tools.models import Evidence, EvidenceKind
-from tools.store import SCHEMA_VERSION, EvidenceStore, ShardWriter, StoreVersionError
+from tools.store.reader import EvidenceReader
+from tools.store.writer import ShardWriter, StoreWriter
+from tools.store.schema import SCHEMA_VERSION, StoreVersionError
 
 
 def test_subwords_and_phrases(tmp_path: Path) -> None:
-    s = EvidenceStore.create(tmp_path / "e.db")
+    writer = StoreWriter.create(tmp_path / "e.db")
     t = datetime(2025, 1, 1, tzinfo=timezone.utc)
     texts = ["pod vllm-inference-0 restarted", "upstream_error from gateway", "panic in server.go:42", "all good"]
-    s.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, source="a", text=x) for i, x in enumerate(texts))
-    s.finalize()
+    writer.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, source="a", text=x) for i, x in enumerate(texts))
+    writer.finalize()
+    s = writer.reader()
     assert [e.id for e in s.search("vllm")[0]] == ["log:a:0"]
     assert [e.id for e in s.search("error")[0]] == ["log:a:1"]
     assert [e.id for e in s.search("server.go")[0]] == ["log:a:2"]
@@ -36,10 +39,11 @@ def test_attrs_read_back_as_written_whichever_encoder_stores_them(tmp_path: Path
         {"raw": "bad byte \udcff kept"},
         {"when": t, "items": (1, 2)},
     ]
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, source="a", text=f"line {i}", attrs=a)
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(Evidence(id=f"log:a:{i}", kind=EvidenceKind.LOG, ts=t, source="a", text=f"line {i}", attrs=a)
                for i, a in enumerate(attrs_cases))
-    s.finalize()
+    writer.finalize()
+    s = writer.reader()
     back = {e.id: e.attrs for e in s.search(None, limit=10)[0]}
     assert back["log:a:0"] == attrs_cases[0]
     assert back["log:a:1"] == attrs_cases[1]
@@ -48,11 +52,11 @@ def test_attrs_read_back_as_written_whichever_encoder_stores_them(tmp_path: Path
     assert back["log:a:4"] == {"when": str(t), "items": [1, 2]}
 
 
-def _labelled_store(tmp_path: Path) -> EvidenceStore:
+def _labelled_store(tmp_path: Path) -> EvidenceReader:
     """Records whose level, service or kind say what their text does not."""
-    s = EvidenceStore.create(tmp_path / "e.db")
+    writer = StoreWriter.create(tmp_path / "e.db")
     t = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    s.add_many([
+    writer.add_many([
         Evidence(id="log:a:1", kind=EvidenceKind.LOG, ts=t, source="a", level="error",
                  service="vllm-inference", text="CUDA out of memory while allocating KV blocks"),
         Evidence(id="log:a:2", kind=EvidenceKind.LOG, ts=t, source="a", level="info",
@@ -62,8 +66,8 @@ def _labelled_store(tmp_path: Path) -> EvidenceStore:
         Evidence(id="ticket:t.json:7", kind=EvidenceKind.TICKET, ts=t, source="t.json",
                  text="Answers got worse since Tuesday"),
     ])
-    s.finalize()
-    return s
+    writer.finalize()
+    return writer.reader()
 
 
 def test_level_service_and_kind_are_searchable(tmp_path: Path) -> None:
@@ -99,16 +103,18 @@ def test_merged_shards_are_searchable_by_level(tmp_path: Path) -> None:
     shard.add_many([Evidence(id=f"log:big:{i}", kind=EvidenceKind.LOG, ts=t, source="big", service="trainer",
                              level="critical" if i == 3 else "info", text=f"step {i}") for i in range(1, 6)])
     shard.close()
-    s = EvidenceStore.create(tmp_path / "e.db")
-    assert s.merge_shard(tmp_path / "shard.db") == 5
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    assert writer.merge_shard(tmp_path / "shard.db") == 5
+    writer.finalize()
+    s = writer.reader()
     assert [e.id for e in s.search("critical")[0]] == ["log:big:3"]
     assert s.search("trainer")[1] == 5
 
 
 def test_store_of_the_previous_schema_is_refused_clearly(tmp_path: Path) -> None:
-    s = _labelled_store(tmp_path)
-    s.set_meta("schema_version", SCHEMA_VERSION - 1)
-    s.close()
+    _labelled_store(tmp_path).close()
+    writer = StoreWriter.open(tmp_path / "e.db")
+    writer.set_meta("schema_version", SCHEMA_VERSION - 1)
+    writer.close()
     with pytest.raises(StoreVersionError, match="another version"):
-        EvidenceStore(tmp_path / "e.db")
+        EvidenceReader(tmp_path / "e.db")

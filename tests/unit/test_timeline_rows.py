@@ -11,7 +11,7 @@ import pytest
 from agent.model import Scope
 from agent.offline import timeline
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2025, 2, 11, 9, 0, tzinfo=UTC)
 
@@ -64,9 +64,10 @@ def _records() -> list[Evidence]:
 
 @pytest.fixture()
 def rows(tmp_path: Path) -> list:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(_records())
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(_records())
+    writer.finalize()
+    s = writer.reader()
     scope = Scope(title="embed 5xx", window_start=_at(20), window_end=_at(60))
     return timeline.build_timeline(s, scope)
 
@@ -121,9 +122,10 @@ def test_chat_and_notes_classify_a_sentence_the_same_way(tmp_path: Path) -> None
                                 text=text, attrs={"channel": "inc"}))
         records.append(Evidence(id=f"note:notes.md:{i}", kind=EvidenceKind.NOTE, ts=_at(10 * i + 5),
                                 source="notes.md", text=text))
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(records)
-    s.finalize()
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(records)
+    writer.finalize()
+    s = writer.reader()
     rows = timeline.build_timeline(s, Scope(title="t", window_start=_at(0), window_end=_at(60)))
     cats = {r.evidence[0]: r.category for r in rows}
     for i, (text, expected) in enumerate(SAID):

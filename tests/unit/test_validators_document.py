@@ -59,12 +59,13 @@ def test_grounded_accepts_marked_and_flags_bad_ids_and_quotes() -> None:
 
 def test_grounded_time_only_uses_incident_date_and_store_method(tmp_path: Path) -> None:
     from tools.models import Evidence, EvidenceKind
-    from tools.store import EvidenceStore
+    from tools.store.writer import StoreWriter
 
-    st = EvidenceStore.create(tmp_path / "e.db")
+    writer = StoreWriter.create(tmp_path / "e.db")
     ts = datetime(2024, 5, 14, 9, 52, 30, tzinfo=UTC)
-    st.add_many([Evidence(id="pd:P1:R1", kind=EvidenceKind.PAGE, ts=ts, source="pd.json", text="ack")])
-    st.finalize()
+    writer.add_many([Evidence(id="pd:P1:R1", kind=EvidenceKind.PAGE, ts=ts, source="pd.json", text="ack")])
+    writer.finalize()
+    st = writer.reader()
     assert st.has_timestamp(ts) and not st.has_timestamp(ts.replace(second=40), 5)
     assert st.has_id_prefix("pd:P1") and not st.has_id_prefix("pd:P2")
     md = "# T\n\n**Incident Date**: 2024-05-14\n\n## Detection\n\nThe page was acknowledged at 09:52 UTC; recovery at 10:12 UTC.\n"

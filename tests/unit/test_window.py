@@ -8,8 +8,10 @@ from pathlib import Path
 from agent.model import IncidentWindow, Scope
 from agent.offline import analysis, detection, signals, timeline
 from agent.offline.window import compute_window
+from agent.offline.window_facts import WindowFacts, window_facts
 from tools.models import Evidence, EvidenceKind
-from tools.store import EvidenceStore
+from tools.store.reader import EvidenceReader
+from tools.store.writer import StoreWriter
 
 T0 = datetime(2026, 2, 3, 14, 0, tzinfo=timezone.utc)  # the real storm starts here
 
@@ -31,11 +33,11 @@ def _access_logs(start: datetime, minutes: int, bad: range, per_minute: int = 20
     return out
 
 
-def _store(tmp_path: Path, items: list[Evidence]) -> EvidenceStore:
-    s = EvidenceStore.create(tmp_path / "e.db")
-    s.add_many(items)
-    s.finalize()
-    return s
+def _store(tmp_path: Path, items: list[Evidence]) -> EvidenceReader:
+    writer = StoreWriter.create(tmp_path / "e.db")
+    writer.add_many(items)
+    writer.finalize()
+    return writer.reader()
 
 
 def _series(rid: str, name: str, start: datetime, values: list[float], step_s: int = 60) -> Evidence:
@@ -137,10 +139,13 @@ def test_window_is_computed_once_and_carried_in_analysis(tmp_path: Path) -> None
     store = _store(tmp_path, _access_logs(T0 - timedelta(hours=1), 120, bad=range(60, 80))
                    + [_alert(T0 + timedelta(minutes=2))])
     scope = Scope(title="x")
-    events = timeline.build_timeline(store, scope)
-    a = analysis.analyse(store, scope, events)
-    assert a.window is compute_window(store, scope)
+    facts = window_facts(store, scope)
+    events = timeline.build_timeline(store, scope, facts)
+    a = analysis.analyse(store, scope, events, facts)
+    assert a.window is facts.window  # carried, not computed again
+    assert analysis.analyse(store, scope, events).window == facts.window == compute_window(store, scope)
     assert IncidentWindow.model_validate_json(a.window.model_dump_json()) == a.window
+    assert WindowFacts.model_validate_json(facts.model_dump_json()) == facts  # fit for the graph state
 
 
 def test_deviation_runs_need_sustain_and_survive_short_dips() -> None:
