@@ -1,18 +1,16 @@
 """The follow-up review: a calendar event for it and the checklist it walks through.
 
 The seeds ask for a review 30-90 days after the incident that checks each action was done and that
-it works. The event is written with the icalendar package (escaping, folding and line endings are
-its job, not ours); DTSTAMP is given by the caller so the same review writes the same bytes.
+it works. The event is written by agent/facilitator/calendar.py, the one .ics writer (icalendar).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date
 
-from icalendar import Calendar, Event
 from pydantic import BaseModel
 
-PRODID = "-//postmortem-lead//follow-up review//EN"
+from agent.facilitator.calendar import review_ics as calendar_event
 
 
 class ReviewItem(BaseModel):
@@ -36,14 +34,5 @@ def checklist(items: list[ReviewItem]) -> list[str]:
 
 def review_ics(title: str, day: date, uid: str, stamp: date, items: list[ReviewItem]) -> bytes:
     """An all-day event on `day` whose description is the checklist."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    ev = Event()
-    ev.add("uid", uid)
-    ev.add("dtstamp", datetime.combine(stamp, time(0, 0), tzinfo=timezone.utc))
-    ev.add("dtstart", day)
-    ev.add("summary", f"Follow-up review: {title}")
-    ev.add("description", "\n".join(["Check each action is done and verified:", *checklist(items)]))
-    cal.add_component(ev)
-    return cal.to_ical()
+    return calendar_event(title, day, uid, stamp, "\n".join(["Check each action is done and verified:",
+                                                            *checklist(items)]))

@@ -6,8 +6,7 @@
 - actions.json: the same items as the graph's tracker export (for scripts and APIs).
 - follow-up-review.ics: an all-day RFC 5545 event on the follow-up review date, listing the actions.
 
-Written with the standard library only (csv, json); the .ics is a handful of fixed lines, so no
-calendar library is needed. Every file is rewritten whole, so `/export` may run any number of times.
+The .ics comes from agent/facilitator/calendar.py (icalendar). Every file is rewritten whole, so `/export` may run any number of times.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.facilitator.calendar import review_ics
 from agent.model import Report
 from agent.render import render_json
 
@@ -35,39 +35,13 @@ def actions_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def _ics_text(value: str) -> str:
-    """RFC 5545 TEXT escaping (backslash, semicolon, comma, newline)."""
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> list[str]:
-    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 3.1)."""
-    out, raw = [], line.encode("utf-8")
-    while len(raw) > 75:
-        cut = 75 if not out else 74
-        while cut > 0 and (raw[cut] & 0xC0) == 0x80:  # never split a UTF-8 sequence
-            cut -= 1
-        out.append(raw[:cut].decode("utf-8"))
-        raw = raw[cut:]
-    out.append(raw.decode("utf-8"))
-    return [out[0]] + [" " + part for part in out[1:]]
-
-
 def follow_up_ics(report: Report, uid: str, stamp: date) -> str:
     """An all-day event on the follow-up review date. DTSTAMP is the postmortem date (the file is
     reproducible: the same session writes the same bytes)."""
     assert report.follow_up_review is not None
-    day = report.follow_up_review
     actions = "\n".join(f"{a.id} ({a.owner}, due {a.due}): {a.action}" for a in report.action_items)
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//postmortem-lead//chat//EN", "CALSCALE:GREGORIAN",
-        "BEGIN:VEVENT", f"UID:{uid}@postmortem-lead", f"DTSTAMP:{stamp:%Y%m%d}T000000Z",
-        f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{date.fromordinal(day.toordinal() + 1):%Y%m%d}",
-        "SUMMARY:" + _ics_text(f"Follow-up review: {report.title}"),
-        "DESCRIPTION:" + _ics_text(f"Check each action item's verification.\n{actions}"),
-        "END:VEVENT", "END:VCALENDAR",
-    ]
-    return "\r\n".join(part for line in lines for part in _fold(line)) + "\r\n"
+    return review_ics(report.title, report.follow_up_review, f"{uid}@postmortem-lead", stamp,
+                      f"Check each action item's verification.\n{actions}").decode("utf-8")
 
 
 def write_outputs(folder: Path, report: Report, markdown: str, tracker: list[dict[str, Any]],
