@@ -504,6 +504,11 @@ from incidents.cli import incidents_app, similar as _similar  # noqa: E402
 app.add_typer(incidents_app, name="incidents")
 app.command("similar")(_similar)
 
+from service.cli import serve as _serve, users_app  # noqa: E402
+
+app.command("serve")(_serve)
+app.add_typer(users_app, name="users")
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -15,6 +15,7 @@ from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.db import get_session
 from service.errors import ApiError, error_responses
 from service.models import ApiToken, Role, User
+from service.schema import UtcDateTime
 from service.settings import ServiceSettings
 from service import users
 
@@ -28,7 +29,7 @@ class UserView(BaseModel):
     username: str
     role: Role
     disabled: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class LoginRequest(BaseModel):
@@ -56,9 +57,9 @@ class TokenView(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreated(TokenView):
