@@ -10,10 +10,10 @@ with the API for reading it).
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -106,6 +106,12 @@ class JobView(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str] = {}
+
+    @field_validator("created_at", "started_at", "finished_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite returns stored UTC times without their zone; they were written as UTC.
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
     @classmethod
     def of(cls, job: DraftJob) -> JobView:

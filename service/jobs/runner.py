@@ -52,9 +52,12 @@ class _Progress:
     chunk; the row needs whole percents)."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: str) -> None:
+        from service.metrics import StageTimer
+
         self.sessions = sessions
         self.job_id = job_id
         self.percent = -1
+        self.timer = StageTimer()  # stage durations for /metrics
 
     def _write(self, **values: object) -> None:
         with self.sessions() as s:
@@ -65,6 +68,7 @@ class _Progress:
                 s.commit()
 
     def on_stage(self, stage: str, phase: str) -> None:
+        self.timer(stage, phase)
         if phase == "start":
             self._write(stage=stage)
 
@@ -123,6 +127,9 @@ def _run(job_id: str, dump: Path, today: date | None, settings: ServiceSettings,
                                 "the server log has the details. Retry by submitting the dump again.")
         return
     _finish(sessions, job_id, result.markdown, render_json(result.report))
+    from service.metrics import record_llm_usage
+
+    record_llm_usage(result.report.usage)  # once, when done: a resumed attempt is not counted twice
 
 
 def _fail(sessions: sessionmaker[Session], job_id: str, message: str) -> None:
