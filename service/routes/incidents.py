@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -195,15 +195,19 @@ def _no_report(incident: Incident, kind: str) -> ApiError:
                     "imported Markdown postmortems keep only Markdown; try report.md or GET the incident")
 
 
-@router.get("/incidents/{incident_id}/report.md", response_class=PlainTextResponse,
-            responses={**_READ_ERRORS, 200: {"content": {"text/markdown": {}}}})
+@router.get("/incidents/{incident_id}/report.md", response_class=Response,
+            responses={**_READ_ERRORS, 200: {"content": {"text/markdown": {"schema": {"type": "string"}}},
+                                             "description": "The report as Markdown"}})
 def export_markdown(incident: Incident = Depends(incident_for("export.md"))) -> Response:
     if incident.report_md is None:
         raise _no_report(incident, "Markdown")
     return Response(incident.report_md, media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/incidents/{incident_id}/report.json", responses={**_READ_ERRORS, 200: {"content": {"application/json": {}}}})
+@router.get("/incidents/{incident_id}/report.json", response_class=Response,
+            responses={**_READ_ERRORS, 200: {"content": {"application/json": {"schema": {
+                "type": "object", "description": "The report JSON as drafted (agent.render.render_json)"}}},
+                "description": "The report as JSON"}})
 def export_json(incident: Incident = Depends(incident_for("export.json"))) -> Response:
     if incident.report_json is None:
         raise _no_report(incident, "JSON")
@@ -211,7 +215,9 @@ def export_json(incident: Incident = Depends(incident_for("export.json"))) -> Re
                     media_type="application/json")
 
 
-@router.get("/incidents/{incident_id}/report.html", response_class=HTMLResponse, responses=_READ_ERRORS)
+@router.get("/incidents/{incident_id}/report.html", response_class=HTMLResponse,
+            responses={**_READ_ERRORS, 200: {"content": {"text/html": {"schema": {"type": "string"}}},
+                                             "description": "The report as an HTML page (raw HTML escaped)"}})
 def export_html(incident: Incident = Depends(incident_for("export.html"))) -> HTMLResponse:
     if incident.report_md is None:
         raise _no_report(incident, "Markdown")
