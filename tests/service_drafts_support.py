@@ -43,11 +43,12 @@ def make_settings(tmp: Path, **extra: object) -> ServiceSettings:
 USERS = {"ada": Role.admin, "eddie": Role.editor, "erin": Role.editor, "vic": Role.viewer, "val": Role.viewer}
 
 
-def start_service(settings: ServiceSettings) -> Iterator[Service]:
+def start_service(settings: ServiceSettings, users: tuple[str, ...] = tuple(USERS)) -> Iterator[Service]:
     app = create_app(settings)
     tokens: dict[str, str] = {}
     with app.state.sessionmaker() as session:
-        for name, role in USERS.items():
+        for name in users:
+            role = USERS[name]
             user, _ = create(session, name, role, password="correct horse battery staple")
             tokens[name] = issue(session, user, "tests")[1]
         session.commit()
