@@ -11,6 +11,7 @@ under the data dir is kept: same behaviour as `postmortem draft`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from agent.runner import serializer
 # Any fixed 64-bit number: serialises `setup()` across processes (two workers starting at once
 # would otherwise race on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make atomic).
 _SETUP_LOCK_KEY = 0x706D6C636B7074  # "pmlckpt"
+_SETUP_WAIT_S = 120.0
 _setup_done: set[str] = set()
 _setup_guard = threading.Lock()
 
@@ -45,12 +47,24 @@ def _ensure_tables(conn: psycopg.Connection[dict[str, object]], saver: PostgresS
     with _setup_guard:
         if key in _setup_done:
             return
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        # Try-lock in a loop, not a blocking pg_advisory_lock: a session *waiting* for the lock sits
+        # in an open transaction, and the holder's CREATE INDEX CONCURRENTLY waits for every open
+        # transaction to end, a deadlock PostgreSQL breaks by failing one of them.
+        deadline = time.monotonic() + _SETUP_WAIT_S
+        while not _fetch_bool(conn, "SELECT pg_try_advisory_lock(%s)"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another process held the checkpoint set-up lock for {_SETUP_WAIT_S:.0f}s")
+            time.sleep(0.1)
         try:
             saver.setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
         _setup_done.add(key)
+
+
+def _fetch_bool(conn: psycopg.Connection[dict[str, object]], sql: str) -> bool:
+    row = conn.execute(sql + " AS ok", (_SETUP_LOCK_KEY,)).fetchone()
+    return bool(row and row["ok"])
 
 
 @contextmanager

@@ -254,7 +254,10 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
     data_dir = tmp / "data"
     with scratch_database() as url, scratch_queue() as queue_name:
         settings = ServiceSettings(database_url=url, data_dir=data_dir, broker_url=BROKER_URL)
-        sessions = open_sessionmaker(settings.resolved_database_url())  # migrated before any worker starts
+        # Schema and checkpoint tables exist before any worker starts, as a deployment's migrate step does.
+        sessions = open_sessionmaker(settings.resolved_database_url())
+        with open_checkpointer(url, settings.runs_dir()):
+            pass
         pool = WorkerPool(worker_env(url, data_dir, queue_name), logs=tmp)
         marker = tmp / "blocked.marker"
         names = [f"w{i}" for i in range(workers)]
