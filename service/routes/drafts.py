@@ -198,7 +198,15 @@ def uploader(request: Request, session: Session = Depends(get_session),
     return user
 
 
-@router.post("", status_code=202, response_model=JobView,
+_UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".tar.gz, .tgz, .tar(.bz2|.xz) or .zip"},
+        "restricted": {"type": "string", "description": "true to restrict the draft to its members"},
+        "members": {"type": "string", "description": "comma-separated usernames who may see it"},
+        "date": {"type": "string", "format": "date", "description": "postmortem date (default today)"}}}}}}}
+
+
+@router.post("", status_code=202, response_model=JobView, openapi_extra=_UPLOAD_FORM,
              responses=error_responses(400, 401, 403, 413, 415))
 async def upload_draft(request: Request, user: User = Depends(uploader),
                        session: Session = Depends(get_session),
