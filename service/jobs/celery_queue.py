@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+
 from celery import Celery, Task
 from kombu import Queue
 from pydantic_settings import BaseSettings, SettingsConfigDict
