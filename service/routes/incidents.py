@@ -351,7 +351,7 @@ def set_access(body: AccessUpdate, request: Request,
     session.commit()
     after = _members(session, incident)
     # Changing who may see an incident is itself audited, restricted before or not.
-    audit.record(session, user=admin, incident_id=incident.id, action="access.change", outcome="granted",
+    audit.record(session, user=admin, incident_id=incident.id, action="access.changed", outcome="granted",
                  client=client_address(request),
                  detail=json.dumps({"before": before.model_dump(), "after": after.model_dump()}))
     return after
