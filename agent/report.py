@@ -47,7 +47,7 @@ class TimelineEvent(BaseModel):
     category: str = "context"
     assumed: bool = False  # timestamp came from a naive source and a zone rule was applied
 
-    @field_serializer("timestamp")
+    @field_serializer("timestamp", when_used="json")
     def _ser_ts(self, v: datetime) -> str:
         return iso_z(v)
 
@@ -68,7 +68,7 @@ class Detection(BaseModel):
     data_gaps: list[str] = Field(default_factory=list)
 
     @field_serializer(
-        "first_anomaly_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at"
+        "first_anomaly_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at", when_used="json"
     )
     def _ser_ts(self, v: datetime | None) -> str | None:
         return None if v is None else iso_z(v)
@@ -105,7 +105,7 @@ class TriggerCandidate(BaseModel):
     landed_at: datetime | None = None  # a commit's committer (merge/squash) time
     production_evidence: str | None = None  # the record that shows `at`
 
-    @field_serializer("at", "authored_at", "landed_at")
+    @field_serializer("at", "authored_at", "landed_at", when_used="json")
     def _ser_ts(self, v: datetime | None) -> str | None:
         return None if v is None else iso_z(v)
 

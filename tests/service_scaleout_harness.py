@@ -1,8 +1,9 @@
 """Scale-out runs on the real services, shared by tests/test_service_scaleout.py and
 benchmarks/service_scaleout.py.
 
-Every run gets its own PostgreSQL database (created here, dropped with FORCE at the end) and its own
-RabbitMQ queue (random suffix, deleted at the end), so parallel runs never see each other's jobs.
+Jobs are queued through the real API (`POST /api/drafts/path`). Every run gets its own PostgreSQL
+database (created here, dropped with FORCE at the end) and its own RabbitMQ queue (random suffix,
+deleted at the end), so parallel runs never see each other's jobs.
 Worker processes are real `postmortem worker` processes started with subprocess and always killed.
 
 To kill a worker *mid-draft* deterministically, one worker can be started through this module
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -167,21 +168,6 @@ def worker_env(database_url: str, data_dir: Path, queue_name: str) -> dict[str, 
     return env
 
 
-def add_jobs(sessions: Any, dumps: Sequence[tuple[Path, date]]) -> list[str]:
-    """One queued `draft_jobs` row per dump (as the upload route creates them); returns their ids."""
-    from service.jobs.models import DraftJob, JobSource
-
-    ids = []
-    with sessions() as s:
-        for dump, today in dumps:
-            job = DraftJob(id=uuid.uuid4().hex, source=JobSource.path.value, dump_path=str(dump.resolve()),
-                           filename=dump.name, postmortem_date=today, created_at=datetime.now(timezone.utc))
-            s.add(job)
-            ids.append(job.id)
-        s.commit()
-    return ids
-
-
 @dataclass
 class JobOutcome:
     job_id: str
@@ -222,6 +208,30 @@ def wait_for_file(path: Path, timeout_s: float, check: Any = None) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def api_submitter(settings: Any, dumps: Sequence[tuple[Path, date]]) -> Iterator[list[str]]:
+    """Queue each dump through the real API (`POST /api/drafts/path` as an admin), so the job rows
+    and the queue hand-off are the service's own; yields the job ids while the app is running
+    (the in-process queue lives inside it)."""
+    from tests.service_drafts_support import start_service
+
+    roots = sorted({dump.resolve().parent for dump, _ in dumps})
+    settings = settings.model_copy(update={"allowed_roots": roots})
+    service = start_service(settings, users=("ada",))
+    svc = next(service)
+    try:
+        ids = []
+        for dump, today in dumps:
+            response = svc.client.post("/api/drafts/path", headers=svc.auth("ada"),
+                                       json={"path": str(dump.resolve()), "date": today.isoformat()})
+            if response.status_code != 202:
+                raise RuntimeError(f"queueing {dump.name} answered {response.status_code}: {response.text}")
+            ids.append(response.json()["id"])
+        yield ids
+    finally:
+        service.close()  # leaves the TestClient: the app's lifespan closes its queue
+
+
 def wait_ready(pool: WorkerPool, name: str, timeout_s: float) -> None:
     """Until the worker consumes (its start-up imports the engine and opens the database)."""
     deadline = time.monotonic() + timeout_s
@@ -248,17 +258,19 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
     a fresh worker takes its place so the run keeps `workers` workers)."""
     from service.checkpoints import has_checkpoint, open_checkpointer
     from service.db import open_sessionmaker
-    from service.jobs.celery_queue import CeleryQueue
     from service.settings import ServiceSettings
 
     data_dir = tmp / "data"
     with scratch_database() as url, scratch_queue() as queue_name:
-        settings = ServiceSettings(database_url=url, data_dir=data_dir, broker_url=BROKER_URL)
+        settings = ServiceSettings(database_url=url, data_dir=data_dir, broker_url=BROKER_URL, queue="celery")
         # Schema and checkpoint tables exist before any worker starts, as a deployment's migrate step does.
         sessions = open_sessionmaker(settings.resolved_database_url())
         with open_checkpointer(url, settings.runs_dir()):
             pass
         pool = WorkerPool(worker_env(url, data_dir, queue_name), logs=tmp)
+        # The API process finds its queue name where the workers do: POSTMORTEM_CELERY_QUEUE.
+        saved_queue_env = os.environ.get("POSTMORTEM_CELERY_QUEUE")
+        os.environ["POSTMORTEM_CELERY_QUEUE"] = queue_name
         marker = tmp / "blocked.marker"
         names = [f"w{i}" for i in range(workers)]
         try:
@@ -267,11 +279,9 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
                 pool.start(name)
             for name in names:
                 wait_ready(pool, name, timeout_s)
-            ids = add_jobs(sessions, dumps)
-            queue = CeleryQueue(settings, queue_name)
             started = time.monotonic()
-            for job_id in ids:
-                queue.submit(job_id)
+            with api_submitter(settings, dumps) as ids:
+                pass  # the Celery queue only publishes: the API may stop, the workers go on
             run = ScaleoutRun(outcomes=[], wall_s=0.0)
             living = list(names)
             if kill:
@@ -294,26 +304,25 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
         finally:
             pool.close()
             sessions.kw["bind"].dispose()
+            if saved_queue_env is None:
+                os.environ.pop("POSTMORTEM_CELERY_QUEUE", None)
+            else:
+                os.environ["POSTMORTEM_CELERY_QUEUE"] = saved_queue_env
 
 
 def run_inprocess(dumps: Sequence[tuple[Path, date]], tmp: Path, timeout_s: float = 600.0) -> ScaleoutRun:
-    """The default deployment: SQLite database, in-process queue (one worker thread)."""
+    """The default deployment: SQLite database, in-process queue (one worker thread in the app)."""
     from service.db import open_sessionmaker
-    from service.jobs.inprocess import InProcessQueue
     from service.settings import ServiceSettings
 
     settings = ServiceSettings(database_url=f"sqlite:///{tmp / 'service.sqlite'}", data_dir=tmp / "data")
     sessions = open_sessionmaker(settings.resolved_database_url())
-    queue = InProcessQueue(settings, resume_unfinished=False)
     try:
-        ids = add_jobs(sessions, dumps)
         started = time.monotonic()
-        for job_id in ids:
-            queue.submit(job_id)
-        outcomes = wait_finished(sessions, ids, timeout_s)
+        with api_submitter(settings, dumps) as ids:
+            outcomes = wait_finished(sessions, ids, timeout_s)
         return ScaleoutRun(outcomes=[outcomes[i] for i in ids], wall_s=time.monotonic() - started)
     finally:
-        queue.close()
         sessions.kw["bind"].dispose()
 
 

@@ -77,3 +77,21 @@ def test_worker_rejects_an_unknown_log_level() -> None:
     result = CliRunner().invoke(worker_app, ["--log-level", "LOUD"])
     assert result.exit_code == 2
     assert "DEBUG, INFO, WARNING or ERROR" in result.output
+
+
+def test_checkpoints_keep_sub_second_timestamps() -> None:
+    """A job resumed on another worker reads its timeline back from the checkpoint; a timestamp cut
+    to whole seconds there changed durations computed after the resume (9m 18s instead of 9m 19s),
+    so a resumed report differed from an uninterrupted one."""
+    from datetime import datetime, timezone
+
+    from agent.report import Detection, TimelineEvent
+    from agent.runner import serializer
+
+    at = datetime(2024, 12, 3, 6, 19, 0, 995150, tzinfo=timezone.utc)
+    serde = serializer()
+    event = serde.loads_typed(serde.dumps_typed(TimelineEvent(timestamp=at, event="rollback")))
+    detection = serde.loads_typed(serde.dumps_typed(Detection(mitigated_at=at)))
+    assert event.timestamp == at and detection.mitigated_at == at
+    # The report JSON still writes whole seconds.
+    assert TimelineEvent(timestamp=at, event="rollback").model_dump(mode="json")["timestamp"] == "2024-12-03T06:19:00Z"
