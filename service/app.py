@@ -33,7 +33,7 @@ log = logging.getLogger("service")
 # this list static at merge).
 CORE_ROUTERS = ("service.routes.health", "service.routes.auth", "service.routes.incidents")
 OPTIONAL_ROUTERS = ("service.routes.drafts", "service.routes.chat", "service.routes.webhooks",
-                    "service.routes.metrics")
+                    "service.routes.metrics", "service.web")
 
 _HTTP_HINTS = {
     404: "check the path against /docs (the OpenAPI document is at /openapi.json)",
