@@ -17,6 +17,7 @@ from service.auth import csrf, sessions
 from service.auth.passwords import verify_password
 from service.models import LoginFailure, Role, User
 from service.settings import ServiceSettings
+from tests.service_support import cheap_argon2  # noqa: F401  (autouse fixture)
 from service.users import create, ensure_first_admin
 
 PASSWORDS = {"root": "root-password-123", "ed": "editor-password-123", "vi": "viewer-password-123"}
@@ -261,6 +262,20 @@ def test_password_change_ends_sessions(client: TestClient) -> None:
 
 
 # --- first admin and CLI -----------------------------------------------------------------------
+
+def test_production_hashes_are_argon2id_with_the_library_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real hasher, not the tests' cheap one
+    from argon2 import PasswordHasher
+
+    from service.auth import passwords
+
+    stored = passwords.hash_password("a-long-enough-password")
+    default = PasswordHasher()
+    assert stored.startswith(f"$argon2id$v=19$m={default.memory_cost},t={default.time_cost},p={default.parallelism}$")
+    assert passwords.verify_password(stored, "a-long-enough-password")
+    assert not passwords.verify_password(stored, "a-long-enough-passwore")
+    assert not passwords.verify_password(None, "a-long-enough-password")
+
 
 def test_first_admin_is_created_once(tmp_path: Path) -> None:
     application = create_app(make_settings(tmp_path))

@@ -5,6 +5,7 @@ see (FastAPI TestClient on a tmp SQLite database)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from service.auth import csrf
 from service.auth.tokens import issue
 from service.models import AuditEntry, IncidentMember, Role
 from service.settings import ServiceSettings
+from tests.service_support import cheap_argon2  # noqa: F401  (autouse fixture)
 from service.users import create
 from tests.incidents_fixtures import report
 
@@ -50,23 +52,46 @@ def _store(session: Any, ref: str, title: str, summary: str, restricted: bool, m
     return inc.id
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], int, int]:
+    """The database every test starts from, built once (migrations and hashing dominate the cost)
+    and copied per test so each test sees its own audit log."""
+    from argon2 import PasswordHasher
+
+    from service.auth import passwords
+
+    root = tmp_path_factory.mktemp("template")
+    db = root / "svc.sqlite"
+    app = create_app(ServiceSettings(database_url=f"sqlite:///{db}", data_dir=root / "data"))
+    tokens: dict[str, str] = {}
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    real, passwords._hasher = passwords._hasher, cheap  # module scope: no monkeypatch fixture here
+    try:
+        with app.state.sessionmaker() as s:
+            users = {name: create(s, name, role, f"{name}-password-123")[0] for name, role in USERS.items()}
+            for name, user in users.items():
+                tokens[name] = issue(s, user, "test")[1]
+            public_id = _store(s, "public.json", "Feature store lag degraded ranking",
+                               "Feature store replication lag served stale features to the ranker.", False,
+                               HOSTILE_MD)
+            secret_id = _store(s, "secret.json", "Feature store lag during the merger",
+                               "Feature store replication lag served stale features to the ranker during the "
+                               "merger.", True, "# Postmortem: merger\n\nConfidential.\n")
+            s.add(IncidentMember(incident_id=secret_id, user_id=users["alice"].id))
+            s.add(IncidentMember(incident_id=secret_id, user_id=users["ed"].id))
+            s.commit()
+    finally:
+        passwords._hasher = real
+    app.state.sessionmaker.kw["bind"].dispose()  # closes the last connection: WAL folded into the file
+    return db, tokens, public_id, secret_id
+
+
 @pytest.fixture()
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, template: tuple[Path, dict[str, str], int, int]) -> Iterator[World]:
+    db, tokens, public_id, secret_id = template
+    shutil.copyfile(db, tmp_path / "svc.sqlite")
     app = create_app(ServiceSettings(database_url=f"sqlite:///{tmp_path / 'svc.sqlite'}",
                                      data_dir=tmp_path / "data"))
-    tokens: dict[str, str] = {}
-    with app.state.sessionmaker() as s:
-        users = {name: create(s, name, role, f"{name}-password-123")[0] for name, role in USERS.items()}
-        for name, user in users.items():
-            tokens[name] = issue(s, user, "test")[1]
-        public_id = _store(s, "public.json", "Feature store lag degraded ranking",
-                           "Feature store replication lag served stale features to the ranker.", False, HOSTILE_MD)
-        secret_id = _store(s, "secret.json", "Feature store lag during the merger",
-                           "Feature store replication lag served stale features to the ranker during the merger.",
-                           True, "# Postmortem: merger\n\nConfidential.\n")
-        s.add(IncidentMember(incident_id=secret_id, user_id=users["alice"].id))
-        s.add(IncidentMember(incident_id=secret_id, user_id=users["ed"].id))
-        s.commit()
     with TestClient(app) as client:
         w = World(app, tokens, public_id, secret_id)
         w.client = client  # type: ignore[attr-defined]
