@@ -10,9 +10,10 @@ dumps, in turn) three ways in one run, on the same machine:
 3. celery + kill: the same, with the first worker SIGKILLed while one of its jobs is mid-draft and a
    fresh worker started in its place (the acceptance scenario of issue 17).
 
-Prints drafts per minute (jobs / wall time from the first submit to the last finish; worker start-up
-is excluded, workers are ready before the first submit) and p50/p95 job latency (row created to row
-finished, so queueing time counts). Every Celery report must equal the in-process report of the same
+Every draft is queued through the API (`POST /api/drafts/path`). Prints drafts per minute (jobs /
+wall time from the first request to the last finish; worker start-up is excluded, workers are ready
+before the first request) and p50/p95 job latency (job row created by the API to row finished, so
+queueing time counts). Every Celery report must equal the in-process report of the same
 dump byte for byte; the script exits 1 when one differs or a job fails. Only dump archives are read
 (never the dev set's answer keys). Needs PostgreSQL at 127.0.0.1:5432 (database `test`, for creating a
 scratch database) and RabbitMQ at 127.0.0.1:5672, or POSTMORTEM_TEST_PG / POSTMORTEM_TEST_AMQP.
