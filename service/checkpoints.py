@@ -51,7 +51,7 @@ def _ensure_tables(conn: psycopg.Connection[dict[str, object]], saver: PostgresS
         # in an open transaction, and the holder's CREATE INDEX CONCURRENTLY waits for every open
         # transaction to end, a deadlock PostgreSQL breaks by failing one of them.
         deadline = time.monotonic() + _SETUP_WAIT_S
-        while not _fetch_bool(conn, "SELECT pg_try_advisory_lock(%s)"):
+        while not _try_setup_lock(conn):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"another process held the checkpoint set-up lock for {_SETUP_WAIT_S:.0f}s")
             time.sleep(0.1)
@@ -62,8 +62,8 @@ def _ensure_tables(conn: psycopg.Connection[dict[str, object]], saver: PostgresS
         _setup_done.add(key)
 
 
-def _fetch_bool(conn: psycopg.Connection[dict[str, object]], sql: str) -> bool:
-    row = conn.execute(sql + " AS ok", (_SETUP_LOCK_KEY,)).fetchone()
+def _try_setup_lock(conn: psycopg.Connection[dict[str, object]]) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_SETUP_LOCK_KEY,)).fetchone()
     return bool(row and row["ok"])
 
 
