@@ -58,8 +58,10 @@ def worker(
         settings = ServiceSettings()
         queue_name = queue or CelerySettings().queue
     except ValidationError as exc:
-        typer.echo(f"error: invalid POSTMORTEM_* setting: {exc.errors()[0].get('loc')}: "
-                   f"{exc.errors()[0].get('msg')}. Fix the environment variable and start again.", err=True)
+        first = exc.errors()[0]
+        field = "_".join(str(part) for part in first.get("loc", ())).upper()
+        typer.echo(f"error: bad setting POSTMORTEM_{field}: {first.get('msg')}. Fix the environment "
+                   "variable and start the worker again.", err=True)
         raise typer.Exit(2) from None
     _warm_up(settings)
     if metrics_port:

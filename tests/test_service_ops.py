@@ -95,3 +95,10 @@ def test_checkpoints_keep_sub_second_timestamps() -> None:
     assert event.timestamp == at and detection.mitigated_at == at
     # The report JSON still writes whole seconds.
     assert TimelineEvent(timestamp=at, event="rollback").model_dump(mode="json")["timestamp"] == "2024-12-03T06:19:00Z"
+
+
+def test_worker_names_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTMORTEM_QUEUE", "kafka")
+    result = CliRunner().invoke(worker_app, [])
+    assert result.exit_code == 2
+    assert "bad setting POSTMORTEM_QUEUE" in result.output and "Traceback" not in result.output
