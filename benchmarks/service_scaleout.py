@@ -11,7 +11,7 @@ dumps, in turn) three ways in one run, on the same machine:
    fresh worker started in its place (the acceptance scenario of issue 17).
 
 Every draft is queued through the API (`POST /api/drafts/path`). Prints drafts per minute (jobs /
-wall time from the first request to the last finish; worker start-up is excluded, workers are ready
+wall time from the first job row created to the last finished; worker start-up is excluded, workers are ready
 before the first request) and p50/p95 job latency (job row created by the API to row finished, so
 queueing time counts). Every Celery report must equal the in-process report of the same
 dump byte for byte; the script exits 1 when one differs or a job fails. Only dump archives are read

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,7 +175,12 @@ class JobOutcome:
     error: str
     markdown: str | None
     attempts: int
-    latency_s: float
+    created_at: datetime
+    finished_at: datetime
+
+    @property
+    def latency_s(self) -> float:
+        return (self.finished_at - self.created_at).total_seconds()
 
 
 def wait_finished(sessions: Any, ids: Sequence[str], timeout_s: float,
@@ -188,8 +193,8 @@ def wait_finished(sessions: Any, ids: Sequence[str], timeout_s: float,
         with sessions() as s:
             rows = [s.get(DraftJob, i) for i in ids]
             if all(r is not None and r.job_status.finished for r in rows):
-                return {r.id: JobOutcome(r.id, r.status, r.error, r.report_md, r.attempts,
-                                         (r.finished_at - r.created_at).total_seconds()) for r in rows if r}
+                return {r.id: JobOutcome(r.id, r.status, r.error, r.report_md, r.attempts, r.created_at,
+                                         r.finished_at or r.created_at) for r in rows if r}
             waiting = [(r.id[:8], r.status, r.stage) for r in rows if r is not None and not r.job_status.finished]
         if time.monotonic() > deadline:
             raise TimeoutError(f"jobs not finished after {timeout_s:.0f}s: {waiting}")
@@ -245,10 +250,14 @@ def wait_ready(pool: WorkerPool, name: str, timeout_s: float) -> None:
 @dataclass
 class ScaleoutRun:
     outcomes: list[JobOutcome]  # in the order of the dumps given
-    wall_s: float  # first submit to last job finished
     killed_job: str | None = None
     checkpoint_at_kill: bool = False
     redelivered_to: list[str] = field(default_factory=list)  # workers that got the killed job again
+
+    @property
+    def wall_s(self) -> float:
+        """First job row created (by the API) to last job finished, read from the rows."""
+        return (max(o.finished_at for o in self.outcomes) - min(o.created_at for o in self.outcomes)).total_seconds()
 
 
 def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 2, kill: bool = False,
@@ -279,10 +288,9 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
                 pool.start(name)
             for name in names:
                 wait_ready(pool, name, timeout_s)
-            started = time.monotonic()
             with api_submitter(settings, dumps) as ids:
                 pass  # the Celery queue only publishes: the API may stop, the workers go on
-            run = ScaleoutRun(outcomes=[], wall_s=0.0)
+            run = ScaleoutRun(outcomes=[])
             living = list(names)
             if kill:
                 wait_for_file(marker, timeout_s, check=lambda: pool.check_alive(*names))
@@ -295,7 +303,6 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
                     pool.start(f"{names[0]}-replacement")
                     living.append(f"{names[0]}-replacement")
             outcomes = wait_finished(sessions, ids, timeout_s, check=lambda: pool.check_alive(*living))
-            run.wall_s = time.monotonic() - started
             run.outcomes = [outcomes[i] for i in ids]
             if run.killed_job is not None:
                 run.redelivered_to = [name for name in living
@@ -318,10 +325,9 @@ def run_inprocess(dumps: Sequence[tuple[Path, date]], tmp: Path, timeout_s: floa
     settings = ServiceSettings(database_url=f"sqlite:///{tmp / 'service.sqlite'}", data_dir=tmp / "data")
     sessions = open_sessionmaker(settings.resolved_database_url())
     try:
-        started = time.monotonic()
         with api_submitter(settings, dumps) as ids:
             outcomes = wait_finished(sessions, ids, timeout_s)
-        return ScaleoutRun(outcomes=[outcomes[i] for i in ids], wall_s=time.monotonic() - started)
+        return ScaleoutRun(outcomes=[outcomes[i] for i in ids])
     finally:
         sessions.kw["bind"].dispose()
 
