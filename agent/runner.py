@@ -7,12 +7,13 @@ import importlib
 import pkgutil
 import sqlite3
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Iterator
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
@@ -96,12 +97,15 @@ def run_draft(
     settings: Settings | None = None,
     on_stage: Callable[[str, str], None] | None = None,
     on_ingest_progress: Callable[[int, int, str], None] | None = None,
+    saver: BaseCheckpointSaver | None = None,
 ) -> RunResult:
+    """`saver` replaces the SQLite checkpointer under `base` (the service passes a PostgreSQL one
+    so any worker can resume a run another worker started); the caller owns its lifetime."""
     engine = engine or OfflineEngine()
     settings = settings or Settings()
     ctx = Context(engine=engine, settings=settings, on_stage=on_stage, on_ingest_progress=on_ingest_progress)
-    with checkpointer(base) as saver:
-        graph = build_graph(saver)
+    with nullcontext(saver) if saver is not None else checkpointer(base) as active_saver:
+        graph = build_graph(active_saver)
         if resume:
             if not run_id:
                 raise RunError("--resume needs a run id (printed when the run started).")

@@ -1,5 +1,6 @@
 """`postmortem`: the agent's commands (ingest, export, draft, validate, chat), `eval`, `similar`,
-`follow-up`, `trends`, `runbooks`, `incidents`, `actions` and `gameday`, under one root that reads the settings once for all of them."""
+`follow-up`, `trends`, `runbooks`, `incidents`, `actions`, `gameday`, and the service's `serve`,
+`worker` and `users`, under one root that reads the settings once for all of them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from evals.cli import eval_app
 from incidents.actions_cli import actions_app, follow_up_cmd
 from incidents.cli import incidents_app, similar, trends_cmd
 from incidents.learn_cli import gameday_app, runbooks_cmd
+from service.cli import serve, users_app
+from service.worker import worker
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
@@ -20,6 +23,8 @@ similar_app.command("similar")(similar)
 similar_app.command("follow-up")(follow_up_cmd)
 similar_app.command("trends")(trends_cmd)
 similar_app.command("runbooks")(runbooks_cmd)
+similar_app.command("serve")(serve)
+similar_app.command("worker")(worker)
 # Merged in this order so `postmortem --help` lists the commands as it always has.
 app.add_typer(agent_app)
 app.add_typer(eval_app)
@@ -27,6 +32,7 @@ app.add_typer(similar_app)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(actions_app, name="actions")
 app.add_typer(gameday_app, name="gameday")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()

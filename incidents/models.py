@@ -13,8 +13,8 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, Date, DateTime, Enum, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Enum, Float, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,6 +61,8 @@ class Incident(Base):
     report_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     search_text: Mapped[str] = mapped_column(Text, default="")  # what full text indexes
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Visible only to named members and admins (service tables, migration 0002).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     tags: Mapped[list[Tag]] = relationship(back_populates="incident", cascade="all, delete-orphan")
     actions: Mapped[list[Action]] = relationship(back_populates="incident", cascade="all, delete-orphan")
