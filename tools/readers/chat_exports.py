@@ -88,7 +88,7 @@ class ChatExportReader:
             set(_TEAMS_KEYS.findall(head))) >= 2 and '"body"' in head
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        head = _head(path)
+        head = common.read_head(path)
         if common.looks_like_jsonl(head) or head.lstrip("\ufeff \t\r\n").startswith('{"type"'):
             yield from _read_mattermost(path, rel, ctx)
             return
@@ -104,14 +104,6 @@ class ChatExportReader:
             yield from _read_teams(doc, path, rel, ctx)
         else:
             yield Malformed(source=rel, reason="chat export without a message list")
-
-
-def _head(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8192).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 class _Ids:

@@ -495,6 +495,16 @@ def loads_bounded(text: str) -> Any:
 _JSON_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
+def read_head(path: Path, size: int = 8192) -> str:
+    """The first `size` bytes of a file as text, for a reader that picks its format inside `read`;
+    "" when the file cannot be opened (the read that follows reports that)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def looks_like_jsonl(head: str) -> bool:
     """Two or more JSON objects on their own lines: a JSON Lines file, not one JSON document."""
     if len(json_lines_objects(head, 2)) >= 2:

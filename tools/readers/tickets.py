@@ -111,10 +111,10 @@ class TicketReader:
             1 for k in _ZD_TICKET_KEYS if f'"{k}"' in start) >= 3 and '"created_at"' in start
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        if path.suffix.lower() == ".csv" or _looks_like_jira_csv(_head(path)):
+        if path.suffix.lower() == ".csv" or _looks_like_jira_csv(common.read_head(path)):
             yield from _read_jira_csv(path, rel, ctx)
             return
-        if common.looks_like_jsonl(_head(path)):
+        if common.looks_like_jsonl(common.read_head(path)):
             yield from self._read_ndjson(path, rel, ctx)
             return
         doc, bad = common.load_json_doc(path, rel)
@@ -161,14 +161,6 @@ class TicketReader:
             owner = _single_ticket_id(doc)
             for i, c in enumerate(doc["comments"], 1):
                 yield _zendesk_comment(c, owner, {}, rel, ctx, f"comment {i}", users)
-
-
-def _head(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8192).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def _is_zendesk_ticket(obj: Any) -> bool:
