@@ -7,36 +7,25 @@ come from `ctx.obj` (read once by cli/main.py) with this command's flags on top.
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
+from agent import cli_views as views
+from agent.cli_views import err, fail, out
 from agent.config import DEFAULT_WORKDIR, EngineChoice, Settings
-from agent.state import STAGES
 
 if TYPE_CHECKING:
     from agent.engine import Engine
 
+__all__ = ["app", "engine_for", "err", "fail", "out", "settings_of"]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Blameless post-incident reviews of AI/ML incidents.")
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-
-
-def fail(message: str, code: int = 2) -> None:
-    """One red line on stderr and the exit code; never a traceback."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
 
 
 def settings_of(ctx: typer.Context, **flags: object) -> Settings:
@@ -59,7 +48,7 @@ def ingest(
     if as_json:
         print(inv.model_dump_json(indent=2))
         return
-    _print_inventory(inv)
+    views.print_inventory(inv)
 
 
 def _ingest_store(path: Path, settings: Settings, repo: Optional[Path], quiet: bool):  # type: ignore[no-untyped-def]
@@ -71,7 +60,7 @@ def _ingest_store(path: Path, settings: Settings, repo: Optional[Path], quiet: b
         fail(f"{path} does not exist. Pass the incident dump directory, file or archive.")
     base = settings.workdir / "ingest" / (path.resolve().name or "dump")
     try:
-        with _ingest_progress(disabled=quiet) as progress:
+        with views.IngestProgress(disabled=quiet) as progress:
             return ingest_to_path(path, base / "evidence.db", workdir=base / "extracted", repo=repo,
                                   progress=progress, workers=settings.ingest_workers,
                                   wait_s=settings.lock_wait_s)
@@ -96,9 +85,9 @@ def export(
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     store, inv = _ingest_store(path, settings_of(ctx, workdir=workdir), repo, quiet=False)
-    err.print(f"ingested {inv.total_records} records from {path}" + _coverage_phrase(inv), markup=False)
+    err.print(f"ingested {inv.total_records} records from {path}" + views.coverage_phrase(inv), markup=False)
     try:
-        with _export_progress() as progress:
+        with views.ExportProgress() as progress:
             if output is None:
                 n = write_jsonl(store, sys.stdout.buffer, progress)
                 sys.stdout.buffer.flush()
@@ -112,88 +101,6 @@ def export(
     finally:
         store.close()
     err.print(f"exported {n} records" + (f" to {output}" if output else ""), markup=False)
-
-
-def _coverage_phrase(inv) -> str:  # type: ignore[no-untyped-def]
-    from tools.ingest import human_bytes
-
-    if inv.coverage is None:
-        return "; no text in the dump"
-    return (f"; {inv.coverage:.1%} of the dump's text became evidence "
-            f"({human_bytes(inv.covered_bytes)} of {human_bytes(inv.text_bytes)})")
-
-
-class _export_progress:
-    def __init__(self) -> None:
-        self._p = Progress(TextColumn("[bold]export"), BarColumn(), TextColumn("{task.completed}/{task.total} records"),
-                           console=err, disable=not err.is_terminal, transient=True)
-        self._task = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._p.__enter__()
-        self._task = self._p.add_task("", total=None)
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        self._p.update(self._task, completed=done, total=total or None)
-
-    def __exit__(self, *exc: object) -> None:
-        self._p.__exit__(*exc)  # type: ignore[arg-type]
-
-
-def _covered_cell(s) -> str:  # type: ignore[no-untyped-def]
-    """Share of a source's bytes that became evidence; binary skips are outside the measure."""
-    if s.binary:
-        return "binary"
-    if not s.bytes:
-        return "-"
-    return f"{s.bytes_covered / s.bytes:.0%}"
-
-
-class _ingest_progress:
-    def __init__(self, disabled: bool) -> None:
-        self._p = Progress(TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(),
-                           TextColumn("{task.description}", markup=False), TimeRemainingColumn(),
-                           console=err, disable=disabled or not err.is_terminal, transient=True)
-        self._task = None
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._p.__enter__()
-        self._task = self._p.add_task("", total=None)
-        return self
-
-    def __call__(self, done: int, total: int, current: str) -> None:
-        self._p.update(self._task, completed=done, total=total or None, description=current[-40:])
-
-    def __exit__(self, *exc: object) -> None:
-        self._p.__exit__(*exc)  # type: ignore[arg-type]
-
-
-def _print_inventory(inv) -> None:  # type: ignore[no-untyped-def]
-    # Paths and notes come from the dump: shown as plain text, never read as Rich markup
-    # (a file named `[/bold]` raised MarkupError, one named `[red]x` recoloured the table).
-    t = Table(title=Text(f"Inventory of {inv.dump}"))
-    for col in ("source", "kind", "records", "malformed", "lines", "cont.", "undated", "bytes", "covered",
-                "first (UTC)", "last (UTC)", "note"):
-        t.add_column(col)
-    for s in inv.sources + inv.skipped:
-        t.add_row(Text(s.path), Text(s.kind), str(s.records), str(s.malformed), str(s.lines or "-"),
-                  str(s.continuation_lines or "-"), str(s.undated_lines or "-"), str(s.bytes),
-                  _covered_cell(s),
-                  s.first_ts.strftime("%Y-%m-%d %H:%M:%S") if s.first_ts else "-",
-                  s.last_ts.strftime("%Y-%m-%d %H:%M:%S") if s.last_ts else "-", Text(s.note))
-    out.print(t)
-    span = (f"{inv.first_ts:%Y-%m-%d %H:%M:%S} to {inv.last_ts:%Y-%m-%d %H:%M:%S} UTC"
-            if inv.first_ts and inv.last_ts else "no dated records")
-    out.print(f"[bold]{inv.total_records}[/] records, [bold]{inv.total_malformed}[/] malformed; span {span}")
-    out.print(f"Coverage: {inv.total_lines} lines read ({inv.total_continuation_lines} continuation, "
-              f"{inv.total_undated_lines} undated){_coverage_phrase(inv)}")
-    out.print("Evidence kinds: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.kinds.items())) or "none"))
-    out.print("Redactions: " + (", ".join(f"{k} {v}" for k, v in sorted(inv.redactions.items())) or "none"))
-    out.print(f"Flagged as instruction-like (treated as data only): {len(inv.untrusted)}"
-              + (f" — {', '.join(inv.untrusted[:5])}" if inv.untrusted else ""), markup=False)
-    for g in inv.data_gaps:
-        out.print(f"[yellow]data gap:[/] {escape(g)}")
 
 
 @app.command()
@@ -212,24 +119,13 @@ def draft(
     strict: bool = typer.Option(False, help="Fail instead of emitting a report with unresolved findings"),
 ) -> None:
     """Draft a blameless postmortem from an incident dump (offline engine unless an LLM is configured)."""
-    from agent.runner import RunError, run_draft
+    from agent.runner import RunError, known_run, run_draft
 
     settings = settings_of(ctx, workdir=workdir, llm=_engine_choice(llm), max_repairs=max_repairs, strict=strict)
     engine = engine_for(settings)
     today = _parse_date(postmortem_date)
     if path is None and resume is None:
         fail("give an incident dump path, or --resume RUN_ID")
-
-    started: dict[str, float] = {}
-
-    def on_stage(stage: str, phase: str) -> None:
-        # Per-stage wall time, so a slow dump shows where the time goes.
-        if phase == "start":
-            started[stage] = time.perf_counter()
-            idx = STAGES.index(stage.replace("light_", "")) + 1 if stage.replace("light_", "") in STAGES else 0
-            err.print(f"[cyan]stage {idx}/7[/] {stage.replace('_', ' ')} ...")
-        elif stage in started:
-            err.print(f"          {stage.replace('_', ' ')} done in {time.perf_counter() - started.pop(stage):.1f} s")
 
     run_id = resume
     if resume is None:
@@ -240,7 +136,7 @@ def draft(
             fail(f"{path} not found: give the path of an incident dump (a folder, file, .zip or .tar.gz).", 1)
         run_id = new_run_id(path, today or date.today())
         err.print(f"run [bold]{escape(run_id)}[/] (if interrupted: postmortem draft --resume {escape(run_id)})")
-    elif not _known_run(workdir, resume):
+    elif not known_run(workdir, resume):
         # Checked before the run lock below, which creates the run folder.
         fail(f"No run with id {resume!r} in {workdir}; check the id printed when the run started "
               "and --workdir.", 1)
@@ -250,10 +146,10 @@ def draft(
     try:
         # One process per run: two `--resume` of the same run would rebuild one store together.
         with WorkdirLock(workdir / "runs" / run_id, settings.lock_wait_s), \
-                _ingest_progress(disabled=False) as progress:
+                views.IngestProgress(disabled=False) as progress:
             result = run_draft(path, base=workdir, run_id=run_id, resume=resume is not None, repo=repo,
                                today=today, engine=engine, names_opt_in=names, settings=settings,
-                               on_stage=on_stage, on_ingest_progress=progress)
+                               on_stage=views.StageClock(), on_ingest_progress=progress)
     except (RunError, WorkdirBusy) as exc:
         fail(str(exc), 1)
         return
@@ -267,25 +163,7 @@ def draft(
         json_out.write_text(render_json(result.report), encoding="utf-8")
     if not output:
         sys.stdout.write(result.markdown)
-    v = result.report.validation
-    err.print(f"[green]run {escape(result.run_id)}[/]: {result.report.severity}, {result.report.review_type} review, "
-              f"validation {'passed' if v.passed else 'FAILED'} "
-              f"({len(v.findings)} finding(s), {v.repair_rounds} repair round(s))"
-              + (f"; report written to {escape(str(output))}" if output else ""))
-
-
-def _known_run(workdir: Path, run_id: str) -> bool:
-    """Has `run_id` a checkpoint under `workdir`? Creates nothing; an id that is not a plain
-    folder name (`..`, `a/b`) is never a run, so it cannot point the run folder elsewhere."""
-    if run_id in ("", ".", "..") or any(c in run_id for c in "/\\\0"):
-        return False
-    if not (workdir / "checkpoints.sqlite").is_file():
-        return False
-    from agent.graph import build_graph
-    from agent.runner import checkpointer
-
-    with checkpointer(workdir) as saver:
-        return bool(build_graph(saver).get_state({"configurable": {"thread_id": run_id}}).values)
+    views.print_draft_summary(result, output)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -363,16 +241,9 @@ def validate(
     findings = validate_markdown(md, evidence=store, names_opt_in=names)
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
-        print(json.dumps([{"rule": f.rule, "severity": f.severity, "line": f.line, "text": f.text,
-                           "message": f.message, "suggestion": f.suggestion} for f in findings], indent=2))
+        print(views.findings_json(findings))
     else:
-        for f in findings:
-            colour = "red" if f.severity == "error" else "yellow"
-            where = f"{report}:{f.line or '?'} [{f.rule}] {f.message}"
-            out.print(f"[{colour}]{f.severity}[/] {escape(where)}")
-            if f.suggestion:
-                out.print(f"    suggestion: {f.suggestion}", markup=False)
-        out.print(f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
+        views.print_findings(report, findings)
     raise typer.Exit(1 if errors else 0)
 
 

@@ -4,7 +4,8 @@ elsewhere. Variable names and defaults are the ones the README documents.
 
 Only the engine's test hooks (`POSTMORTEM_FAULT_BEFORE_STAGE` in agent/graph.py and the ingest
 worker fault in tools/ingest_units.py) and the child-process environment built by
-evals/render/git_repo.py read `os.environ` elsewhere.
+evals/render/git_repo.py read `os.environ` elsewhere. tools/tokens.py writes TIKTOKEN_CACHE_DIR
+(from `tokenizer_cache`), because tiktoken takes its cache folder from nowhere else.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class Settings(BaseModel):
     lock_wait_s: float = DEFAULT_WAIT_S  # POSTMORTEM_LOCK_WAIT_S
     db: str | None = None  # POSTMORTEM_DB; None: a file in the user data folder
     pager: str = "less"  # PAGER; "cat" turns paging of long Markdown in `chat` off
+    # TIKTOKEN_CACHE_DIR, else XDG_CACHE_HOME/postmortem-lead/tiktoken; None: no copy of the
+    # tokenizer's BPE file (TIKTOKEN_CACHE_DIR="" turns tiktoken's cache off, and ours with it)
+    tokenizer_cache: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
@@ -61,7 +65,7 @@ class Settings(BaseModel):
         e = os.environ if env is None else env
         return cls(llm_config=_llm_config(e), langfuse=_langfuse(e), **_chat_budget(e),
                    ingest_workers=_workers(e), lock_wait_s=_lock_wait(e), db=_get(e, "POSTMORTEM_DB"),
-                   pager=e.get("PAGER", "less"), **flags)
+                   pager=e.get("PAGER", "less"), tokenizer_cache=_tokenizer_cache(e), **flags)
 
     def with_flags(self, **flags: Any) -> Settings:
         """A copy with command-line values set (None means: the flag was not given)."""
@@ -144,3 +148,11 @@ def _lock_wait(e: Mapping[str, str]) -> float:
         return float(e.get("POSTMORTEM_LOCK_WAIT_S", "") or DEFAULT_WAIT_S)
     except ValueError:
         return DEFAULT_WAIT_S
+
+
+def _tokenizer_cache(e: Mapping[str, str]) -> Path | None:
+    chosen = e.get("TIKTOKEN_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen) if chosen else None  # "": the user disabled tiktoken's cache
+    base = e.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "postmortem-lead" / "tiktoken"

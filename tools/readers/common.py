@@ -309,6 +309,8 @@ def read_line_records(
                                    f"({MAX_CONTINUATION_LINES} lines, {MAX_RECORD_CHARS} chars) not kept")
         yield ev
 
+    # Hot path, copied on purpose in iter_json_lines: this loop runs once per line of every log
+    # file, and a shared generator in between would add a frame switch per line.
     lines = iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span, tally)
     try:
         for lineno, text, problem in lines:
@@ -423,6 +425,8 @@ def iter_json_lines(
     first = ctx.span[2] if ctx.span is not None else 1
     lineno = first - 1
     lost = 0  # bytes of lines that are not JSON (a value the reader then rejects still counts)
+    # Hot path, copied on purpose from read_line_records: this loop runs once per line of every
+    # JSON Lines file, and a shared generator in between would add a frame switch per line.
     lines = iter_lines(path, ctx.max_line_bytes, ctx.on_bytes, ctx.span, tally)
     try:
         for lineno, text, problem in lines:
@@ -493,6 +497,16 @@ def loads_bounded(text: str) -> Any:
 
 # The scanner json.loads uses (a default JSONDecoder's: same hooks, strict mode).
 _JSON_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def read_head(path: Path, size: int = 8192) -> str:
+    """The first `size` bytes of a file as text, for a reader that picks its format inside `read`;
+    "" when the file cannot be opened (the read that follows reports that)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def looks_like_jsonl(head: str) -> bool:

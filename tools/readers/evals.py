@@ -23,19 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    doc_items,
-    first_json_value,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    load_json_doc,
-    make,
-    one_entry_per_line,
-)
 from tools.timeparse import parse_ts
 
 SNIPPET = 300
@@ -177,7 +166,7 @@ def doc_kind(doc: Any) -> str | None:
             return "suites"
         if any(isinstance(doc.get(k), dict) and _numeric_metrics(doc[k]) for k in ("metrics", "scores")):
             return "summary"
-    items = doc_items(doc, _SAMPLE_LISTS)
+    items = common.doc_items(doc, _SAMPLE_LISTS)
     if items and isinstance(items[0], dict) and is_sample(items[0]):
         return "samples"
     return None
@@ -203,10 +192,10 @@ class EvalResultsReader:
         s = head.lstrip("\ufeff \t\r\n")
         if not s.startswith(("{", "[")):
             return False
-        if one_entry_per_line(s):
-            objs = json_lines_objects(s, 5)
+        if common.one_entry_per_line(s):
+            objs = common.json_lines_objects(s, 5)
             return sum(1 for o in objs if is_sample(o)) * 2 > len(objs)
-        doc = first_json_value(s)
+        doc = common.first_json_value(s)
         if doc is not None:
             return doc_kind(doc) is not None
         # Bigger than the sniff window: lm-eval metric keys ("acc,none") or promptfoo's own keys.
@@ -216,10 +205,10 @@ class EvalResultsReader:
         with open(path, "rb") as f:
             head = f.read(65536).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
         out = _Out(rel, ctx)
-        if one_entry_per_line(head):
+        if common.one_entry_per_line(head):
             yield from _read_lines(path, rel, ctx, out)
             return
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -235,7 +224,7 @@ class _Out:
     """Numbers records of one file and builds their Evidence."""
 
     def __init__(self, rel: str, ctx: ReadContext) -> None:
-        self.rel, self.rid, self.ctx, self.n = rel, id_part(rel), ctx, 0
+        self.rel, self.rid, self.ctx, self.n = rel, common.id_part(rel), ctx, 0
         # A samples file names its suite: lm-eval's samples_<task>_<date>, or any name minus its date.
         stem = rel.rsplit("/", 1)[-1].split(".")[0]
         m = _LM_SAMPLES_NAME.match(stem)
@@ -248,7 +237,7 @@ class _Out:
         if dated_by_run and when is not None:
             attrs["ts_source"] = "run"  # the sample carries no time of its own; its run's is used
         failed = attrs.get("passed") is False
-        return make(
+        return common.make(
             EvidenceKind.EVAL, f"eval:{self.rid}:{self.n}", self.rel, locator,
             ts=when[0] if when else None, assumed=(when[1] or dated_by_run) if when else False,
             level="warning" if failed else "info", text=text, attrs=attrs,
@@ -285,7 +274,7 @@ def _snippets(rec: dict[str, Any]) -> str:
         key = next((k for k in rec if any(w in k.lower() for w in words) and _is_content(k, rec[k])), None)
         if key is not None:
             v = rec[key]
-            parts.append(f"{label}: {clip(v if isinstance(v, str) else json.dumps(v, default=str), SNIPPET)}")
+            parts.append(f"{label}: {common.clip(v if isinstance(v, str) else json.dumps(v, default=str), SNIPPET)}")
     return " | ".join(parts)
 
 
@@ -335,12 +324,12 @@ def _lm_sample(rec: dict[str, Any], out: _Out, locator: str) -> Evidence:
              "passed": (score == 1.0) if score in (0.0, 1.0) else None, "metrics": metrics or None,
              "filter": rec.get("filter")}
     resp = rec.get("filtered_resps") or rec.get("resps")
-    extra = f"expected: {clip(str(rec.get('target')), SNIPPET)} | output: {clip(json.dumps(resp, default=str), SNIPPET)}"
+    extra = f"expected: {common.clip(str(rec.get('target')), SNIPPET)} | output: {common.clip(json.dumps(resp, default=str), SNIPPET)}"
     return out.emit(attrs, _eval_text(attrs, extra), locator, _record_time(rec, out.ctx))
 
 
 def _read_lines(path: Path, rel: str, ctx: ReadContext, out: _Out) -> Iterator[Evidence | Malformed]:
-    for item in iter_json_lines(path, rel, ctx):
+    for item in common.iter_json_lines(path, rel, ctx):
         if isinstance(item, Malformed):
             yield item
             continue
@@ -359,7 +348,7 @@ def _run_info(doc: dict[str, Any], ctx: ReadContext) -> tuple[dict[str, Any], tu
 
 def _read_samples_doc(doc: Any, out: _Out) -> Iterator[Evidence | Malformed]:
     run, when = _run_info(doc, out.ctx) if isinstance(doc, dict) else ({}, None)
-    for i, rec in enumerate(doc_items(doc, _SAMPLE_LISTS) or [], 1):
+    for i, rec in enumerate(common.doc_items(doc, _SAMPLE_LISTS) or [], 1):
         if isinstance(rec, dict) and is_sample(rec):
             yield _sample(rec, out, f"sample {i}", run, when)
         else:
@@ -377,7 +366,7 @@ def _summary_passed(doc: dict[str, Any]) -> bool | None:
 
 def _read_summary(doc: dict[str, Any], out: _Out) -> Iterator[Evidence | Malformed]:
     run, when = _run_info(doc, out.ctx)
-    metrics = _numeric_metrics(as_dict(doc.get("metrics")) or as_dict(doc.get("scores")))
+    metrics = _numeric_metrics(common.as_dict(doc.get("metrics")) or common.as_dict(doc.get("scores")))
     top = _primary(metrics)
     attrs = {**run, "metric": top[0] if top else None, "score": top[1] if top else None,
              "passed": _summary_passed(doc), "metrics": metrics}
@@ -406,18 +395,18 @@ def _read_suites(doc: dict[str, Any], out: _Out) -> Iterator[Evidence | Malforme
         extra = _metrics_text(metrics)
         for k in ("gate", "note"):
             if isinstance(item.get(k), str):
-                extra += f" | {k}: {clip(item[k], SNIPPET)}"
+                extra += f" | {k}: {common.clip(item[k], SNIPPET)}"
         yield out.emit(attrs, _eval_text(attrs, extra), f"{key} {i}", when)
 
 
 def _read_lm_eval(doc: dict[str, Any], out: _Out) -> Iterator[Evidence | Malformed]:
     when = file_time(doc.get("date"), out.ctx)
-    cfg = as_dict(doc.get("config"))
+    cfg = common.as_dict(doc.get("config"))
     args = str(cfg.get("model_args") or "")
     m = re.search(r"(?:pretrained|model|engine)=([^,\s]+)", args)
     model = doc.get("model_name") or (m.group(1) if m else None) or cfg.get("model")
-    n_samples = as_dict(doc.get("n-samples"))
-    for task, res in as_dict(doc.get("results")).items():
+    n_samples = common.as_dict(doc.get("n-samples"))
+    for task, res in common.as_dict(doc.get("results")).items():
         if not isinstance(res, dict):
             yield Malformed(source=out.rel, locator=f"results {task}", reason="task results are not an object")
             continue
@@ -425,18 +414,18 @@ def _read_lm_eval(doc: dict[str, Any], out: _Out) -> Iterator[Evidence | Malform
         top = _primary(metrics)
         attrs = {"suite": str(task), "model": str(model) if model else None, "metric": top[0] if top else None,
                  "score": top[1] if top else None, "metrics": metrics, "alias": res.get("alias"),
-                 "n_samples": as_dict(n_samples.get(task)).get("effective"), "run": doc.get("git_hash")}
+                 "n_samples": common.as_dict(n_samples.get(task)).get("effective"), "run": doc.get("git_hash")}
         yield out.emit(attrs, _eval_text(attrs, _metrics_text(metrics)), f"results {task}", when)
 
 
 def _read_promptfoo(doc: dict[str, Any], out: _Out) -> Iterator[Evidence | Malformed]:
-    res = as_dict(doc.get("results"))
-    meta = as_dict(doc.get("metadata"))
+    res = common.as_dict(doc.get("results"))
+    meta = common.as_dict(doc.get("metadata"))
     when = (file_time(res.get("timestamp"), out.ctx) or file_time(meta.get("evaluationCreatedAt"), out.ctx)
             or file_time(doc.get("createdAt") or doc.get("timestamp"), out.ctx))
-    suite = as_dict(doc.get("config")).get("description")
+    suite = common.as_dict(doc.get("config")).get("description")
     run = {"run": doc.get("evalId") or doc.get("id"), "suite": suite if isinstance(suite, str) else None}
-    stats = as_dict(res.get("stats"))
+    stats = common.as_dict(res.get("stats"))
     if stats:
         yield _promptfoo_stats(stats, run, out, when)
     for i, r in enumerate(res.get("results") or [], 1):
@@ -458,21 +447,21 @@ def _promptfoo_stats(stats: dict[str, Any], run: dict[str, Any], out: _Out,
 
 def _promptfoo_result(r: dict[str, Any], i: int, run: dict[str, Any], out: _Out,
                       when: tuple[datetime, bool] | None) -> Evidence:
-    grading = as_dict(r.get("gradingResult"))
+    grading = common.as_dict(r.get("gradingResult"))
     prov = r.get("provider")
-    model = as_dict(prov).get("id") or as_dict(prov).get("label") if isinstance(prov, dict) else prov
+    model = common.as_dict(prov).get("id") or common.as_dict(prov).get("label") if isinstance(prov, dict) else prov
     sid = r.get("id") or f"test{r.get('testIdx', i)}-prompt{r.get('promptIdx', 0)}"
     passed = r.get("success") if isinstance(r.get("success"), bool) else grading.get("pass")
     attrs = {**run, "sample_id": str(sid), "metric": "score", "score": _num(r.get("score", grading.get("score"))),
              "passed": passed if isinstance(passed, bool) else None, "model": str(model) if model else None,
-             "latency_ms": _num(r.get("latencyMs")), "named_scores": as_dict(r.get("namedScores")) or None,
-             "error": clip(str(r["error"]), 1000) if r.get("error") else None}
-    prompt = as_dict(r.get("prompt")).get("raw") if isinstance(r.get("prompt"), dict) else r.get("prompt")
-    output = as_dict(r.get("response")).get("output")
-    parts = [f"reason: {clip(str(grading['reason']), SNIPPET)}" if grading.get("reason") else "",
-             f"vars: {clip(json.dumps(r['vars'], default=str), SNIPPET)}" if r.get("vars") else "",
-             f"input: {clip(str(prompt), SNIPPET)}" if prompt else "",
-             f"output: {clip(output if isinstance(output, str) else json.dumps(output, default=str), SNIPPET)}"
+             "latency_ms": _num(r.get("latencyMs")), "named_scores": common.as_dict(r.get("namedScores")) or None,
+             "error": common.clip(str(r["error"]), 1000) if r.get("error") else None}
+    prompt = common.as_dict(r.get("prompt")).get("raw") if isinstance(r.get("prompt"), dict) else r.get("prompt")
+    output = common.as_dict(r.get("response")).get("output")
+    parts = [f"reason: {common.clip(str(grading['reason']), SNIPPET)}" if grading.get("reason") else "",
+             f"vars: {common.clip(json.dumps(r['vars'], default=str), SNIPPET)}" if r.get("vars") else "",
+             f"input: {common.clip(str(prompt), SNIPPET)}" if prompt else "",
+             f"output: {common.clip(output if isinstance(output, str) else json.dumps(output, default=str), SNIPPET)}"
              if output is not None else ""]
     return out.emit(attrs, _eval_text(attrs, " | ".join(p for p in parts if p)), f"result {i}", when,
                     dated_by_run=True)

@@ -20,19 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    doc_items,
-    first_json_value,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    load_json_doc,
-    make,
-    one_entry_per_line,
-)
 from tools.timeparse import parse_ts
 
 MAX_VALUE_CHARS = 2000  # before/after kept whole up to this many characters of JSON, else clipped
@@ -72,18 +61,18 @@ _SHAPES: tuple[Callable[[dict[str, Any]], bool], ...] = (is_launchdarkly, is_unl
 def iter_entries(path: Path, rel: str, ctx: ReadContext, head: str,
                  list_keys: tuple[str, ...] = _LIST_KEYS) -> Iterator[tuple[str, Any, Any] | Malformed]:
     """(locator, entry, whole document or None) for a JSON document or a JSON Lines file."""
-    if one_entry_per_line(head):
-        for item in iter_json_lines(path, rel, ctx):
+    if common.one_entry_per_line(head):
+        for item in common.iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
             else:
                 yield f"line {item[0]}", item[1], None
         return
-    doc, bad = load_json_doc(path, rel)
+    doc, bad = common.load_json_doc(path, rel)
     if bad is not None:
         yield bad
         return
-    items = doc_items(doc, list_keys)
+    items = common.doc_items(doc, list_keys)
     if items is None:
         items = [doc] if isinstance(doc, dict) else []  # a file holding a single entry
     if not items:
@@ -105,7 +94,7 @@ class FlagAuditReader:
         s = head.lstrip("\ufeff \t\r\n")
         if not s.startswith(("{", "[")):
             return False
-        sample = json_lines_objects(s, 3) if one_entry_per_line(s) else doc_items(first_json_value(s), _LIST_KEYS)
+        sample = common.json_lines_objects(s, 3) if common.one_entry_per_line(s) else common.doc_items(common.first_json_value(s), _LIST_KEYS)
         if sample:
             first = sample[0]
             return isinstance(first, dict) and any(shape(first) for shape in _SHAPES)
@@ -115,7 +104,7 @@ class FlagAuditReader:
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         with open(path, "rb") as f:
             head = f.read(65536).decode("utf-8", errors="replace")
-        rid = id_part(rel)
+        rid = common.id_part(rel)
         index = 0
         for item in iter_entries(path, rel, ctx, head):
             if isinstance(item, Malformed):
@@ -147,7 +136,7 @@ def bounded(value: Any) -> Any:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if len(text) <= MAX_VALUE_CHARS:
         return value
-    return clip(text, MAX_VALUE_CHARS)
+    return common.clip(text, MAX_VALUE_CHARS)
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
@@ -179,7 +168,7 @@ def _show(v: Any) -> str:
     if v is None:
         return "none"
     s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
-    return clip(s, 60)
+    return common.clip(s, 60)
 
 
 def _verb(word: str) -> str | None:
@@ -193,11 +182,11 @@ def _unleash(e: dict[str, Any]) -> dict[str, Any]:
     subject = " ".join(t for t in subject_tokens if t != "environment")
     action = _verb(parts[-1]) or etype
     data, pre = e.get("data"), e.get("preData")
-    detail = as_dict(data).get("name") or as_dict(pre).get("name")
+    detail = common.as_dict(data).get("name") or common.as_dict(pre).get("name")
     is_flag = etype.startswith("feature") or bool(e.get("featureName"))
     return {
         "ts": e.get("createdAt"), "change_type": "flag" if is_flag else "config",
-        "target": e.get("featureName") or as_dict(data).get("name"), "action": action, "raw_action": etype,
+        "target": e.get("featureName") or common.as_dict(data).get("name"), "action": action, "raw_action": etype,
         "actor": e.get("createdBy"), "environment": e.get("environment"), "project": e.get("project"),
         "before": pre, "after": data, "subject": f"{subject} {detail}".strip() if subject else "",
         "event_id": e.get("id"), "source_format": "unleash", "tags": e.get("tags") or None,
@@ -210,10 +199,10 @@ _LD_ON = re.compile(r"\bturned (on|off)\b", re.I)
 
 
 def _ld_actor(e: dict[str, Any]) -> str | None:
-    member = as_dict(e.get("member"))
+    member = common.as_dict(e.get("member"))
     name = " ".join(str(member[k]) for k in ("firstName", "lastName") if member.get(k))
-    for who in (name, member.get("email"), as_dict(e.get("token")).get("name"),
-                as_dict(e.get("app")).get("name"), as_dict(e.get("subject")).get("name")):
+    for who in (name, member.get("email"), common.as_dict(e.get("token")).get("name"),
+                common.as_dict(e.get("app")).get("name"), common.as_dict(e.get("subject")).get("name")):
         if who:
             return str(who)
     return None
@@ -239,21 +228,21 @@ def _launchdarkly(e: dict[str, Any]) -> dict[str, Any]:
     actions: list[str] = []
     env = flag = None
     for access in e.get("accesses") or []:
-        a = as_dict(access)
+        a = common.as_dict(access)
         if a.get("action"):
             actions.append(str(a["action"]))
         res = str(a.get("resource") or "")
         env = env or (m.group(1) if (m := _LD_ENV.search(res)) else None)
         flag = flag or (m.group(1) if (m := _LD_FLAG.search(res)) else None)
     kind = str(e.get("kind") or "")
-    current = as_dict(e.get("currentVersion"))
+    current = common.as_dict(e.get("currentVersion"))
     return {
         "ts": e.get("date"), "change_type": "flag" if kind == "flag" or flag else "config",
         "target": flag or e.get("name"), "action": _ld_action(e, actions), "raw_action": ",".join(actions) or None,
         "actor": _ld_actor(e), "environment": env, "before": e.get("previousVersion"),
         "after": e.get("currentVersion"), "version": current.get("version"), "comment": e.get("comment"),
         "subject": "", "event_id": e.get("_id"), "source_format": "launchdarkly",
-        "title": clip(str(e.get("title") or e.get("shortDescription") or e.get("description") or ""), 300) or None,
+        "title": common.clip(str(e.get("title") or e.get("shortDescription") or e.get("description") or ""), 300) or None,
     }
 
 
@@ -266,17 +255,17 @@ def _flagsmith(e: dict[str, Any]) -> dict[str, Any]:
     log = str(e.get("log") or "")
     target = next((m.group(1) for p in _FS_TARGET if (m := p.search(log))), None)
     verb = _FS_VERB.search(log)
-    author = as_dict(e.get("author"))
+    author = common.as_dict(e.get("author"))
     name = " ".join(str(author[k]) for k in ("first_name", "last_name") if author.get(k))
     env = e.get("environment")
-    env_name = as_dict(env).get("name") if isinstance(env, dict) else env
+    env_name = common.as_dict(env).get("name") if isinstance(env, dict) else env
     rtype = str(e.get("related_object_type") or "")
     return {
         "ts": e.get("created_date"), "change_type": "flag" if rtype.startswith("FEATURE") or "feature" in log.lower()
         else "config", "target": target, "action": verb.group(1).lower() if verb else "updated",
         "raw_action": rtype or None, "actor": name or author.get("email") or author.get("username"),
-        "environment": env_name, "project": as_dict(e.get("project")).get("name"), "before": None, "after": None,
-        "subject": "", "event_id": e.get("id"), "source_format": "flagsmith", "title": clip(log, 300) or None,
+        "environment": env_name, "project": common.as_dict(e.get("project")).get("name"), "before": None, "after": None,
+        "subject": "", "event_id": e.get("id"), "source_format": "flagsmith", "title": common.clip(log, 300) or None,
     }
 
 
@@ -296,7 +285,7 @@ def _summary(f: dict[str, Any]) -> str:
     if f.get("title"):
         text += f" | {f['title']}"
     if f.get("comment"):
-        text += f" | comment: {clip(str(f['comment']), 300)}"
+        text += f" | comment: {common.clip(str(f['comment']), 300)}"
     return text
 
 
@@ -308,7 +297,7 @@ def _evidence(f: dict[str, Any], rel: str, rid: str, index: int, locator: str, c
             attrs[key] = bounded(attrs[key])
     if f.get("subject"):
         attrs["detail"] = f["subject"]
-    return make(
+    return common.make(
         EvidenceKind.CHANGE, f"change:{rid}:{index}", rel, locator,
         ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
         level="info", text=_summary(f), attrs=attrs,

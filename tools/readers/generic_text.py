@@ -38,15 +38,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import HEAD_BYTES, ReadContext
-from tools.readers.common import (
-    MAX_CONTINUATION_LINES,
-    MAX_RECORD_CHARS,
-    id_part,
-    make,
-    norm_level,
-    service_from_name,
-)
 from tools.readers.prefixes import PrefixPlan, Stripped, detect, strip, strip_ansi
 from tools.timeformats import LAYOUTS, Decoder, Layout, decode, sort_key
 from tools.timeparse import parse_ts
@@ -389,8 +382,8 @@ class _Run:
     def __init__(self, path: Path, rel: str, ctx: ReadContext, plan: Plan) -> None:
         self.path, self.rel, self.ctx, self.plan = path, rel, ctx, plan
         self.cov = ctx.coverage
-        self.id_prefix = f"log:{id_part(rel)}:"
-        self.file_service = service_from_name(rel, ctx.services)
+        self.id_prefix = f"log:{common.id_part(rel)}:"
+        self.file_service = common.service_from_name(rel, ctx.services)
         roller = YearRoller(_anchor(ctx)) if plan.yearless else None
         self.slots = [_Slot(c, Decoder(c.layout, ctx.default_tz, roller, c.matcher)) for c in plan.choices]
         self.pending: Evidence | None = None
@@ -474,7 +467,7 @@ class _Run:
         h = self.header(rest[m.end():], slot.family)
         level = h.level
         if slot.level_group is not None and m.group(slot.level_group):
-            level = norm_level(m.group(slot.level_group))
+            level = common.norm_level(m.group(slot.level_group))
         elif slot.pri_group is not None and m.group(slot.pri_group):
             level = _PRI_LEVELS[int(m.group(slot.pri_group)) & 7]
         if h.logger is not None:
@@ -496,14 +489,14 @@ class _Run:
         text = f"{lead} {h.msg}" if lead else h.msg
         service = st.service or (h.program if slot.family == "syslog" else None) or self.file_service
         n = str(lineno)
-        ev = make(_LOG, self.id_prefix + n, self.rel, "line " + n, ts=ts, assumed=assumed if ts else False,
+        ev = common.make(_LOG, self.id_prefix + n, self.rel, "line " + n, ts=ts, assumed=assumed if ts else False,
                   service=service, level=level, text=text, attrs=attrs)
         return ev, ts is not None
 
     def _undated(self, text: str, lineno: int, attrs: dict[str, Any], service: str | None) -> Evidence:
         n = str(lineno)
         level = parse_header(text, "").level
-        return make(_LOG, self.id_prefix + n, self.rel, "line " + n, service=service, level=level,
+        return common.make(_LOG, self.id_prefix + n, self.rel, "line " + n, service=service, level=level,
                     text=text, attrs=attrs)
 
     # -- assembling records ----------------------------------------------------------------------
@@ -532,7 +525,7 @@ class _Run:
 
     def _continue(self, text: str, lineno: int) -> Iterator[Evidence]:
         if self.pending is None:
-            if len(self.pre) >= MAX_CONTINUATION_LINES or self.pre_chars >= MAX_RECORD_CHARS:
+            if len(self.pre) >= common.MAX_CONTINUATION_LINES or self.pre_chars >= common.MAX_RECORD_CHARS:
                 yield self._preamble_block()
             if not self.pre:
                 self.pre_first = lineno
@@ -540,7 +533,7 @@ class _Run:
             self.pre_chars += len(text)
             return
         used = len(self.extra) + (self.pending.attrs.get("preamble_lines", 0) if self.pre_text else 0)
-        if used >= MAX_CONTINUATION_LINES or self.extra_chars >= MAX_RECORD_CHARS:
+        if used >= common.MAX_CONTINUATION_LINES or self.extra_chars >= common.MAX_RECORD_CHARS:
             prev = self.pending
             yield self._close()
             attrs = {"format": "text", "continues": prev.id}
@@ -730,7 +723,7 @@ def _fallback_level(h: Header) -> None:
     if h.level is None:
         m = _UPPER_LEVEL.search(h.msg, 0, 120)
         if m:
-            h.level = norm_level(m.group(1))
+            h.level = common.norm_level(m.group(1))
 
 
 def _pipe_fields(rest: str, h: Header) -> Header:
@@ -871,7 +864,7 @@ def _take(m: re.Match[str], kind: str | None, h: Header) -> bool:
             return False
         if kind == "lvl" and not word.isupper():
             return False
-        h.level = norm_level(word)
+        h.level = common.norm_level(word)
         return True
     if kind == "src" or kind == "fl":
         if h.logger is not None:
@@ -944,7 +937,7 @@ def _classify_bracket(content: str, h: Header) -> bool:
         return False  # `[client 10.0.0.1]`: context that belongs to the message
     mod, _, lvl = content.rpartition(":")
     if mod and lvl.upper() in LEVEL_WORDS and h.level is None:
-        h.level, h.logger = norm_level(lvl), h.logger or mod  # Apache 2.4 [module:level]
+        h.level, h.logger = common.norm_level(lvl), h.logger or mod  # Apache 2.4 [module:level]
         return True
     if h.thread is None:
         h.thread = content

@@ -9,15 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    id_part,
-    load_json_doc,
-    looks_like_jsonl,
-    make,
-)
 from tools.timeparse import parse_ts
 
 _SNIFF_KIND = re.compile(r'"kind"\s*:\s*"(List|EventList|Event)"')
@@ -29,10 +22,10 @@ class K8sEventsReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        return bool(_SNIFF_KIND.search(head)) and bool(_SNIFF_EVENT.search(head)) and not looks_like_jsonl(head)
+        return bool(_SNIFF_KIND.search(head)) and bool(_SNIFF_EVENT.search(head)) and not common.looks_like_jsonl(head)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -45,14 +38,14 @@ class K8sEventsReader:
         else:
             yield Malformed(source=rel, reason="not a Kubernetes event list")
             return
-        rid = id_part(rel)
+        rid = common.id_part(rel)
         for i, item in enumerate(items):
             yield self._event(item, i, rel, rid, ctx)
 
     def _event(self, ev: Any, i: int, rel: str, rid: str, ctx: ReadContext) -> Evidence | Malformed:
         if not isinstance(ev, dict):
             return Malformed(source=rel, locator=f"item {i}", reason="event is not an object")
-        meta = as_dict(ev.get("metadata"))
+        meta = common.as_dict(ev.get("metadata"))
         obj = ev.get("involvedObject") or ev.get("regarding") or {}
         if not isinstance(obj, dict):
             obj = {}
@@ -72,11 +65,11 @@ class K8sEventsReader:
             "first_ts": first[0].isoformat() if first else None,
             "last_ts": last[0].isoformat() if last else None,
         }
-        component = as_dict(ev.get("source")).get("component") or ev.get("reportingComponent")
+        component = common.as_dict(ev.get("source")).get("component") or ev.get("reportingComponent")
         if component:
             attrs["component"] = component
         uid = meta.get("uid")
-        return make(
+        return common.make(
             EvidenceKind.K8S_EVENT, f"k8s:{rid}:{uid or i}", rel, f"item {i}", ts=when[0], assumed=when[1],
             service=_service(name, ctx.services), level="warning" if etype == "Warning" else "info",
             text=text.replace("  ", " "), attrs=attrs,
@@ -98,7 +91,7 @@ def _text(etype: Any, reason: Any, kind: Any, name: Any, namespace: Any, message
     text = f"{etype or 'Event'} {reason or ''} {str(kind or '').lower()}/{name or '?'}"
     if namespace:
         text += f" ({namespace})"
-    text += f": {clip(message, 2000)}"
+    text += f": {common.clip(message, 2000)}"
     if count and count != 1:
         text += f" (x{count})"
     return text

@@ -10,18 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    MAX_RECORD_CHARS,
-    as_dict,
-    clip,
-    first_line_unterminated,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    make,
-    service_from_name,
-)
 from tools.readers.logs_jsonl import TS_KEYS
 from tools.timeparse import parse_ts
 
@@ -48,7 +38,7 @@ def _content(value: Any) -> str:
 def _messages(rec: dict[str, Any]) -> list[Any] | None:
     """The chat messages of a request: top-level, under `request`, or as the `input`/`inputs` value
     (Langfuse observations log `input` as the message list; LangSmith runs nest it in `inputs`)."""
-    for holder in (rec, as_dict(rec.get("request")), as_dict(rec.get("input")), as_dict(rec.get("inputs"))):
+    for holder in (rec, common.as_dict(rec.get("request")), common.as_dict(rec.get("input")), common.as_dict(rec.get("inputs"))):
         msgs = holder.get("messages")
         if isinstance(msgs, list) and msgs and isinstance(msgs[0], list):
             msgs = msgs[0]  # LangSmith batches: [[message, ...]]
@@ -61,13 +51,13 @@ def _messages(rec: dict[str, Any]) -> list[Any] | None:
 
 
 def _role(m: dict[str, Any]) -> str:
-    return str(m.get("role") or m.get("type") or as_dict(m.get("kwargs")).get("type") or "")
+    return str(m.get("role") or m.get("type") or common.as_dict(m.get("kwargs")).get("type") or "")
 
 
 def _msg_content(m: dict[str, Any]) -> str:
     if "content" in m:
         return _content(m.get("content"))
-    return _content(as_dict(m.get("kwargs")).get("content"))  # LangChain-serialised message
+    return _content(common.as_dict(m.get("kwargs")).get("content"))  # LangChain-serialised message
 
 
 def last_user_message(rec: dict[str, Any]) -> str:
@@ -78,7 +68,7 @@ def last_user_message(rec: dict[str, Any]) -> str:
                 return _msg_content(m)
         if msgs and isinstance(msgs[-1], dict):
             return _msg_content(msgs[-1])
-    inputs = as_dict(rec.get("inputs"))
+    inputs = common.as_dict(rec.get("inputs"))
     for key, holder in (("prompt", rec), ("input", rec), ("prompts", inputs), ("input", inputs),
                         ("question", inputs)):
         if key in holder:
@@ -88,12 +78,12 @@ def last_user_message(rec: dict[str, Any]) -> str:
 
 
 def output_text(rec: dict[str, Any]) -> str:
-    outputs = as_dict(rec.get("outputs"))
+    outputs = common.as_dict(rec.get("outputs"))
     gens = outputs.get("generations")
     if isinstance(gens, list) and gens:
         first = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        g = as_dict(first)
-        return _content(g.get("text") or _msg_content(as_dict(g.get("message"))))
+        g = common.as_dict(first)
+        return _content(g.get("text") or _msg_content(common.as_dict(g.get("message"))))
     for key in ("output", "content", "answer"):
         if key in outputs:
             return _content(outputs[key])
@@ -121,15 +111,15 @@ def output_text(rec: dict[str, Any]) -> str:
 
 def _response_body(rec: dict[str, Any]) -> dict[str, Any] | None:
     """The completion object of an OpenAI Batch output line ({"response": {"body": {...}}})."""
-    body = as_dict(rec.get("response")).get("body")
+    body = common.as_dict(rec.get("response")).get("body")
     return body if isinstance(body, dict) else None
 
 
 def _usage_source(rec: dict[str, Any]) -> dict[str, Any]:
     """Where the token counts are: `usage` (OpenAI, Langfuse), `usageDetails` (Langfuse v3), the
     response or batch body's `usage`, else the record itself (LangSmith, LiteLLM, Langfuse v2)."""
-    for cand in (rec.get("usage"), rec.get("usageDetails"), as_dict(rec.get("response")).get("usage"),
-                 as_dict(_response_body(rec)).get("usage")):
+    for cand in (rec.get("usage"), rec.get("usageDetails"), common.as_dict(rec.get("response")).get("usage"),
+                 common.as_dict(_response_body(rec)).get("usage")):
         if isinstance(cand, dict) and cand:
             return cand
     return rec
@@ -181,12 +171,12 @@ def _when(rec: dict[str, Any], keys: tuple[str, ...], ctx: ReadContext) -> tuple
 
 
 def _model(rec: dict[str, Any]) -> Any:
-    extra = as_dict(rec.get("extra"))
-    for holder, key in ((rec, "model"), (as_dict(rec.get("response")), "model"),
-                        (as_dict(_response_body(rec)), "model"), (as_dict(rec.get("request")), "model"),
-                        (as_dict(extra.get("invocation_params")), "model"),
-                        (as_dict(extra.get("invocation_params")), "model_name"),
-                        (as_dict(extra.get("metadata")), "ls_model_name")):
+    extra = common.as_dict(rec.get("extra"))
+    for holder, key in ((rec, "model"), (common.as_dict(rec.get("response")), "model"),
+                        (common.as_dict(_response_body(rec)), "model"), (common.as_dict(rec.get("request")), "model"),
+                        (common.as_dict(extra.get("invocation_params")), "model"),
+                        (common.as_dict(extra.get("invocation_params")), "model_name"),
+                        (common.as_dict(extra.get("metadata")), "ls_model_name")):
         if holder.get(key):
             return holder[key]
     return None
@@ -226,19 +216,19 @@ class LlmTraceReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        objs = json_lines_objects(head)
+        objs = common.json_lines_objects(head)
         if objs:
             return sum(1 for o in objs if is_trace(o)) * 2 >= len(objs)
         # A first record longer than the sniff window (long RAG prompts): judge by its keys.
         return (
-            head.lstrip().startswith("{") and first_line_unterminated(head)
+            head.lstrip().startswith("{") and common.first_line_unterminated(head)
             and _LONG_TRACE.search(head) is not None and _LONG_INPUT.search(head) is not None
         )
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        rid = id_part(rel)
-        file_service = service_from_name(rel, ctx.services)
-        for item in iter_json_lines(path, rel, ctx):
+        rid = common.id_part(rel)
+        file_service = common.service_from_name(rel, ctx.services)
+        for item in common.iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
                 continue
@@ -258,7 +248,7 @@ class LlmTraceReader:
             # documents, tool results), which stay searchable in the text and in attrs.
             outer = {k: v for k, v in rec.items() if k != inner and k not in rec[inner]}
             rec = {**outer, **rec[inner], "call_key": inner}
-        parsed = _when(rec, _START_KEYS, ctx) or _when(as_dict(_response_body(rec)), ("created",), ctx)
+        parsed = _when(rec, _START_KEYS, ctx) or _when(common.as_dict(_response_body(rec)), ("created",), ctx)
         model = _model(rec)
         error, status, failed = _failure(rec)
         attrs: dict[str, Any] = {"model": model, **_usage(rec)}
@@ -266,13 +256,13 @@ class LlmTraceReader:
         if status is not None:
             attrs["status"] = status
         if error:
-            attrs["error"] = clip(str(error), 1000)
+            attrs["error"] = common.clip(str(error), 1000)
         _ids_and_cost(rec, attrs)
         for key in ("temperature", "finish_reason", "tool_calls", "user", "session_id", "route", "prompt_version"):
             if key in rec and rec[key] is not None:
                 attrs[key] = rec[key]
-        user = clip(last_user_message(rec), SNIPPET)
-        out = clip(output_text(rec), SNIPPET)
+        user = common.clip(last_user_message(rec), SNIPPET)
+        out = common.clip(output_text(rec), SNIPPET)
         head = f"model={model}"
         if status is not None:
             head += f" status={status}"
@@ -280,12 +270,12 @@ class LlmTraceReader:
             head += f" latency_ms={lat:g}"
         text = f"{head} | user: {user} | output: {out}"
         if error:
-            text += f" | error: {clip(str(error), SNIPPET)}"
+            text += f" | error: {common.clip(str(error), SNIPPET)}"
         if outer:
             text += _outer_context(outer, attrs)
         service = rec.get("service") if isinstance(rec.get("service"), str) else file_service
         level = "error" if failed else "warning" if str(rec.get("level") or "").upper() == "WARNING" else "info"
-        return make(
+        return common.make(
             EvidenceKind.TRACE, f"trace:{rid}:{lineno}", rel, f"line {lineno}",
             ts=parsed[0] if parsed else None, assumed=parsed[1] if parsed else False,
             service=service, level=level, text=text, attrs=attrs,
@@ -301,7 +291,7 @@ def _outer_context(outer: dict[str, Any], attrs: dict[str, Any]) -> str:
             parts.append(f"{k}: {json.dumps(v, ensure_ascii=False, default=str)}")
         elif v is not None and k not in attrs:
             attrs[k] = v
-    return clip(" | " + " | ".join(parts), MAX_RECORD_CHARS) if parts else ""
+    return common.clip(" | " + " | ".join(parts), common.MAX_RECORD_CHARS) if parts else ""
 
 
 def _failure(rec: dict[str, Any]) -> tuple[Any, Any, bool]:
@@ -353,7 +343,7 @@ def _ids_and_cost(rec: dict[str, Any], attrs: dict[str, Any]) -> None:
     meta = rec.get("metadata")
     if isinstance(meta, dict) and meta and len(json.dumps(meta, default=str)) <= 1000:
         attrs["metadata"] = meta  # small tags such as a variant or flag name; large blobs are left out
-    cost_details = as_dict(rec.get("costDetails"))
+    cost_details = common.as_dict(rec.get("costDetails"))
     for v in (rec.get("cost_usd"), rec.get("cost"), rec.get("calculatedTotalCost"), rec.get("totalCost"),
               rec.get("total_cost"), rec.get("spend"), cost_details.get("total")):
         if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -10,17 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_float,
-    first_line_unterminated,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    make,
-    norm_level,
-    service_from_name,
-)
 from tools.timeparse import parse_ts
 
 TS_KEYS = ("timestamp", "ts", "time", "@timestamp", "datetime", "date", "t")
@@ -110,10 +101,10 @@ def _http_scope(scope: dict[str, Any], attrs: dict[str, Any], plan: _HttpPlan) -
         v = _value(scope, path_keys)
         if isinstance(v, str):
             attrs["path"] = v
-    if (ms_keys or s_keys) and ("latency_ms" not in attrs or as_float(attrs.get("latency_ms")) is None):
-        f = as_float(_value(scope, ms_keys))
+    if (ms_keys or s_keys) and ("latency_ms" not in attrs or common.as_float(attrs.get("latency_ms")) is None):
+        f = common.as_float(_value(scope, ms_keys))
         if f is None:
-            f = as_float(_value(scope, s_keys))
+            f = common.as_float(_value(scope, s_keys))
             f = None if f is None else f * 1000.0
         if f is not None:
             attrs["latency_ms"] = f
@@ -166,10 +157,10 @@ class JsonLinesLogReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        objs = json_lines_objects(head)
+        objs = common.json_lines_objects(head)
         if not objs:
             # One log line longer than the sniff window: accept on a leading timestamp key.
-            return first_line_unterminated(head) and _LONG_LINE.match(head.lstrip()) is not None
+            return common.first_line_unterminated(head) and _LONG_LINE.match(head.lstrip()) is not None
         hits = sum(
             1 for o in objs
             if any(k in o for k in TS_KEYS) or any(k in o for k in MSG_KEYS)
@@ -177,12 +168,12 @@ class JsonLinesLogReader:
         return hits * 2 >= len(objs)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+        file_service = common.service_from_name(rel, ctx.services)
+        id_prefix = f"log:{common.id_part(rel)}:"
         tz, year = ctx.default_tz, ctx.year_hint
         LOG = EvidenceKind.LOG
         plans: dict[tuple[str, ...], _LinePlan] = {}
-        for item in iter_json_lines(path, rel, ctx):
+        for item in common.iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
                 continue
@@ -207,9 +198,9 @@ class JsonLinesLogReader:
             _lift_attrs(obj, attrs, has_logger, http_plan, has_http)
             n = str(lineno)
             if parsed is None:
-                yield make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text, attrs=attrs)
+                yield common.make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text, attrs=attrs)
             else:
-                yield make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+                yield common.make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                            service=service, level=level, text=text, attrs=attrs)
 
 
@@ -231,7 +222,7 @@ def _take_level(obj: dict[str, Any], attrs: dict[str, Any], keys: tuple[str, ...
     for k in keys:
         v = obj[k]
         if v is not None and v != "":
-            level = norm_level(v)
+            level = common.norm_level(v)
             if level is not None:
                 del attrs[k]
             return level

@@ -8,15 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    mostly_matching,
-    id_part,
-    make,
-    norm_level,
-    read_line_records,
-    service_from_name,
-)
 from tools.readers.logs_jsonl import (
     LEVEL_KEYS,
     MSG_KEYS,
@@ -46,11 +39,11 @@ class LogfmtReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
+        return common.mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+        file_service = common.service_from_name(rel, ctx.services)
+        id_prefix = f"log:{common.id_part(rel)}:"
         tz = ctx.default_tz
         line_match = _LINE.match
         LOG = EvidenceKind.LOG
@@ -69,7 +62,7 @@ class LogfmtReader:
             level = None
             for k in LEVEL_KEYS:
                 if k in attrs:
-                    level = norm_level(attrs.pop(k))
+                    level = common.norm_level(attrs.pop(k))
                     break
             text = line
             for k in MSG_KEYS:
@@ -88,14 +81,14 @@ class LogfmtReader:
             attrs["format"] = "logfmt"
             n = str(lineno)
             if parsed is None:
-                return make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text,
+                return common.make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text,
                             attrs=attrs)
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
                 service=service, level=level, text=text, attrs=attrs,
             )
 
-        return read_line_records(path, rel, ctx, parse, what="logfmt line")
+        return common.read_line_records(path, rel, ctx, parse, what="logfmt line")
 
 
 READER = LogfmtReader()

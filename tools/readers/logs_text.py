@@ -12,15 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    mostly_matching,
-    id_part,
-    make,
-    norm_level,
-    read_line_records,
-    service_from_name,
-)
 from tools.timeparse import TZINFOS, parse_ts
 
 _LEVEL_WORDS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|SEVERE|PANIC"
@@ -72,11 +65,11 @@ class PythonLoggingReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
+        return common.mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+        file_service = common.service_from_name(rel, ctx.services)
+        id_prefix = f"log:{common.id_part(rel)}:"
         tz = ctx.default_tz
         default_match, basic_match = PYLOG_DEFAULT.match, PYLOG_BASIC.match
         LOG = EvidenceKind.LOG
@@ -94,15 +87,15 @@ class PythonLoggingReader:
                 parsed = None
             n = str(lineno)
             if parsed is None:
-                return make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=norm_level(lvl),
+                return common.make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=common.norm_level(lvl),
                             text=msg, attrs={"logger": logger, "format": "pylogging"})
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
-                service=file_service, level=norm_level(lvl), text=msg,
+                service=file_service, level=common.norm_level(lvl), text=msg,
                 attrs={"logger": logger, "format": "pylogging"},
             )
 
-        return read_line_records(path, rel, ctx, parse, what="Python logging line")
+        return common.read_line_records(path, rel, ctx, parse, what="Python logging line")
 
 
 class IsoTextLogReader:
@@ -111,11 +104,11 @@ class IsoTextLogReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))
+        return common.mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+        file_service = common.service_from_name(rel, ctx.services)
+        id_prefix = f"log:{common.id_part(rel)}:"
         tz = ctx.default_tz
         fast_match, full_match = _ISO_NO_ZONE.match, ISO_LINE.match
         zone_impossible = _zone_impossible
@@ -137,13 +130,13 @@ class IsoTextLogReader:
             else:
                 attrs = {"format": "iso"}
             n = str(lineno)
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n,
                 ts=parsed[0], assumed=parsed[1], service=file_service,
-                level=norm_level(lvl) if lvl else None, text=msg, attrs=attrs,
+                level=common.norm_level(lvl) if lvl else None, text=msg, attrs=attrs,
             )
 
-        return read_line_records(path, rel, ctx, parse, what="timestamped log line")
+        return common.read_line_records(path, rel, ctx, parse, what="timestamped log line")
 
 
 PYLOGGING = PythonLoggingReader()

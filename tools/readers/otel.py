@@ -22,21 +22,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    MAX_RECORD_CHARS,
-    as_dict,
-    as_float,
-    clip,
-    first_json_value,
-    id_part,
-    iter_lines,
-    load_json_doc,
-    loads_bounded,
-    make,
-    norm_level,
-    service_from_name,
-)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # A collector batch is one line; lines far beyond the usual log-line limit are still one request.
@@ -80,12 +67,12 @@ def any_value(v: Any, depth: int = 0) -> Any:
     if "intValue" in v:
         return _as_int(v["intValue"])
     if "doubleValue" in v:
-        return as_float(v["doubleValue"])
+        return common.as_float(v["doubleValue"])
     if "arrayValue" in v:
-        vals = as_dict(v["arrayValue"]).get("values")
+        vals = common.as_dict(v["arrayValue"]).get("values")
         return [any_value(x, depth + 1) for x in vals] if isinstance(vals, list) else []
     if "kvlistValue" in v:
-        return kv_list(as_dict(v["kvlistValue"]).get("values"), depth + 1)
+        return kv_list(common.as_dict(v["kvlistValue"]).get("values"), depth + 1)
     if "bytesValue" in v:
         return v["bytesValue"]  # base64 text as exported
     return None  # an empty AnyValue
@@ -162,10 +149,10 @@ def _bounded(attrs: dict[str, Any]) -> dict[str, Any]:
             out["attributes_truncated"] = len(attrs) - _MAX_ATTRS
             break
         if isinstance(v, str):
-            v = clip(v, _ATTR_CHARS)
+            v = common.clip(v, _ATTR_CHARS)
         elif isinstance(v, (list, dict)):
             s = _text_of(v)
-            v = v if len(s) <= _ATTR_CHARS else clip(s, _ATTR_CHARS)
+            v = v if len(s) <= _ATTR_CHARS else common.clip(s, _ATTR_CHARS)
         out[k] = v
     return out
 
@@ -173,7 +160,7 @@ def _bounded(attrs: dict[str, Any]) -> dict[str, Any]:
 def _requests_in_file(path: Path, rel: str, ctx: ReadContext) -> Iterator[tuple[int, Any] | Malformed]:
     """(line number, request) per line of a collector file, or (1, document) for a whole-file one."""
     if _one_document(path):
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -181,13 +168,13 @@ def _requests_in_file(path: Path, rel: str, ctx: ReadContext) -> Iterator[tuple[
             yield 1, item
         return
     limit = max(ctx.max_line_bytes, MAX_REQUEST_LINE_BYTES)
-    for lineno, text, problem in iter_lines(path, limit, ctx.on_bytes):
+    for lineno, text, problem in common.iter_lines(path, limit, ctx.on_bytes):
         if problem is not None:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=problem)
         if text is None or not text.strip():
             continue
         try:
-            yield lineno, loads_bounded(text)  # a too-deep line costs that line only
+            yield lineno, common.loads_bounded(text)  # a too-deep line costs that line only
         except ValueError as exc:
             yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
 
@@ -199,7 +186,7 @@ def _one_document(path: Path) -> bool:
     if "\n" not in head:
         return False  # one long line: line mode reads it the same way
     try:
-        loads_bounded(head.split("\n", 1)[0])
+        common.loads_bounded(head.split("\n", 1)[0])
         return False
     except ValueError:
         return True
@@ -213,13 +200,13 @@ class OtlpJsonReader:
         s = head.lstrip("\ufeff \t\r\n")
         if _HEAD_KEY.match(s):
             return True
-        doc = first_json_value(s)
+        doc = common.first_json_value(s)
         if isinstance(doc, list) and doc:
             doc = doc[0]
         return isinstance(doc, dict) and ("resourceSpans" in doc or "resourceLogs" in doc)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        state = _FileState(rel, id_part(rel), service_from_name(rel, ctx.services))
+        state = _FileState(rel, common.id_part(rel), common.service_from_name(rel, ctx.services))
         for item in _requests_in_file(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
@@ -249,7 +236,7 @@ class _FileState:
 
 
 def _resource(block: dict[str, Any]) -> dict[str, Any]:
-    return kv_list(as_dict(block.get("resource")).get("attributes"))
+    return kv_list(common.as_dict(block.get("resource")).get("attributes"))
 
 
 class _Nesting(NamedTuple):
@@ -281,8 +268,8 @@ def _walk(req: dict[str, Any], lineno: int, st: _FileState,
         res = _resource(rb)
         found = rb.get(nest.scopes[0]) or rb.get(nest.scopes[1]) or []
         for sb in found if isinstance(found, list) else []:
-            block = as_dict(sb)
-            scope = as_dict(next((block.get(n) for n in nest.scope_names if block.get(n)), None)).get("name")
+            block = common.as_dict(sb)
+            scope = common.as_dict(next((block.get(n) for n in nest.scope_names if block.get(n)), None)).get("name")
             for item in block.get(nest.items) or []:
                 k += 1
                 if not isinstance(item, dict):
@@ -298,14 +285,14 @@ def _spans(req: dict[str, Any], lineno: int, st: _FileState) -> Iterator[Evidenc
 
 def _span_error(span: dict[str, Any], attrs: dict[str, Any]) -> tuple[str | None, str | None]:
     """(status ok|error|None, error message) from the span status, exception events, error.type."""
-    status = as_dict(span.get("status"))
+    status = common.as_dict(span.get("status"))
     code = status.get("code")
     if isinstance(code, str) and code.isdigit():
         code = int(code)
     verdict = _STATUS.get(code) if isinstance(code, (int, str)) else None
     message = status.get("message") or None
     for event in span.get("events") or []:
-        ev = as_dict(event)
+        ev = common.as_dict(event)
         if ev.get("name") == "exception":
             ea = kv_list(ev.get("attributes"))
             exc = " ".join(str(x) for x in (ea.get("exception.type"), ea.get("exception.message")) if x)
@@ -356,7 +343,7 @@ def _span(span: dict[str, Any], res: dict[str, Any], scope: Any, lineno: int, k:
     if verdict is not None:
         attrs["status"] = verdict  # "unset" is left out: it is not a failure
     if error:
-        attrs["error"] = clip(error, 1000)
+        attrs["error"] = common.clip(error, 1000)
     http = _first_int(attrs_in, _HTTP_STATUS_KEYS)
     if http is not None:
         attrs["http_status"] = http
@@ -371,8 +358,8 @@ def _span(span: dict[str, Any], res: dict[str, Any], scope: Any, lineno: int, k:
         attrs["resource"] = _bounded(res)
     failed = verdict == "error" or (http is not None and http >= 500)
     service = res.get("service.name") or st.file_service
-    return make(
-        EvidenceKind.TRACE, st.unique(f"trace:{st.rid}:{id_part(span_id)}"), st.rel, f"line {lineno} span {k}",
+    return common.make(
+        EvidenceKind.TRACE, st.unique(f"trace:{st.rid}:{common.id_part(span_id)}"), st.rel, f"line {lineno} span {k}",
         ts=start, service=str(service) if service else None, level="error" if failed else "info",
         text=_span_text(span, attrs, attrs_in), attrs=attrs,
     )
@@ -390,11 +377,11 @@ def _span_text(span: dict[str, Any], attrs: dict[str, Any], attrs_in: dict[str, 
     text = " ".join(parts)
     user, out = _first(attrs_in, _INPUT_TEXT_KEYS), _first(attrs_in, _OUTPUT_TEXT_KEYS)
     if user is not None:
-        text += f" | input: {clip(_text_of(user), _SNIPPET)}"
+        text += f" | input: {common.clip(_text_of(user), _SNIPPET)}"
     if out is not None:
-        text += f" | output: {clip(_text_of(out), _SNIPPET)}"
+        text += f" | output: {common.clip(_text_of(out), _SNIPPET)}"
     if attrs.get("error"):
-        text += f" | error: {clip(str(attrs['error']), _SNIPPET)}"
+        text += f" | error: {common.clip(str(attrs['error']), _SNIPPET)}"
     return text
 
 
@@ -405,13 +392,13 @@ def _logs(req: dict[str, Any], lineno: int, st: _FileState) -> Iterator[Evidence
 
 def _severity(rec: dict[str, Any]) -> str | None:
     """severityText when it names a level, else the SeverityNumber range (or its enum name)."""
-    level = norm_level(rec.get("severityText")) if rec.get("severityText") else None
+    level = common.norm_level(rec.get("severityText")) if rec.get("severityText") else None
     if level is not None:
         return level
     num = rec.get("severityNumber")
     if isinstance(num, str) and not num.strip().isdigit():
         # Enum names such as "SEVERITY_NUMBER_WARN2".
-        return norm_level(num.rsplit("_", 1)[-1].rstrip("0123456789"))
+        return common.norm_level(num.rsplit("_", 1)[-1].rstrip("0123456789"))
     n = _as_int(num) if num is not None else None
     if n is None:
         return None
@@ -436,10 +423,10 @@ def _log(rec: dict[str, Any], res: dict[str, Any], scope: Any, lineno: int, k: i
         attrs["resource"] = _bounded(res)
     body = any_value(rec.get("body"))
     service = res.get("service.name") or st.file_service
-    return make(
+    return common.make(
         EvidenceKind.LOG, f"log:{st.rid}:{lineno}.{k}", st.rel, f"line {lineno} record {k}",
         ts=ts, service=str(service) if service else None, level=_severity(rec),
-        text=clip(_text_of(body), MAX_RECORD_CHARS), attrs=attrs,
+        text=common.clip(_text_of(body), common.MAX_RECORD_CHARS), attrs=attrs,
     )
 
 

@@ -14,15 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    as_dict,
-    clip,
-    id_part,
-    load_json_doc,
-    looks_like_jsonl,
-    make,
-)
 from tools.timeparse import from_epoch
 
 _SNIFF = re.compile(r'"resultType"\s*:\s*"(matrix|vector)"')
@@ -122,10 +115,10 @@ class PrometheusReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        return bool(_SNIFF.search(head)) and not looks_like_jsonl(head)
+        return bool(_SNIFF.search(head)) and not common.looks_like_jsonl(head)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
@@ -149,7 +142,7 @@ class PrometheusReader:
         loc = f"series {index}"
         if not isinstance(series, dict):
             return Malformed(source=rel, locator=loc, reason="series is not an object")
-        metric = as_dict(series.get("metric"))
+        metric = common.as_dict(series.get("metric"))
         raw = series.get("values")
         if raw is None and series.get("value") is not None:
             raw = [series["value"]]
@@ -174,7 +167,7 @@ class PrometheusReader:
             stats = f"min {_fmt(min(finite))}, max {_fmt(max(finite))}, mean {_fmt(sum(finite) / len(finite))}"
         else:
             stats = "no finite values"
-        text = f"{clip(name, 300)}{label_s}: {len(samples)} samples, {stats}"
+        text = f"{common.clip(name, 300)}{label_s}: {len(samples)} samples, {stats}"
         first, last = from_epoch(samples[0][0]), from_epoch(samples[-1][0])
         unit = series_unit(name)
         attrs: dict[str, Any] = {
@@ -188,8 +181,8 @@ class PrometheusReader:
         if bad:
             attrs["unparseable_samples"] = bad
         service = labels.get("service") or labels.get("job") or labels.get("app")
-        return make(
-            EvidenceKind.METRIC, f"metric:{id_part(rel)}:{index}", rel, loc, ts=first, assumed=False,
+        return common.make(
+            EvidenceKind.METRIC, f"metric:{common.id_part(rel)}:{index}", rel, loc, ts=first, assumed=False,
             service=service, level=None, text=text, attrs=attrs,
         )
 

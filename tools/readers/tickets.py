@@ -23,18 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import (
-    MAX_JSON_DOC_BYTES,
-    as_dict,
-    clip,
-    id_part,
-    iter_json_lines,
-    json_lines_objects,
-    load_json_doc,
-    looks_like_jsonl,
-    make,
-)
 from tools.timeparse import parse_ts
 
 MAX_BODY_CHARS = 8000  # a ticket body is quoted, not archived: keep records bounded
@@ -66,7 +56,7 @@ def _name(ref: Any) -> str | None:
     """A person as exported: an object's display name (email beside it), or a bare string."""
     if isinstance(ref, str) and ref.strip():
         return ref.strip()
-    d = as_dict(ref)
+    d = common.as_dict(ref)
     name = d.get("displayName") or d.get("name") or d.get("display_name")
     email = d.get("emailAddress") or d.get("email")
     if name and email and email != name:
@@ -89,13 +79,13 @@ def adf_text(node: Any) -> str:
         return node
     if isinstance(node, list):
         return "".join(adf_text(n) for n in node)
-    d = as_dict(node)
+    d = common.as_dict(node)
     if d.get("type") == "text":
         return str(d.get("text") or "")
     if d.get("type") == "hardBreak":
         return "\n"
     if d.get("type") == "mention":
-        return str(as_dict(d.get("attrs")).get("text") or "")
+        return str(common.as_dict(d.get("attrs")).get("text") or "")
     inner = adf_text(d.get("content") or [])
     block = d.get("type") in ("paragraph", "heading", "listItem", "codeBlock", "blockquote", "rule")
     return inner + "\n" if block and inner else inner
@@ -108,8 +98,8 @@ class TicketReader:
     def sniff(self, path: Path, head: str) -> bool:
         if _looks_like_jira_csv(head):
             return True
-        if looks_like_jsonl(head):
-            objs = json_lines_objects(head)
+        if common.looks_like_jsonl(head):
+            objs = common.json_lines_objects(head)
             return sum(1 for o in objs if _is_zendesk_ticket(o) or _is_jira_issue(o)) * 2 >= len(objs)
         start = head[:8192]
         if _ZD_DOC.search(start) and _ZD_HINT.search(head):
@@ -121,20 +111,20 @@ class TicketReader:
             1 for k in _ZD_TICKET_KEYS if f'"{k}"' in start) >= 3 and '"created_at"' in start
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        if path.suffix.lower() == ".csv" or _looks_like_jira_csv(_head(path)):
+        if path.suffix.lower() == ".csv" or _looks_like_jira_csv(common.read_head(path)):
             yield from _read_jira_csv(path, rel, ctx)
             return
-        if looks_like_jsonl(_head(path)):
+        if common.looks_like_jsonl(common.read_head(path)):
             yield from self._read_ndjson(path, rel, ctx)
             return
-        doc, bad = load_json_doc(path, rel)
+        doc, bad = common.load_json_doc(path, rel)
         if bad is not None:
             yield bad
             return
         yield from self._read_doc(doc, rel, ctx)
 
     def _read_ndjson(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        for item in iter_json_lines(path, rel, ctx):
+        for item in common.iter_json_lines(path, rel, ctx):
             if isinstance(item, Malformed):
                 yield item
                 continue
@@ -171,14 +161,6 @@ class TicketReader:
             owner = _single_ticket_id(doc)
             for i, c in enumerate(doc["comments"], 1):
                 yield _zendesk_comment(c, owner, {}, rel, ctx, f"comment {i}", users)
-
-
-def _head(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8192).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def _is_zendesk_ticket(obj: Any) -> bool:
@@ -235,12 +217,12 @@ def _zendesk_ticket(
     for key in ("requester_id", "assignee_id", "type", "organization_id", "group_id"):
         if t.get(key) is not None:
             attrs[key] = t[key]
-    channel = as_dict(t.get("via")).get("channel")
+    channel = common.as_dict(t.get("via")).get("channel")
     if channel:
         attrs["via"] = channel
-    body = clip(str(t.get("description") or ""), MAX_BODY_CHARS)
+    body = common.clip(str(t.get("description") or ""), MAX_BODY_CHARS)
     text = _ticket_text("Zendesk ticket #" + tid, attrs, body)
-    yield make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{id_part(tid)}", rel, f"ticket {tid}",
+    yield common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(tid)}", rel, f"ticket {tid}",
                ts=ts, assumed=assumed, text=text, attrs=attrs)
     comments = t.get("comments")
     for i, c in enumerate(comments if isinstance(comments, list) else [], 1):
@@ -272,15 +254,15 @@ def _zendesk_comment(
     tid = tid or _scalar_id(c.get("ticket_id"))
     ts, assumed = _ts(c.get("created_at"), ctx)
     author = _person(c, "author", users)
-    body = clip(str(c.get("plain_body") or c.get("body") or ""), MAX_BODY_CHARS)
+    body = common.clip(str(c.get("plain_body") or c.get("body") or ""), MAX_BODY_CHARS)
     attrs = _child_attrs(ticket, tid, "comment", author)
     attrs.update({"comment_id": cid, "public": c.get("public"), "created_at": c.get("created_at")})
     if c.get("author_id") is not None:
         attrs["author_id"] = c["author_id"]
     label = "private note" if c.get("public") is False else "comment"
     text = f"Zendesk ticket #{tid or '?'} {label} by {author or 'unknown'}: {body}"
-    owner = id_part(tid) if tid else "unknown"
-    return make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{owner}:comment:{id_part(cid)}", rel,
+    owner = common.id_part(tid) if tid else "unknown"
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{owner}:comment:{common.id_part(cid)}", rel,
                 f"comment {cid}", ts=ts, assumed=assumed, text=text, attrs=attrs)
 
 
@@ -305,17 +287,17 @@ def _zendesk_audit(
     parts: list[str] = []
     changes: list[dict[str, Any]] = []
     for ev in audit.get("events") or []:
-        e = as_dict(ev)
+        e = common.as_dict(ev)
         if e.get("type") == "Comment" and (e.get("plain_body") or e.get("body")):
-            parts.append(clip(str(e.get("plain_body") or e.get("body")), MAX_BODY_CHARS))
+            parts.append(common.clip(str(e.get("plain_body") or e.get("body")), MAX_BODY_CHARS))
         elif e.get("type") in ("Change", "Create") and e.get("field_name"):
             changes.append({"field": e["field_name"], "from": e.get("previous_value"), "to": e.get("value")})
             parts.append(f"{e['field_name']}: {e.get('previous_value') or '-'} -> {e.get('value')}")
     attrs = _child_attrs({"system": "zendesk"}, tid, "audit", author)
     attrs.update({"audit_id": aid, "changes": changes, "created_at": audit.get("created_at")})
     text = f"Zendesk ticket #{tid or '?'} update by {author or 'unknown'}: " + ("; ".join(parts) or "(no events)")
-    owner = id_part(tid) if tid else "unknown"
-    return make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{owner}:audit:{id_part(aid)}", rel,
+    owner = common.id_part(tid) if tid else "unknown"
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{owner}:audit:{common.id_part(aid)}", rel,
                 f"audit {aid}", ts=ts, assumed=assumed, text=text, attrs=attrs)
 
 
@@ -333,19 +315,19 @@ def _jira_issue(issue: Any, rel: str, ctx: ReadContext, where: str) -> Iterator[
         "tags": [str(x) for x in f.get("labels") or [] if isinstance(x, (str, int))],
         "created_at": f.get("created"), "updated_at": f.get("updated"), "system": "jira",
         "issue_type": _label(f.get("issuetype")), "assignee": _name(f.get("assignee")),
-        "project": _label(f.get("project")) or as_dict(f.get("project")).get("key"),
+        "project": _label(f.get("project")) or common.as_dict(f.get("project")).get("key"),
         "resolution": _label(f.get("resolution")), "resolved_at": f.get("resolutiondate"),
         "components": components,
     }
     attrs = {k: v for k, v in attrs.items() if v not in (None, [], "") or k in ("status", "priority", "subject")}
-    body = clip(adf_text(f.get("description") or "").strip(), MAX_BODY_CHARS)
-    yield make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{id_part(key)}", rel, f"issue {key}",
+    body = common.clip(adf_text(f.get("description") or "").strip(), MAX_BODY_CHARS)
+    yield common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}", rel, f"issue {key}",
                ts=ts, assumed=assumed, service=components[0] if components else None,
                text=_ticket_text("Jira " + key, attrs, body), attrs=attrs)
-    comments = as_dict(f.get("comment")).get("comments")
+    comments = common.as_dict(f.get("comment")).get("comments")
     for i, c in enumerate(comments if isinstance(comments, list) else [], 1):
         yield _jira_comment(c, key, attrs, rel, ctx, f"{where} comment {i}")
-    histories = as_dict(issue.get("changelog")).get("histories")
+    histories = common.as_dict(issue.get("changelog")).get("histories")
     for i, h in enumerate(histories if isinstance(histories, list) else [], 1):
         yield _jira_change(h, key, attrs, rel, ctx, f"{where} change {i}")
 
@@ -360,8 +342,8 @@ def _jira_comment(
     author = _name(c.get("author"))
     attrs = _child_attrs(issue, key, "comment", author)
     attrs.update({"comment_id": cid, "created_at": c.get("created")})
-    body = clip(adf_text(c.get("body") or "").strip(), MAX_BODY_CHARS)
-    return make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{id_part(key)}:comment:{id_part(cid)}", rel,
+    body = common.clip(adf_text(c.get("body") or "").strip(), MAX_BODY_CHARS)
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:comment:{common.id_part(cid)}", rel,
                 f"comment {cid}", ts=ts, assumed=assumed, service=_first(issue.get("components")),
                 text=f"Jira {key} comment by {author or 'unknown'}: {body}", attrs=attrs)
 
@@ -374,12 +356,12 @@ def _jira_change(
     hid = str(h["id"])
     ts, assumed = _ts(h.get("created"), ctx)
     author = _name(h.get("author"))
-    changes = [{"field": as_dict(it).get("field"), "from": as_dict(it).get("fromString"),
-                "to": as_dict(it).get("toString")} for it in h.get("items") or [] if as_dict(it).get("field")]
+    changes = [{"field": common.as_dict(it).get("field"), "from": common.as_dict(it).get("fromString"),
+                "to": common.as_dict(it).get("toString")} for it in h.get("items") or [] if common.as_dict(it).get("field")]
     said = "; ".join(f"{c['field']}: {c['from'] or '-'} -> {c['to'] or '-'}" for c in changes)
     attrs = _child_attrs(issue, key, "change", author)
     attrs.update({"change_id": hid, "changes": changes, "created_at": h.get("created")})
-    return make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{id_part(key)}:change:{id_part(hid)}", rel,
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:change:{common.id_part(hid)}", rel,
                 f"change {hid}", ts=ts, assumed=assumed, service=_first(issue.get("components")),
                 text=f"Jira {key} changed by {author or 'unknown'}: {said or '(no fields)'}", attrs=attrs)
 
@@ -411,7 +393,7 @@ def _csv_ts(value: str, ctx: ReadContext) -> tuple[datetime | None, bool]:
 
 def _read_jira_csv(path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
     try:
-        if path.stat().st_size > MAX_JSON_DOC_BYTES:
+        if path.stat().st_size > common.MAX_JSON_DOC_BYTES:
             yield Malformed(source=rel, reason="CSV export too large")
             return
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -475,9 +457,9 @@ def _csv_comment(cell: str, i: int, key: str, rel: str, ctx: ReadContext) -> Evi
         if ts is not None:
             author, body = parts[1].strip() or None, parts[2]
     attrs = {"ticket_id": key, "entry_type": "comment", "author": author, "system": "jira", "comment_index": i}
-    return make(EvidenceKind.TICKET, f"ticket:{id_part(rel)}:{id_part(key)}:comment:{i}", rel,
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:comment:{i}", rel,
                 f"comment {i} of {key}", ts=ts, assumed=assumed, attrs=attrs,
-                text=f"Jira {key} comment by {author or 'unknown'}: {clip(body.strip(), MAX_BODY_CHARS)}")
+                text=f"Jira {key} comment by {author or 'unknown'}: {common.clip(body.strip(), MAX_BODY_CHARS)}")
 
 
 READER = TicketReader()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from functools import partial
 
 from agent.model import ValidationFinding
-from agent.validators.base import Context, Hit, finding
+from agent.validators.base import Context, Hit, Rule, finding
 
 # Corpus / caller section names -> document section kinds.
 SECTION_ALIASES = {
@@ -49,3 +50,9 @@ def check_prose(
                 )
             )
     return out
+
+
+def prose_rule(rule_id: str, detect: Detector, description: str, *, with_names: bool = False) -> Rule:
+    """The `Rule` of a sentence-level rule: `detect` run over every prose unit, errors by default."""
+    return Rule(id=rule_id, check=partial(check_prose, detect=detect, with_names=with_names),
+                severity="error", description=description)

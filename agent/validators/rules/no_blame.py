@@ -18,11 +18,10 @@ import re
 from collections.abc import Collection
 from functools import lru_cache
 
-from agent.model import ValidationFinding
-from agent.validators.base import Context, Hit, Rule
+from agent.validators.base import Hit
 from agent.validators.learned import combine
 from agent.validators.lexicon import DILIGENCE_ADJ, DISCLAIMER_BUT, FAULT_VERB, JUDGEMENT_WORD, RECURRENCE
-from agent.validators.rules._prose import check_prose
+from agent.validators.rules._prose import prose_rule
 from agent.validators.rules.scope import hr_match
 from agent.validators.sentence import is_person_phrase, mentions_person, name_like, person_np, prepare
 from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, subject_before
@@ -273,13 +272,7 @@ def _hit(match: str, message: str) -> Hit:
     return Hit(rule=RULE_ID, match=match, message=message, suggestion=SUGGESTION)
 
 
-def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect, with_names=True)
-
-
-RULE = Rule(
-    id=RULE_ID,
-    check=check,
-    severity="error",
-    description="No individual-fault language; reframe toward system, process, incentives, missing control.",
+RULE = prose_rule(
+    RULE_ID, detect, "No individual-fault language; reframe toward system, process, incentives, missing control.",
+    with_names=True,
 )

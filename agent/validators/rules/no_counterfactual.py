@@ -21,10 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from agent.model import ValidationFinding
-from agent.validators.base import Context, Hit, Rule
+from agent.validators.base import Hit
 from agent.validators.learned import combine
-from agent.validators.rules._prose import check_prose
+from agent.validators.rules._prose import prose_rule
 from agent.validators.sentence import prepare
 
 RULE_ID = "no-counterfactual"
@@ -165,13 +164,7 @@ def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     return []
 
 
-def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect, with_names=True)
-
-
-RULE = Rule(
-    id=RULE_ID,
-    check=check,
-    severity="error",
-    description="No hindsight/counterfactual language in the analysis ('should have known', 'if only').",
+RULE = prose_rule(
+    RULE_ID, detect, "No hindsight/counterfactual language in the analysis ('should have known', 'if only').",
+    with_names=True,
 )

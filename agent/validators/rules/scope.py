@@ -18,11 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from agent.model import ValidationFinding
-from agent.validators.base import Context, Hit, Rule
+from agent.validators.base import Hit
 from agent.validators.learned import combine
 from agent.validators.features import extract
-from agent.validators.rules._prose import check_prose
+from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import DISMISSAL, LEGAL_CONCEPT, LEGAL_VERDICT, PERSONNEL_ACTION, REGULATOR
 from agent.validators.sentence import name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS
@@ -184,13 +183,7 @@ def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     return []
 
 
-def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect, with_names=True)
-
-
-RULE = Rule(
-    id=RULE_ID,
-    check=check,
-    severity="error",
-    description="No legal opinions, compliance verdicts or HR advice; framework mapping is fine.",
+RULE = prose_rule(
+    RULE_ID, detect, "No legal opinions, compliance verdicts or HR advice; framework mapping is fine.",
+    with_names=True,
 )

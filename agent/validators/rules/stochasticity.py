@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from agent.model import ValidationFinding
-from agent.validators.base import Context, Hit, Rule
+from agent.validators.base import Hit
 from agent.validators.learned import combine
-from agent.validators.rules._prose import check_prose
+from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import ABSENCE_CLAIM, ABSOLUTE_MANNER
 from agent.validators.sentence import prepare
 
@@ -137,13 +136,7 @@ def _hit(word: str) -> Hit:
     )
 
 
-def check(ctx: Context) -> list[ValidationFinding]:
-    return check_prose(ctx, detect, with_names=True)
-
-
-RULE = Rule(
-    id=RULE_ID,
-    check=check,
-    severity="error",
-    description="Distinguish 'the model produced X in this run' from 'the model will reliably do X'.",
+RULE = prose_rule(
+    RULE_ID, detect, "Distinguish 'the model produced X in this run' from 'the model will reliably do X'.",
+    with_names=True,
 )
