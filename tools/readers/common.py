@@ -47,6 +47,12 @@ def mostly_matching(head: str, accept: Callable[[str], bool], n: int = 20) -> bo
     return hits >= 1 and hits * 2 >= len(lines)
 
 
+def lines_match(head: str, pattern: re.Pattern[str]) -> bool:
+    """mostly_matching for a format recognised by one pattern at the start of a line."""
+    match = pattern.match
+    return mostly_matching(head, lambda ln: match(ln) is not None)
+
+
 def norm_level(value: Any) -> str | None:
     """Map any level spelling (WARN, err, E, 40, ...) to debug|info|warning|error|critical."""
     if type(value) is str:
@@ -101,6 +107,16 @@ def service_from_name(rel: str, services: list[str]) -> str | None:
         parent = parts[-2] if len(parts) >= 2 else ""
         return parent if parent and parent.lower() not in _GENERIC_STEMS and parent != "var" else None
     return stem
+
+
+def log_origin(rel: str, ctx: ReadContext) -> tuple[str | None, str]:
+    """What every record of a log file shares: the service the file is attributed to, and the id
+    prefix ("log:<path>:") its records' line numbers are appended to."""
+    return service_from_name(rel, ctx.services), f"log:{id_part(rel)}:"
+
+
+# `parse_ts(...) or UNDATED`: make()'s (ts, assumed) for a value that holds no time.
+UNDATED: tuple[None, bool] = (None, False)
 
 
 def make(
@@ -416,9 +432,10 @@ def json_lines_objects(head: str, n: int = 5) -> list[dict[str, Any]]:
 
 
 def iter_json_lines(
-    path: Path, rel: str, ctx: ReadContext
+    path: Path, rel: str, ctx: ReadContext, not_object: str | None = None
 ) -> Iterator[tuple[int, Any] | Malformed]:
-    """(line number, parsed value) per JSON line; bad lines become Malformed."""
+    """(line number, parsed value) per JSON line; bad lines become Malformed. With `not_object`,
+    a line whose value is not a JSON object becomes Malformed too, with that reason."""
     loads = json.loads
     scan = _JSON_SCAN
     tally = LineTally()
@@ -444,14 +461,15 @@ def iter_json_lines(
                 value, end = scan(text, 0)
             except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
                 end = -1
-            if end == len(text):
-                yield lineno, value
-                continue
-            try:
-                value = loads(text)
-            except (ValueError, RecursionError) as exc:
-                lost += _line_bytes(text)
-                yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+            if end != len(text):
+                try:
+                    value = loads(text)
+                except (ValueError, RecursionError) as exc:
+                    lost += _line_bytes(text)
+                    yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+                    continue
+            if not_object is not None and not isinstance(value, dict):
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=not_object)
                 continue
             yield lineno, value
     finally:

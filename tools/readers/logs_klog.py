@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind, Malformed
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.readers.logs_syslog import roller_for
 from tools.timeparse import second_safe
 from tools.yearless import YearRoller
@@ -31,11 +31,10 @@ class KlogReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(KLOG.match(ln)))
+        return common.lines_match(head, KLOG)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = KLOG.match
         LOG = EvidenceKind.LOG
@@ -78,13 +77,13 @@ class KlogReader:
                 if ts is None:
                     return None
             n = str(lineno)
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n,
                 ts=ts, assumed=True, service=file_service, level=_LEVEL[sev], text=msg,
                 attrs={"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"},
             )
 
-        return read_line_records(path, rel, ctx, parse, what="klog line")
+        return common.read_line_records(path, rel, ctx, parse, what="klog line")
 
 
 _ABSENT: Any = object()

@@ -42,8 +42,7 @@ class LogfmtReader:
         return common.mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         line_match = _LINE.match
         LOG = EvidenceKind.LOG
@@ -79,14 +78,10 @@ class LogfmtReader:
             # since no step writes a key a later step reads (values are strings: no nested "http").
             normalise_http(attrs, attrs)
             attrs["format"] = "logfmt"
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return common.make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text,
-                            attrs=attrs)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
-                service=service, level=level, text=text, attrs=attrs,
-            )
+            return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
+                               service=service, level=level, text=text, attrs=attrs)
 
         return common.read_line_records(path, rel, ctx, parse, what="logfmt line")
 

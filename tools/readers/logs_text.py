@@ -68,8 +68,7 @@ class PythonLoggingReader:
         return common.mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         default_match, basic_match = PYLOG_DEFAULT.match, PYLOG_BASIC.match
         LOG = EvidenceKind.LOG
@@ -85,12 +84,10 @@ class PythonLoggingReader:
                     return None
                 lvl, logger, msg = m.groups()
                 parsed = None
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return common.make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=common.norm_level(lvl),
-                            text=msg, attrs={"logger": logger, "format": "pylogging"})
             return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+                LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
                 service=file_service, level=common.norm_level(lvl), text=msg,
                 attrs={"logger": logger, "format": "pylogging"},
             )
@@ -104,11 +101,10 @@ class IsoTextLogReader:
     splittable = True  # one record per line (plus continuations): big files are read in slices
 
     def sniff(self, path: Path, head: str) -> bool:
-        return common.mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))
+        return common.lines_match(head, ISO_LINE)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         fast_match, full_match = _ISO_NO_ZONE.match, ISO_LINE.match
         zone_impossible = _zone_impossible
