@@ -366,6 +366,28 @@ def read_line_records(
         cov.bytes_covered += max(0, tally.bytes_read - tally.overlong_bytes - lost)
 
 
+class LineFormatReader:
+    """A log format with one record per line (plus continuations), recognised by `pattern` at the
+    start of a line. A subclass names itself and builds the per-line parser of one file."""
+
+    name: str
+    needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern: re.Pattern[str]
+    what = "record"  # what a line is called in the notes on lines that are no record
+    multiline = True  # stack-trace lines join the record before them
+
+    def sniff(self, path: Path, head: str) -> bool:
+        return lines_match(head, self.pattern)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        parse = self.line_parser(rel, ctx)
+        return read_line_records(path, rel, ctx, parse, multiline=self.multiline, what=self.what)
+
+    def line_parser(self, rel: str, ctx: ReadContext) -> LineParser:
+        raise NotImplementedError
+
+
 def _line_bytes(text: str) -> int:
     """About the bytes a decoded, stripped line took in its file (its newline included)."""
     return len(text.encode("utf-8", "replace")) + 1

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import parse_ts
@@ -19,15 +17,13 @@ ACCESS = re.compile(
 _TRAILING_TIME = re.compile(r'\s*(?:(?:rt|request_time)=)?"?(\d+(?:\.\d+)?)"?(?:\s|$)')
 
 
-class AccessLogReader:
+class AccessLogReader(common.LineFormatReader):
     name = "log.access"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = ACCESS
+    what = "access log line"
+    multiline = False
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.lines_match(head, ACCESS)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
         file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = ACCESS.match
@@ -64,7 +60,7 @@ class AccessLogReader:
             return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
                                service=file_service, level=level, text=line, attrs=attrs)
 
-        return common.read_line_records(path, rel, ctx, parse, multiline=False, what="access log line")
+        return parse
 
 
 READER = AccessLogReader()

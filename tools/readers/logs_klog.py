@@ -7,12 +7,10 @@ time in the year nearest to, and not after, ctx.year_anchor (a Dec -> Jan step t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.readers.logs_syslog import roller_for
@@ -25,15 +23,13 @@ KLOG = re.compile(
 _LEVEL = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 
 
-class KlogReader:
+class KlogReader(common.LineFormatReader):
     name = "log.klog"
     needs_year = True
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = KLOG
+    what = "klog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.lines_match(head, KLOG)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
         file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = KLOG.match
@@ -83,7 +79,7 @@ class KlogReader:
                 attrs={"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"},
             )
 
-        return common.read_line_records(path, rel, ctx, parse, what="klog line")
+        return parse
 
 
 _ABSENT: Any = object()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import MONTHS, parse_ts
@@ -46,15 +44,12 @@ def _nil(v: str) -> str | None:
     return None if v == "-" else v
 
 
-class Syslog5424Reader:
+class Syslog5424Reader(common.LineFormatReader):
     name = "log.syslog5424"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = RFC5424
+    what = "RFC 5424 syslog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.lines_match(head, RFC5424)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
         file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = RFC5424.match
@@ -78,18 +73,16 @@ class Syslog5424Reader:
                 text=msg.lstrip("\ufeff"), attrs=attrs,
             )
 
-        return common.read_line_records(path, rel, ctx, parse, what="RFC 5424 syslog line")
+        return parse
 
 
-class Syslog3164Reader:
+class Syslog3164Reader(common.LineFormatReader):
     name = "log.syslog3164"
     needs_year = True
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = RFC3164
+    what = "RFC 3164 syslog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.lines_match(head, RFC3164)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
         file_service, id_prefix = common.log_origin(rel, ctx)
         match = RFC3164.match
         LOG = EvidenceKind.LOG
@@ -112,7 +105,7 @@ class Syslog3164Reader:
                 attrs={"format": "syslog", "host": host, "pid": pid},
             )
 
-        return common.read_line_records(path, rel, ctx, parse, what="RFC 3164 syslog line")
+        return parse
 
 
 def _loose_fields(line: str) -> tuple[str | None, str, str, str | None, str | None, str] | None:
