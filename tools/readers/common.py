@@ -417,6 +417,13 @@ def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
         )
 
 
+def json_head(head: str) -> str | None:
+    """The head without a leading BOM and blank space, when it opens a JSON object or array
+    (document or JSON Lines); None when it cannot be JSON of either kind."""
+    s = head.lstrip("\ufeff \t\r\n")
+    return s if s.startswith(("{", "[")) else None
+
+
 def first_json_value(head: str) -> Any:
     """The first JSON value in a file head: the whole document if it fits, else the first line."""
     s = head.lstrip("\ufeff \t\r\n")
