@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from tools.models import Evidence, EvidenceKind
 from tools.readers.git import show_commit_diff
+from tools.readers.prometheus import sample_points
 from tools.redact import Redactor
 from tools.store.reader import EvidenceReader
 from tools.tokens import count_tokens, truncate_to_tokens
@@ -414,16 +415,7 @@ def summarize_series(
 def _samples(ev: Evidence, start: datetime | None, end: datetime | None) -> list[tuple[float, float]]:
     lo = start.timestamp() if start else -math.inf
     hi = end.timestamp() if end else math.inf
-    out = []
-    for pair in ev.attrs.get("samples") or []:
-        try:
-            t, v = float(pair[0]), float(pair[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        if lo <= t <= hi and math.isfinite(v):
-            out.append((t, v))
-    out.sort()
-    return out
+    return sorted((t, v) for t, v in sample_points(ev) if lo <= t <= hi and math.isfinite(v))
 
 
 def metric_summary(store: EvidenceReader, inp: MetricSummaryInput) -> ToolResult:

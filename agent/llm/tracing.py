@@ -26,6 +26,9 @@ from pydantic import BaseModel, SecretStr
 
 log = logging.getLogger("postmortem.tracing")
 
+# Token counts ("input", "output") and "cost_usd" of one LLM call, as the client reports them.
+Usage = Mapping[str, float | int]
+
 __all__ = ["LangfuseKeys", "LangfuseTracer", "NoopTracer", "Tracer", "get_tracer"]
 
 
@@ -42,14 +45,7 @@ class Tracer:
     def stage(self, name: str) -> Iterator[None]:
         yield
 
-    def generation(
-        self,
-        stage: str,
-        model: str,
-        input: Any,
-        output: Any,
-        usage: Mapping[str, float | int],
-    ) -> None:
+    def generation(self, stage: str, model: str, input: Any, output: Any, usage: Usage) -> None:
         return None
 
     def tool(self, name: str, input: Any, output: Any) -> None:
@@ -195,14 +191,7 @@ class LangfuseTracer(Tracer):
             return parent.start_observation(**kwargs)
         return self._client.start_observation(**kwargs)
 
-    def generation(
-        self,
-        stage: str,
-        model: str,
-        input: Any,
-        output: Any,
-        usage: Mapping[str, float | int],
-    ) -> None:
+    def generation(self, stage: str, model: str, input: Any, output: Any, usage: Usage) -> None:
         details = {
             k: int(usage[k]) for k in ("input", "output") if isinstance(usage.get(k), (int, float))
         }

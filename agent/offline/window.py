@@ -28,6 +28,7 @@ from agent.model import IncidentWindow, Precursor, Scope, WindowSignal
 from agent.offline import signals, user_reports
 from agent.offline.lexicon import USER_REPORT
 from tools.models import Evidence, EvidenceKind
+from tools.readers.prometheus import sample_points
 from tools.store.reader import EvidenceReader
 
 # Two independent sources must start within this of each other to describe the same incident.
@@ -177,15 +178,8 @@ def _log_signals(store: EvidenceReader, quiet_until: float | None) -> list[Windo
 
 def _samples(ev: Evidence, lo_ok: float = float("-inf"), hi_ok: float = float("inf")) -> list[tuple[float, float]]:
     """Finite-or-inf samples within the plausible range, sorted by time."""
-    pts = []
-    for s in ev.attrs.get("samples") or []:
-        try:
-            t, v = float(s[0]), float(s[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        if v == v and lo_ok <= t <= hi_ok:  # NaN never compares equal to itself
-            pts.append((t, v))
-    return sorted(pts)
+    # NaN never compares equal to itself
+    return sorted((t, v) for t, v in sample_points(ev) if v == v and lo_ok <= t <= hi_ok)
 
 
 def _metric_signals(store: EvidenceReader, quiet_until: float | None) -> list[WindowSignal]:

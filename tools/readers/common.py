@@ -47,6 +47,12 @@ def mostly_matching(head: str, accept: Callable[[str], bool], n: int = 20) -> bo
     return hits >= 1 and hits * 2 >= len(lines)
 
 
+def lines_match(head: str, pattern: re.Pattern[str]) -> bool:
+    """mostly_matching for a format recognised by one pattern at the start of a line."""
+    match = pattern.match
+    return mostly_matching(head, lambda ln: match(ln) is not None)
+
+
 def norm_level(value: Any) -> str | None:
     """Map any level spelling (WARN, err, E, 40, ...) to debug|info|warning|error|critical."""
     if type(value) is str:
@@ -101,6 +107,16 @@ def service_from_name(rel: str, services: list[str]) -> str | None:
         parent = parts[-2] if len(parts) >= 2 else ""
         return parent if parent and parent.lower() not in _GENERIC_STEMS and parent != "var" else None
     return stem
+
+
+def log_origin(rel: str, ctx: ReadContext) -> tuple[str | None, str]:
+    """What every record of a log file shares: the service the file is attributed to, and the id
+    prefix ("log:<path>:") its records' line numbers are appended to."""
+    return service_from_name(rel, ctx.services), f"log:{id_part(rel)}:"
+
+
+# `parse_ts(...) or UNDATED`: make()'s (ts, assumed) for a value that holds no time.
+UNDATED: tuple[None, bool] = (None, False)
 
 
 def make(
@@ -350,6 +366,28 @@ def read_line_records(
         cov.bytes_covered += max(0, tally.bytes_read - tally.overlong_bytes - lost)
 
 
+class LineFormatReader:
+    """A log format with one record per line (plus continuations), recognised by `pattern` at the
+    start of a line. A subclass names itself and builds the per-line parser of one file."""
+
+    name: str
+    needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern: re.Pattern[str]
+    what = "record"  # what a line is called in the notes on lines that are no record
+    multiline = True  # stack-trace lines join the record before them
+
+    def sniff(self, path: Path, head: str) -> bool:
+        return lines_match(head, self.pattern)
+
+    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
+        parse = self.line_parser(rel, ctx)
+        return read_line_records(path, rel, ctx, parse, multiline=self.multiline, what=self.what)
+
+    def line_parser(self, rel: str, ctx: ReadContext) -> LineParser:
+        raise NotImplementedError
+
+
 def _line_bytes(text: str) -> int:
     """About the bytes a decoded, stripped line took in its file (its newline included)."""
     return len(text.encode("utf-8", "replace")) + 1
@@ -377,6 +415,13 @@ def load_json_doc(path: Path, rel: str) -> tuple[Any, Malformed | None]:
         return None, Malformed(
             source=rel, locator=f"line {exc.lineno}", reason=f"{why}: {exc.msg} at char {exc.pos}"
         )
+
+
+def json_head(head: str) -> str | None:
+    """The head without a leading BOM and blank space, when it opens a JSON object or array
+    (document or JSON Lines); None when it cannot be JSON of either kind."""
+    s = head.lstrip("\ufeff \t\r\n")
+    return s if s.startswith(("{", "[")) else None
 
 
 def first_json_value(head: str) -> Any:
@@ -416,9 +461,10 @@ def json_lines_objects(head: str, n: int = 5) -> list[dict[str, Any]]:
 
 
 def iter_json_lines(
-    path: Path, rel: str, ctx: ReadContext
+    path: Path, rel: str, ctx: ReadContext, not_object: str | None = None
 ) -> Iterator[tuple[int, Any] | Malformed]:
-    """(line number, parsed value) per JSON line; bad lines become Malformed."""
+    """(line number, parsed value) per JSON line; bad lines become Malformed. With `not_object`,
+    a line whose value is not a JSON object becomes Malformed too, with that reason."""
     loads = json.loads
     scan = _JSON_SCAN
     tally = LineTally()
@@ -444,14 +490,15 @@ def iter_json_lines(
                 value, end = scan(text, 0)
             except Exception:  # noqa: BLE001 - json.loads below raises or returns exactly as before
                 end = -1
-            if end == len(text):
-                yield lineno, value
-                continue
-            try:
-                value = loads(text)
-            except (ValueError, RecursionError) as exc:
-                lost += _line_bytes(text)
-                yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+            if end != len(text):
+                try:
+                    value = loads(text)
+                except (ValueError, RecursionError) as exc:
+                    lost += _line_bytes(text)
+                    yield Malformed(source=rel, locator=f"line {lineno}", reason=f"invalid JSON: {exc}"[:200])
+                    continue
+            if not_object is not None and not isinstance(value, dict):
+                yield Malformed(source=rel, locator=f"line {lineno}", reason=not_object)
                 continue
             yield lineno, value
     finally:

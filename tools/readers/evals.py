@@ -189,8 +189,8 @@ class EvalResultsReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        s = head.lstrip("\ufeff \t\r\n")
-        if not s.startswith(("{", "[")):
+        s = common.json_head(head)
+        if s is None:
             return False
         if common.one_entry_per_line(s):
             objs = common.json_lines_objects(s, 5)

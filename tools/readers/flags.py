@@ -91,8 +91,8 @@ class FlagAuditReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        s = head.lstrip("\ufeff \t\r\n")
-        if not s.startswith(("{", "[")):
+        s = common.json_head(head)
+        if s is None:
             return False
         sample = common.json_lines_objects(s, 3) if common.one_entry_per_line(s) else common.doc_items(common.first_json_value(s), _LIST_KEYS)
         if sample:

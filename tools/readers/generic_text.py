@@ -382,8 +382,7 @@ class _Run:
     def __init__(self, path: Path, rel: str, ctx: ReadContext, plan: Plan) -> None:
         self.path, self.rel, self.ctx, self.plan = path, rel, ctx, plan
         self.cov = ctx.coverage
-        self.id_prefix = f"log:{common.id_part(rel)}:"
-        self.file_service = common.service_from_name(rel, ctx.services)
+        self.file_service, self.id_prefix = common.log_origin(rel, ctx)
         roller = YearRoller(_anchor(ctx)) if plan.yearless else None
         self.slots = [_Slot(c, Decoder(c.layout, ctx.default_tz, roller, c.matcher)) for c in plan.choices]
         self.pending: Evidence | None = None

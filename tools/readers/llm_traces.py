@@ -228,14 +228,11 @@ class LlmTraceReader:
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         rid = common.id_part(rel)
         file_service = common.service_from_name(rel, ctx.services)
-        for item in common.iter_json_lines(path, rel, ctx):
+        for item in common.iter_json_lines(path, rel, ctx, not_object="trace line is not an object"):
             if isinstance(item, Malformed):
                 yield item
                 continue
             lineno, rec = item
-            if not isinstance(rec, dict):
-                yield Malformed(source=rel, locator=f"line {lineno}", reason="trace line is not an object")
-                continue
             yield self._record(rec, lineno, rel, rid, file_service, ctx)
 
     def _record(

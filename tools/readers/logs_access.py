@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.timeparse import parse_ts
 
 ACCESS = re.compile(
@@ -19,17 +17,14 @@ ACCESS = re.compile(
 _TRAILING_TIME = re.compile(r'\s*(?:(?:rt|request_time)=)?"?(\d+(?:\.\d+)?)"?(?:\s|$)')
 
 
-class AccessLogReader:
+class AccessLogReader(common.LineFormatReader):
     name = "log.access"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = ACCESS
+    what = "access log line"
+    multiline = False
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(ACCESS.match(ln)))
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = ACCESS.match
         trailing = _TRAILING_TIME.match
@@ -60,14 +55,12 @@ class AccessLogReader:
                 if t:
                     attrs["latency_ms"] = round(float(t.group(1)) * 1000.0, 3)
             level = "error" if st >= 500 else "warning" if st >= 400 else "info"
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=level,
-                            text=line, attrs=attrs)
-            return make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
-                        service=file_service, level=level, text=line, attrs=attrs)
+            return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
+                               service=file_service, level=level, text=line, attrs=attrs)
 
-        return read_line_records(path, rel, ctx, parse, multiline=False, what="access log line")
+        return parse
 
 
 READER = AccessLogReader()

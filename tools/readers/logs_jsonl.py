@@ -168,19 +168,15 @@ class JsonLinesLogReader:
         return hits * 2 >= len(objs)
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz, year = ctx.default_tz, ctx.year_hint
         LOG = EvidenceKind.LOG
         plans: dict[tuple[str, ...], _LinePlan] = {}
-        for item in common.iter_json_lines(path, rel, ctx):
+        for item in common.iter_json_lines(path, rel, ctx, not_object="JSON line is not an object"):
             if isinstance(item, Malformed):
                 yield item
                 continue
             lineno, obj = item
-            if not isinstance(obj, dict):
-                yield Malformed(source=rel, locator=f"line {lineno}", reason="JSON line is not an object")
-                continue
             sig = tuple(obj)
             plan = plans.get(sig)
             if plan is None:
@@ -196,12 +192,10 @@ class JsonLinesLogReader:
             text = _take_text(obj, attrs, msg_keys, error_keys)
             service = _service(obj, service_keys, file_service)
             _lift_attrs(obj, attrs, has_logger, http_plan, has_http)
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                yield common.make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text, attrs=attrs)
-            else:
-                yield common.make(LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
-                           service=service, level=level, text=text, attrs=attrs)
+            yield common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
+                              service=service, level=level, text=text, attrs=attrs)
 
 
 # One helper per field of a line. Each loop is _first(obj, KEYS) over the keys the line plan found

@@ -7,14 +7,12 @@ time in the year nearest to, and not after, ctx.year_anchor (a Dec -> Jan step t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.readers.logs_syslog import roller_for
 from tools.timeparse import second_safe
 from tools.yearless import YearRoller
@@ -25,17 +23,14 @@ KLOG = re.compile(
 _LEVEL = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 
 
-class KlogReader:
+class KlogReader(common.LineFormatReader):
     name = "log.klog"
     needs_year = True
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = KLOG
+    what = "klog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return mostly_matching(head, lambda ln: bool(KLOG.match(ln)))
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = KLOG.match
         LOG = EvidenceKind.LOG
@@ -78,13 +73,13 @@ class KlogReader:
                 if ts is None:
                     return None
             n = str(lineno)
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n,
                 ts=ts, assumed=True, service=file_service, level=_LEVEL[sev], text=msg,
                 attrs={"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"},
             )
 
-        return read_line_records(path, rel, ctx, parse, what="klog line")
+        return parse
 
 
 _ABSENT: Any = object()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.readers.logs_jsonl import (
@@ -33,17 +32,15 @@ def parse_pairs(line: str) -> dict[str, Any]:
     return out
 
 
-class LogfmtReader:
+class LogfmtReader(common.LineFormatReader):
     name = "log.logfmt"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    what = "logfmt line"
 
     def sniff(self, path: Path, head: str) -> bool:
         return common.mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
 
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         line_match = _LINE.match
         LOG = EvidenceKind.LOG
@@ -79,16 +76,12 @@ class LogfmtReader:
             # since no step writes a key a later step reads (values are strings: no nested "http").
             normalise_http(attrs, attrs)
             attrs["format"] = "logfmt"
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return common.make(LOG, id_prefix + n, rel, "line " + n, service=service, level=level, text=text,
-                            attrs=attrs)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
-                service=service, level=level, text=text, attrs=attrs,
-            )
+            return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
+                               service=service, level=level, text=text, attrs=attrs)
 
-        return common.read_line_records(path, rel, ctx, parse, what="logfmt line")
+        return parse
 
 
 READER = LogfmtReader()

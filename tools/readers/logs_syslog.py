@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
+from tools.readers import common
 from tools.readers.base import ReadContext
-from tools.readers.common import id_part, make, mostly_matching, read_line_records, service_from_name
 from tools.timeparse import MONTHS, parse_ts
 from tools.yearless import GRACE, YearRoller
 
@@ -46,21 +44,13 @@ def _nil(v: str) -> str | None:
     return None if v == "-" else v
 
 
-def _sniff(rx: re.Pattern[str], head: str) -> bool:
-    return mostly_matching(head, lambda ln: bool(rx.match(ln)))
-
-
-class Syslog5424Reader:
+class Syslog5424Reader(common.LineFormatReader):
     name = "log.syslog5424"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = RFC5424
+    what = "RFC 5424 syslog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return _sniff(RFC5424, head)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         match = RFC5424.match
         LOG = EvidenceKind.LOG
@@ -75,30 +65,25 @@ class Syslog5424Reader:
                                         "msgid": _nil(msgid)}
             if sd != "-":
                 attrs["structured_data"] = dict(_SD_PARAM.findall(sd))
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return make(LOG, id_prefix + n, rel, "line " + n, service=_nil(app) or file_service,
-                            level=pri_level(pri), text=msg.lstrip("\ufeff"), attrs=attrs)
-            return make(
-                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+            return common.make(
+                LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
                 service=_nil(app) or file_service, level=pri_level(pri),
                 text=msg.lstrip("\ufeff"), attrs=attrs,
             )
 
-        return read_line_records(path, rel, ctx, parse, what="RFC 5424 syslog line")
+        return parse
 
 
-class Syslog3164Reader:
+class Syslog3164Reader(common.LineFormatReader):
     name = "log.syslog3164"
     needs_year = True
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = RFC3164
+    what = "RFC 3164 syslog line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return _sniff(RFC3164, head)
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = service_from_name(rel, ctx.services)
-        id_prefix = f"log:{id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         match = RFC3164.match
         LOG = EvidenceKind.LOG
         place = _Placer(ctx)
@@ -113,14 +98,14 @@ class Syslog3164Reader:
                     return None
                 pri, ts_s, host, app, pid, msg = loose
             n = str(lineno)
-            return make(
+            return common.make(
                 LOG, id_prefix + n, rel, "line " + n,
                 ts=place(ts_s), assumed=True,
                 service=app or file_service, level=pri_level(pri), text=msg,
                 attrs={"format": "syslog", "host": host, "pid": pid},
             )
 
-        return read_line_records(path, rel, ctx, parse, what="RFC 3164 syslog line")
+        return parse
 
 
 def _loose_fields(line: str) -> tuple[str | None, str, str, str | None, str | None, str] | None:

@@ -8,10 +8,9 @@ which carries no timestamp at all (such records stay undated rather than get an 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind, Malformed
+from tools.models import Evidence, EvidenceKind
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import TZINFOS, parse_ts
@@ -59,17 +58,15 @@ def _zone_impossible(line: str, p: int) -> bool:
     return two[:1] not in _ZONE_FIRST and two not in _ZONE_STARTS
 
 
-class PythonLoggingReader:
+class PythonLoggingReader(common.LineFormatReader):
     name = "log.pylogging"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    what = "Python logging line"
 
     def sniff(self, path: Path, head: str) -> bool:
         return common.mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
 
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         default_match, basic_match = PYLOG_DEFAULT.match, PYLOG_BASIC.match
         LOG = EvidenceKind.LOG
@@ -85,30 +82,24 @@ class PythonLoggingReader:
                     return None
                 lvl, logger, msg = m.groups()
                 parsed = None
+            ts, assumed = parsed or common.UNDATED
             n = str(lineno)
-            if parsed is None:
-                return common.make(LOG, id_prefix + n, rel, "line " + n, service=file_service, level=common.norm_level(lvl),
-                            text=msg, attrs={"logger": logger, "format": "pylogging"})
             return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=parsed[0], assumed=parsed[1],
+                LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
                 service=file_service, level=common.norm_level(lvl), text=msg,
                 attrs={"logger": logger, "format": "pylogging"},
             )
 
-        return common.read_line_records(path, rel, ctx, parse, what="Python logging line")
+        return parse
 
 
-class IsoTextLogReader:
+class IsoTextLogReader(common.LineFormatReader):
     name = "log.iso"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+    pattern = ISO_LINE
+    what = "timestamped log line"
 
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.mostly_matching(head, lambda ln: bool(ISO_LINE.match(ln)))
-
-    def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
-        file_service = common.service_from_name(rel, ctx.services)
-        id_prefix = f"log:{common.id_part(rel)}:"
+    def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
+        file_service, id_prefix = common.log_origin(rel, ctx)
         tz = ctx.default_tz
         fast_match, full_match = _ISO_NO_ZONE.match, ISO_LINE.match
         zone_impossible = _zone_impossible
@@ -136,7 +127,7 @@ class IsoTextLogReader:
                 level=common.norm_level(lvl) if lvl else None, text=msg, attrs=attrs,
             )
 
-        return common.read_line_records(path, rel, ctx, parse, what="timestamped log line")
+        return parse
 
 
 PYLOGGING = PythonLoggingReader()

@@ -60,6 +60,16 @@ _QUERY_DOC_BYTES = 64 * 1024
 _BACKTICKED = re.compile(r"`([^`\n]{3,500})`")
 
 
+def sample_points(ev: Evidence) -> Iterator[tuple[float, float]]:
+    """The (epoch seconds, value) samples of a metric record that read as numbers. A record read
+    back from the store holds them as JSON lists, so each pair is checked again here."""
+    for pair in ev.attrs.get("samples") or []:
+        try:
+            yield float(pair[0]), float(pair[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+
+
 @functools.lru_cache(maxsize=64)
 def _documented_queries(folder: str) -> dict[str, str]:
     """{file name: query} from a query index beside the result files (first document found)."""

@@ -337,15 +337,8 @@ def _jira_comment(
 ) -> Evidence | Malformed:
     if not isinstance(c, dict) or c.get("id") is None:
         return Malformed(source=rel, locator=where, reason="Jira comment without id")
-    cid = str(c["id"])
-    ts, assumed = _ts(c.get("created"), ctx)
-    author = _name(c.get("author"))
-    attrs = _child_attrs(issue, key, "comment", author)
-    attrs.update({"comment_id": cid, "created_at": c.get("created")})
     body = common.clip(adf_text(c.get("body") or "").strip(), MAX_BODY_CHARS)
-    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:comment:{common.id_part(cid)}", rel,
-                f"comment {cid}", ts=ts, assumed=assumed, service=_first(issue.get("components")),
-                text=f"Jira {key} comment by {author or 'unknown'}: {body}", attrs=attrs)
+    return _jira_entry(c, "comment", "comment by", body, {}, key, issue, rel, ctx)
 
 
 def _jira_change(
@@ -353,17 +346,26 @@ def _jira_change(
 ) -> Evidence | Malformed:
     if not isinstance(h, dict) or h.get("id") is None:
         return Malformed(source=rel, locator=where, reason="Jira changelog entry without id")
-    hid = str(h["id"])
-    ts, assumed = _ts(h.get("created"), ctx)
-    author = _name(h.get("author"))
     changes = [{"field": common.as_dict(it).get("field"), "from": common.as_dict(it).get("fromString"),
                 "to": common.as_dict(it).get("toString")} for it in h.get("items") or [] if common.as_dict(it).get("field")]
     said = "; ".join(f"{c['field']}: {c['from'] or '-'} -> {c['to'] or '-'}" for c in changes)
-    attrs = _child_attrs(issue, key, "change", author)
-    attrs.update({"change_id": hid, "changes": changes, "created_at": h.get("created")})
-    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:change:{common.id_part(hid)}", rel,
-                f"change {hid}", ts=ts, assumed=assumed, service=_first(issue.get("components")),
-                text=f"Jira {key} changed by {author or 'unknown'}: {said or '(no fields)'}", attrs=attrs)
+    return _jira_entry(h, "change", "changed by", said or "(no fields)", {"changes": changes}, key, issue, rel, ctx)
+
+
+def _jira_entry(
+    entry: dict[str, Any], kind: str, verb: str, said: str, extra: dict[str, Any],
+    key: str, issue: dict[str, Any], rel: str, ctx: ReadContext,
+) -> Evidence:
+    """A comment or changelog entry (`kind`) of a Jira issue as a record of its own; `said` is
+    what it says, `extra` the attrs only that kind has."""
+    eid = str(entry["id"])
+    ts, assumed = _ts(entry.get("created"), ctx)
+    author = _name(entry.get("author"))
+    attrs = _child_attrs(issue, key, kind, author)
+    attrs.update({f"{kind}_id": eid, **extra, "created_at": entry.get("created")})
+    return common.make(EvidenceKind.TICKET, f"ticket:{common.id_part(rel)}:{common.id_part(key)}:{kind}:{common.id_part(eid)}", rel,
+                f"{kind} {eid}", ts=ts, assumed=assumed, service=_first(issue.get("components")),
+                text=f"Jira {key} {verb} {author or 'unknown'}: {said}", attrs=attrs)
 
 
 def _first(values: Any) -> str | None:
