@@ -94,7 +94,8 @@ class ChatModel:
 
     def usage(self) -> dict[str, Any]:
         assert self.client is not None
-        return {"engine": self.describe, "prompt": prompts.load("chat").id, **self.client.usage_dict(),
+        return {"engine": self.describe, "prompt": prompts.load("chat").id, "prompt_set": prompts.PROMPT_SET_VERSION,
+                **self.client.usage_dict(),
                 "guarded_replies": list(self.guarded), "failures": list(self.failures)}
 
 
