@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -35,6 +35,9 @@ from agent.render import render_markdown
 from agent.state import PostmortemState
 from agent.validators.people import people
 
+if TYPE_CHECKING:
+    from agent.facilitator.model import ChatModel
+
 HELP = """Commands (any stage):
   ok | yes            accept what is shown and go to the next stage
   /timeline           the current timeline          /report   the current draft (or final report)
@@ -48,6 +51,7 @@ At the hypotheses gate: confirm <n> [because ...] | reject <n> because <reason>
 At the actions gate:    owner AI-00n <role> | due AI-00n YYYY-MM-DD | verify AI-00n <check> | adopt C<n>"""
 
 GATES = tuple(GUIDES)
+FREE_FORM = ("question", "info", "unclear")  # remark kinds a model may answer in its own words
 ROW_CHARS = 150  # a timeline row in the terminal; /report has the full text
 
 
@@ -202,7 +206,7 @@ def _remark(state: ChatState, gate: str, answer: str, runtime: Runtime[g.Context
     return update
 
 
-def _ask_model(state: ChatState, gate: str, answer: str, names: list[str], model: Any) -> str:
+def _ask_model(state: ChatState, gate: str, answer: str, names: list[str], model: ChatModel | None) -> str:
     """The chat model's answer to a free-form remark ("" when there is none or it adds nothing).
 
     Asked here, inside the gate after its interrupt, so the reply is checkpointed together with the
@@ -452,9 +456,6 @@ class ChatSession:
     def resume_hint(self) -> str:
         wd = f" --workdir {self.workdir.resolve()}" if self.workdir is not None else ""
         return f"postmortem chat --session {self.session_id}{wd}"
-
-
-FREE_FORM = ("question", "info", "unclear")
 
 
 def _facts(st: ChatState) -> str:
