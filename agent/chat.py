@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -35,6 +35,9 @@ from agent.render import render_markdown
 from agent.state import PostmortemState
 from agent.validators.people import people
 
+if TYPE_CHECKING:
+    from agent.facilitator.model import ChatModel
+
 HELP = """Commands (any stage):
   ok | yes            accept what is shown and go to the next stage
   /timeline           the current timeline          /report   the current draft (or final report)
@@ -48,6 +51,7 @@ At the hypotheses gate: confirm <n> [because ...] | reject <n> because <reason>
 At the actions gate:    owner AI-00n <role> | due AI-00n YYYY-MM-DD | verify AI-00n <check> | adopt C<n>"""
 
 GATES = tuple(GUIDES)
+FREE_FORM = ("question", "info", "unclear")  # remark kinds a model may answer in its own words
 ROW_CHARS = 150  # a timeline row in the terminal; /report has the full text
 
 
@@ -69,6 +73,10 @@ class ChatState(PostmortemState):
     user_events: int = 0  # kept for sessions checkpointed by older versions
     last_reply: str = ""
     last_kind: str = ""  # what the last remark was understood as (for the terminal and the model)
+    model_reply: str = ""  # the chat model's answer to the last free-form remark, already guarded
+    # The conversation as the model sees it: {"role", "content", "gate"} per turn, checkpointed so a
+    # resumed session's requests still carry what was said before the resume.
+    chat_history: list[dict[str, str]] = Field(default_factory=list)
     output_dir: str = ""
     outputs: list[str] = Field(default_factory=list)
 
@@ -187,10 +195,27 @@ def _remark(state: ChatState, gate: str, answer: str, runtime: Runtime[g.Context
     update = _apply(intent, gate, state, store)
     update["notes"] = state.notes + [answer]
     update["last_kind"] = intent.kind
+    merged = state.model_copy(update={k: v for k, v in update.items() if k in ChatState.model_fields})
     if state.report is not None:
-        merged = state.model_copy(update={k: v for k, v in update.items() if k in ChatState.model_fields})
         update["markdown"] = final_markdown(merged)
+    model_text = _ask_model(merged, gate, answer, names, runtime.context.facilitator)
+    update["model_reply"] = model_text
+    said = "\n".join(t for t in (update.get("last_reply", ""), model_text) if t)
+    update["chat_history"] = state.chat_history + [{"role": "user", "content": answer, "gate": gate},
+                                                   {"role": "assistant", "content": said, "gate": gate}]
     return update
+
+
+def _ask_model(state: ChatState, gate: str, answer: str, names: list[str], model: ChatModel | None) -> str:
+    """The chat model's answer to a free-form remark ("" when there is none or it adds nothing).
+
+    Asked here, inside the gate after its interrupt, so the reply is checkpointed together with the
+    remark. A hard-rule remark keeps the persona's fixed reply: a model must not soften it."""
+    if model is None or state.last_kind not in FREE_FORM:
+        return ""
+    text, _status = model.reply(gate, answer, _facts(state), state.chat_history, state.last_reply, names,
+                                questions(gate, state))
+    return "" if text == state.last_reply else text
 
 
 def _apply(intent: Intent, gate: str, state: ChatState, store: Any) -> dict[str, Any]:
@@ -433,9 +458,6 @@ class ChatSession:
         return f"postmortem chat --session {self.session_id}{wd}"
 
 
-FREE_FORM = ("question", "info", "unclear")
-
-
 def _facts(st: ChatState) -> str:
     return st.report.model_dump_json(exclude={"usage", "computed_facts"}) if st.report else _scope_text(st)
 
@@ -443,18 +465,18 @@ def _facts(st: ChatState) -> str:
 def run_terminal(session: ChatSession, first: Prompt | None, read: Callable[[str], str],
                  write: Callable[[str], None], llm_available: bool,
                  respond: Callable[[str, str], Iterator[str]] | None = None,
-                 model: Any = None, show_markdown: Callable[[str], None] | None = None,
+                 show_markdown: Callable[[str], None] | None = None,
                  after_close: bool = False) -> str:
     """The REPL: returns "closed" or "quit". `read`/`write` make it scriptable in tests.
 
     A stage is printed in full once, when it is reached; a remark gets a short reply saying what
-    changed. `model` (agent.facilitator.model.ChatModel) answers free-form remarks, checked before
-    they are shown; `respond(text, facts)` is the older streaming hook. With `after_close`, the loop
-    stays open after closing for /report, /export and /timeline until /quit or end of input."""
+    changed, then the chat model's answer when the session's context has one (asked inside the gate,
+    see `_ask_model`); `respond(text, facts)` is the older streaming hook, checked before it is shown.
+    With `after_close`, the loop stays open after closing for /report, /export and /timeline until
+    /quit or end of input."""
     show_md = show_markdown or write
-    history: list[dict[str, str]] = []
     prompt, shown = first, ""
-    if not llm_available and model is None:
+    if not llm_available and session.ctx.facilitator is None:
         write("Offline facilitator: corrections, notes and proposals are understood by rules; "
               "free-form answers need a model (set OPENAI_API_KEY / OPENAI_BASE_URL).")
     while prompt is not None:
@@ -473,8 +495,10 @@ def run_terminal(session: ChatSession, first: Prompt | None, read: Callable[[str
         st = session.state()
         if st.last_reply:
             write(st.last_reply)
-        if st.last_kind in FREE_FORM or st.last_kind == "rule":
-            _model_reply(st, line, prompt, model, respond, history, write)
+        if st.last_kind in FREE_FORM and st.model_reply:
+            write(st.model_reply)
+        elif st.last_kind in FREE_FORM and respond is not None:
+            _streamed_reply(st, line, respond, write)
     st = session.state()
     write(f"Session closed. {len(st.tracker_export)} action(s) ready for the tracker. Files:")
     write("\n".join(f"  {p}" for p in st.outputs) or "  (none written)")
@@ -519,25 +543,15 @@ def _slash(cmd: str, session: ChatSession, write: Callable[[str], None], show_md
         write("Unknown command; /help lists them.")
 
 
-def _model_reply(st: ChatState, line: str, prompt: Prompt | None, model: Any,
-                 respond: Callable[[str, str], Iterator[str]] | None, history: list[dict[str, str]],
-                 write: Callable[[str], None]) -> None:
-    """A model's answer to a free-form remark, checked before it is shown."""
-    if st.last_kind == "rule":
-        return  # the persona's fixed reply stands: a model must not soften a hard rule
-    gate = prompt.gate if prompt is not None else "confirm_actions"
-    if model is not None:
-        text, _status = model.reply(gate, line, _facts(st), history, st.last_reply)
-    elif respond is not None:
-        from agent.facilitator.model import reply_violation
+def _streamed_reply(st: ChatState, line: str, respond: Callable[[str, str], Iterator[str]],
+                    write: Callable[[str], None]) -> None:
+    """The older streaming hook's answer to a free-form remark, checked before it is shown."""
+    from agent.facilitator.model import reply_violation
 
-        text = "".join(respond(line, _facts(st)))
-        text = st.last_reply if reply_violation(text) else text
-    else:
-        return
+    text = "".join(respond(line, _facts(st)))
+    text = st.last_reply if reply_violation(text) else text
     if text and text != st.last_reply:
         write(text)
-    history += [{"role": "user", "content": line}, {"role": "assistant", "content": text}]
 
 
 def new_initial_state(dump: Path, workdir: Path, today: Any, names_opt_in: bool,

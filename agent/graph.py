@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -30,6 +30,9 @@ from tools.store.reader import EvidenceReader
 # besides the ingest worker fault): the process exits hard when this stage is about to start.
 FAULT_ENV = "POSTMORTEM_FAULT_BEFORE_STAGE"
 
+if TYPE_CHECKING:
+    from agent.facilitator.model import ChatModel
+
 
 @dataclass
 class Context:
@@ -41,6 +44,9 @@ class Context:
     on_stage: Callable[[str, str], None] | None = None  # (stage, "start"|"done")
     on_ingest_progress: Callable[[int, int, str], None] | None = None
     validate: Callable[[Report, EvidenceReader], list[ValidationFinding]] | None = None
+    # The chat's model (its own budget), asked inside the review gates so each reply is
+    # checkpointed with the remark it answers; None answers by rules only.
+    facilitator: ChatModel | None = None
     _stores: dict[str, EvidenceReader] = field(default_factory=dict)
 
     def store(self, path: str) -> EvidenceReader:

@@ -6,28 +6,47 @@ as package data); the version is recorded with each run so a report says which p
 
 Placeholders are `{name}` (letters, digits, underscore). `{{` and `}}` render as literal braces.
 Other braces are left alone, so prompts may show JSON without escaping.
+
+Which stage loads which prompt (agent/llm/engine.py, agent/facilitator/model.py), decided per stage:
+
+- `system`: the persona and hard rules, first message of every request.
+- `data_collection`: opens the analysis stage's bounded tool loop (the model searches the evidence).
+- `analysis`: the structured `LLMAnalysis` request (hypotheses, five whys, contributing factors).
+- `synthesis`: the first draft's prose (`LLMNarrative`: summary, went well, could improve).
+- `review_repair`: repair rounds after validation; the same `LLMNarrative` schema, prose only.
+- `chat`: the facilitator's replies in `postmortem chat` (and the older streaming hook).
+
+Scoping, timeline and close have no prompt, on purpose: the scope comes from the dump's manifest
+and is confirmed by people at the first gate; the timeline, durations and impact are computed by
+code and are facts a model must not rewrite; closing turns the code-built action items into tracker
+files. A prompt file nothing loads would be measured (in PROMPT_SET_VERSION) without ever being
+used, so those files were deleted rather than kept as dead text.
+
+Each prompt carries one or two short worked examples under an "Example" heading. PROMPT_SET_VERSION
+digests every prompt's name, version and text; it is recorded in the LLM usage of each report, the
+trace metadata and eval results, so a measured score names the exact prompts behind it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["PROMPT_NAMES", "Prompt", "PromptError", "load", "load_all"]
+__all__ = ["PROMPT_NAMES", "PROMPT_SET_VERSION", "Prompt", "PromptError", "load", "load_all",
+           "prompt_set_version"]
 
 PROMPT_NAMES: tuple[str, ...] = (
     "system",
-    "scoping",
     "data_collection",
-    "timeline",
     "analysis",
     "synthesis",
     "review_repair",
-    "close",
     "chat",
 )
 
@@ -113,3 +132,17 @@ def load(name: str) -> Prompt:
 
 def load_all() -> dict[str, Prompt]:
     return {name: load(name) for name in PROMPT_NAMES}
+
+
+def prompt_set_version(prompt_set: Mapping[str, Prompt]) -> str:
+    """A short digest of the whole set: any edit to any prompt (even one that forgot to bump its
+    version header) gives a new value, and the sorted name@vN list keeps it readable."""
+    h = hashlib.sha256()
+    for name in sorted(prompt_set):
+        p = prompt_set[name]
+        h.update(f"{p.id}\n{p.text}\0".encode())
+    ids = ",".join(prompt_set[n].id for n in sorted(prompt_set))
+    return f"{h.hexdigest()[:12]} ({ids})"
+
+
+PROMPT_SET_VERSION: str = prompt_set_version(load_all())

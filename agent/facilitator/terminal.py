@@ -87,7 +87,7 @@ def run_chat(path: Path | None, session: str | None, settings: Settings, engine:
     out.print(banner(engine, model))
     with checkpointer(workdir) as saver:
         graph = build_chat_graph(saver)
-        ctx = Context(engine=engine, settings=settings, on_stage=StageSpinner(err))
+        ctx = Context(engine=engine, settings=settings, on_stage=StageSpinner(err), facilitator=model)
         try:
             if session:
                 sess = ChatSession(graph, session, ctx, workdir)
@@ -108,7 +108,7 @@ def run_chat(path: Path | None, session: str | None, settings: Settings, engine:
             width = shutil.get_terminal_size((160, 40)).columns
             run_terminal(sess, first, read=lambda p: input(p),
                          write=lambda t: out.print(t, markup=False, highlight=False, width=max(width, 80)),
-                         llm_available=model is not None, model=model,
+                         llm_available=model is not None,
                          show_markdown=markdown_printer(out, settings.pager), after_close=True)
             if model is not None and (model.guarded or model.failures):
                 err.print(f"chat model: {len(model.guarded)} reply(ies) replaced by the guard, "

@@ -140,6 +140,22 @@ def evidence_block(store: EvidenceReader, ids: list[str]) -> str:
     return "\n".join(parts)
 
 
+# What the synthesis prompt gets as computed facts, and as the analysis' findings.
+_FACT_FIELDS = {"title", "severity", "review_type", "services", "timeline", "detection", "impact",
+                "suspected_triggers", "failure_modes", "data_gaps"}
+_FINDING_FIELDS = {"root_causes", "contributing_factors", "hypotheses", "five_whys", "action_items"}
+
+
+def scope_block(scope: Scope) -> str:
+    return scope.model_dump_json(include={"title", "services", "window_start", "window_end",
+                                          "declared_severity"})
+
+
+def timeline_block(timeline: list[TimelineEvent]) -> str:
+    rows = [f"{iso_z(e.timestamp)} [{e.category}] {e.event} [{', '.join(e.evidence)}]" for e in timeline]
+    return truncate_to_tokens("\n".join(rows) or "[DATA GAP] no dated events", FACTS_TOKENS // 2)
+
+
 class LLMEngine(OfflineEngine):
     name = "openai"
 
@@ -150,10 +166,17 @@ class LLMEngine(OfflineEngine):
         self.client = client or LLMClient(config, tracer=self.tracer)
         self.fallbacks: list[str] = []
         self.tool_calls = 0
+        self.prompts_used: dict[str, str] = {}  # stage -> prompt id, for usage (which prompts wrote this)
+
+    def _prompt(self, stage: str, name: str) -> prompts.Prompt:
+        """Load a prompt for `stage` and remember it: usage names every prompt behind a report."""
+        p = prompts.load(name)
+        self.prompts_used[stage] = p.id
+        return p
 
     # -- helpers -------------------------------------------------------------------------------
     def _system(self) -> dict[str, str]:
-        return {"role": "system", "content": prompts.load("system").text}
+        return {"role": "system", "content": self._prompt("system", "system").text}
 
     def _fallback(self, stage: str, exc: Exception) -> None:
         self.fallbacks.append(f"{stage}: {exc.__class__.__name__}: {str(exc)[:200]}")
@@ -163,6 +186,8 @@ class LLMEngine(OfflineEngine):
         usage["engine"] = self.config.describe()
         usage["tool_calls"] = self.tool_calls
         usage["fallbacks"] = list(self.fallbacks)
+        usage["prompts"] = dict(self.prompts_used)
+        usage["prompt_set"] = prompts.PROMPT_SET_VERSION
         return usage
 
     def _investigate(self, store: EvidenceReader, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,6 +197,9 @@ class LLMEngine(OfflineEngine):
         for _ in range(MAX_TOOL_STEPS):
             result = self.client.chat(messages, tools=specs, stage="data_collection")
             if not result.tool_calls:
+                if (result.content or "").strip():
+                    # Its closing note (ids that matter, gaps) travels on to the analysis request.
+                    messages.append({"role": "assistant", "content": result.content.strip()})
                 break
             messages.append(result.assistant_message())
             for call in result.tool_calls:
@@ -193,10 +221,15 @@ class LLMEngine(OfflineEngine):
                  facts: WindowFacts | None = None) -> Analysis:
         a = super().analysis(store, scope, timeline, facts)
         cited = [i for e in timeline for i in e.evidence] + [i for t in a.suspected_triggers[:3] for i in t.evidence]
-        user = prompts.load("analysis").render(facts=facts_block(timeline, a), evidence=evidence_block(store, cited))
+        search = self._prompt("data_collection", "data_collection").render(
+            scope=scope_block(scope), timeline=timeline_block(timeline),
+            data_gaps="\n".join(f"- {gap}" for gap in a.data_gaps) or "- none recorded")
+        user = self._prompt("analysis", "analysis").render(facts=facts_block(timeline, a),
+                                                           evidence=evidence_block(store, cited))
         try:
             with self.tracer.stage("analysis"):
-                messages = self._investigate(store, [self._system(), {"role": "user", "content": user}])
+                messages = self._investigate(store, [self._system(), {"role": "user", "content": search}])
+                messages.append({"role": "user", "content": user})
                 out = self.client.structured(messages, LLMAnalysis, stage="analysis")
         except LLMError as exc:
             self._fallback("analysis", exc)
@@ -212,28 +245,34 @@ class LLMEngine(OfflineEngine):
 
     def narrate(self, report: Report, store: EvidenceReader, findings: list[ValidationFinding],
                 round_no: int) -> Report:
-        """Ask for summary prose (first draft or repair); merged only where grounded."""
-        user = prompts.load("review_repair").render(
-            report=truncate_to_tokens(report.model_dump_json(exclude={"usage", "computed_facts"}), FACTS_TOKENS),
-            violations="\n".join(f"- {f.rule} (line {f.line}): {f.message} -> {f.suggestion}" for f in findings)
-            or "- none yet: write the executive summary, what went well and what could improve",
-            evidence=evidence_block(store, [i for e in report.timeline[:12] for i in e.evidence]),
-            round=round_no, max_rounds=2,
-        )
+        """Ask for summary prose: the first draft (synthesis prompt) or a repair round (review_repair
+        prompt), both parsed into LLMNarrative; merged only where grounded."""
+        evidence = evidence_block(store, [i for e in report.timeline[:12] for i in e.evidence])
+        stage = "synthesis" if round_no == 0 else "review"
+        if round_no == 0:
+            user = self._prompt(stage, "synthesis").render(
+                facts=truncate_to_tokens(report.model_dump_json(include=_FACT_FIELDS), FACTS_TOKENS),
+                findings=truncate_to_tokens(report.model_dump_json(include=_FINDING_FIELDS), FACTS_TOKENS),
+                evidence=evidence, today=report.postmortem_date.isoformat())
+        else:
+            user = self._prompt(stage, "review_repair").render(
+                report=truncate_to_tokens(report.model_dump_json(exclude={"usage", "computed_facts"}), FACTS_TOKENS),
+                violations="\n".join(f"- {f.rule} (line {f.line}): {f.message} -> {f.suggestion}" for f in findings)
+                or "- none", evidence=evidence, round=round_no, max_rounds=2)
         try:
-            with self.tracer.stage("synthesis" if round_no == 0 else "review"):
+            with self.tracer.stage(stage):
                 out = self.client.structured([self._system(), {"role": "user", "content": user}],
-                                             LLMNarrative, stage="synthesis" if round_no == 0 else "review")
+                                             LLMNarrative, stage=stage)
         except LLMError as exc:
             self._fallback("narrative", exc)
-            return report
+            return report.model_copy(update={"usage": self._usage()})
         merged = merge_narrative(report, out, store)
         merged.usage = self._usage()
         return merged
 
     def respond(self, text: str, report_json: str) -> Iterator[str]:
         """A streamed facilitator reply to a free-form chat message (the user's own words)."""
-        user = prompts.load("chat").render(report=truncate_to_tokens(report_json, FACTS_TOKENS))
+        user = self._prompt("chat", "chat").render(report=truncate_to_tokens(report_json, FACTS_TOKENS))
         messages = [self._system(), {"role": "user", "content": user + "\n\nThe reviewer says:\n" + text}]
         try:
             yield from self.client.stream(messages, stage="chat")

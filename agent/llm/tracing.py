@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+import prompts
+
 log = logging.getLogger("postmortem.tracing")
 
 # Token counts ("input", "output") and "cost_usd" of one LLM call, as the client reports them.
@@ -129,7 +131,7 @@ class LangfuseTracer(Tracer):
     def run(self, name: str, metadata: Mapping[str, Any] | None = None) -> Iterator[Tracer]:
         from langfuse import propagate_attributes
 
-        meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+        meta = {"prompt_set": prompts.PROMPT_SET_VERSION, **{str(k): str(v) for k, v in (metadata or {}).items()}}
         cm = self._safe(
             "run",
             self._client.start_as_current_observation,
@@ -207,7 +209,8 @@ class LangfuseTracer(Tracer):
             output=output,
             usage_details=details,
             cost_details={"total": float(cost)} if cost is not None else None,
-            metadata={"stage": stage, "latency_s": usage.get("latency_s")},
+            # Every generation names its prompt set: no run span is needed to tell which prompts spoke.
+            metadata={"stage": stage, "latency_s": usage.get("latency_s"), "prompt_set": prompts.PROMPT_SET_VERSION},
         )
         if obs is not None:
             self._safe("generation", obs.end)

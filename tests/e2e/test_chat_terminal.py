@@ -156,6 +156,7 @@ def test_review_against_the_stub(tmp_path: Path, mode: str) -> None:
     for body in chats:
         system = " ".join(m["content"] for m in body["messages"] if m["role"] == "system")
         assert "Stage goal:" in system and "Commands the reviewer can type here" in system
+        assert "Questions open at this stage:" in system
     if len(chats) > 1:  # history: the earlier remark travels with the later request
         assert any(m["content"] == NOTE for m in chats[-1]["messages"] if m["role"] == "user")
     assert len(chats) == 4  # one model turn per free-form remark, none for commands or rule replies

@@ -27,13 +27,10 @@ def test_every_prompt_loads_with_a_matching_versioned_header() -> None:
 
 def test_stage_prompts_declare_the_inputs_the_graph_must_pass() -> None:
     expected = {
-        "scoping": {"incident_brief", "inventory", "facts", "evidence"},
-        "data_collection": {"scope", "inventory", "data_gaps"},
-        "timeline": {"timeline", "facts", "evidence"},
+        "data_collection": {"scope", "timeline", "data_gaps"},
         "analysis": {"facts", "evidence"},
         "synthesis": {"facts", "findings", "evidence", "today"},
         "review_repair": {"report", "violations", "evidence", "round", "max_rounds"},
-        "close": {"action_items", "findings", "today"},
         "chat": {"report"},
         "system": set(),
     }
@@ -44,11 +41,11 @@ def test_render_fills_values_and_reports_every_missing_one() -> None:
     p = load("synthesis")
     with pytest.raises(PromptError) as info:
         p.render(facts="{}", today="2025-03-01")
-    assert "synthesis@v1" in str(info.value)
+    assert f"synthesis@v{p.version}" in str(info.value)
     assert "findings" in str(info.value) and "evidence" in str(info.value)
 
     text = p.render(facts="F-VALUE", findings="FINDINGS", evidence="EV", today="2025-03-01")
-    assert "F-VALUE" in text and "FINDINGS" in text and "after 2025-03-01" in text
+    assert "F-VALUE" in text and "FINDINGS" in text and "Postmortem date: 2025-03-01" in text
     assert not re.search(r"\{[a-z_]+\}", text)
 
 
@@ -107,3 +104,90 @@ def test_prompts_are_written_in_our_own_words() -> None:
     for name, prompt in load_all().items():
         copied = _shingles(prompt.text) & seed
         assert not copied, f"{name} repeats seed text: {' '.join(min(copied))}"
+
+
+def test_every_prompt_has_a_short_worked_example() -> None:
+    for name, prompt in load_all().items():
+        head, sep, example = prompt.text.partition("\n## Example")
+        assert sep, f"{name} has no '## Example' section"
+        assert 40 < len(example) < 1400, f"{name}: the example should be short"
+
+
+@pytest.mark.parametrize(("name", "schema_name"), [("analysis", "LLMAnalysis"), ("synthesis", "LLMNarrative"),
+                                                   ("review_repair", "LLMNarrative")])
+def test_a_prompt_asks_for_exactly_the_schema_it_is_parsed_into(name: str, schema_name: str) -> None:
+    from agent.llm import engine
+
+    schema = getattr(engine, schema_name)
+    text = load(name).text
+    for field in schema.model_fields:
+        assert f"`{field}`" in text, f"{name} never names the field {field}"
+    assert "exactly these three lists" in text and len(schema.model_fields) == 3
+    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    for block in blocks:  # a worked example must itself parse into the schema
+        schema.model_validate_json(block)
+    if name == "analysis":  # a well-formed hypothesis and a five-whys step, shown as JSON
+        example = schema.model_validate_json(blocks[0])
+        assert example.hypotheses[0].evidence and example.five_whys[0].evidence
+
+
+def test_prompt_set_version_changes_when_any_prompt_changes() -> None:
+    base = load_all()
+    assert prompts.PROMPT_SET_VERSION == prompts.prompt_set_version(base)
+    for name in PROMPT_NAMES:  # every name@vN is readable in the value
+        assert base[name].id in prompts.PROMPT_SET_VERSION
+    edited = dict(base)
+    edited["chat"] = base["chat"].model_copy(update={"text": base["chat"].text + "One more line.\n"})
+    bumped = dict(base)
+    bumped["analysis"] = base["analysis"].model_copy(update={"version": base["analysis"].version + 1})
+    versions = {prompts.prompt_set_version(s) for s in (base, edited, bumped)}
+    assert len(versions) == 3  # an edit without a version bump is caught too
+
+
+def test_every_prompt_file_is_loaded_by_a_stage_in_a_run_through_the_stub(tmp_path: Path) -> None:
+    """A draft through the local stub (analysis with a tool round, a first draft that breaks a rule,
+    then a repair round) plus one chat reply: the prompts each stage recorded in its usage cover
+    every file in the package, and usage names the prompt set."""
+    import json
+    from datetime import date
+
+    from pydantic import SecretStr
+
+    from agent.facilitator.model import ChatModel
+    from agent.llm.client import LLMConfig
+    from agent.llm.engine import LLMEngine
+    from agent.llm.usage import Budget
+    from agent.runner import run_draft
+    from tests.fake_openai import FakeOpenAI, completion
+
+    narratives = 0
+
+    def answer(req: dict) -> dict:  # type: ignore[type-arg]
+        nonlocal narratives
+        if req.get("tools"):
+            return completion("Nothing more to search.").body
+        name = ((req.get("response_format") or {}).get("json_schema") or {}).get("name", "")
+        if "Analysis" in name:
+            return completion(json.dumps({"hypotheses": [], "five_whys": [], "contributing_factors": []})).body
+        if req.get("response_format"):
+            narratives += 1
+            blame = ["The on-call engineer was careless."] if narratives == 1 else []
+            return completion(json.dumps({"summary": ["Requests failed after the upgrade.", *blame],
+                                          "went_well": [], "could_improve": []})).body
+        return completion("What did the dashboards show?").body
+
+    on_disk = {p.stem for p in Path(prompts.__file__).parent.glob("*.md")}
+    assert on_disk == set(PROMPT_NAMES)
+    with FakeOpenAI() as fake:
+        fake.enqueue(*[answer] * 40)
+        cfg = LLMConfig(api_key=SecretStr("sk-test"), base_url=fake.base_url, model="stub", max_retries=0)
+        res = run_draft(ROOT / "examples" / "vllm-oom-upgrade", base=tmp_path, today=date(2026, 4, 27),
+                        engine=LLMEngine(cfg))
+        chat = ChatModel(cfg, Budget(2, 100_000))
+        chat.reply("confirm_timeline", "why so late?", "{}", [], "offline reply")
+    usage = res.report.usage
+    assert usage["prompt_set"] == prompts.PROMPT_SET_VERSION == chat.usage()["prompt_set"]
+    loaded = set(usage["prompts"].values()) | {chat.usage()["prompt"]}
+    assert loaded == {load(n).id for n in PROMPT_NAMES}
+    assert usage["prompts"]["synthesis"] == load("synthesis").id  # the first draft has its own prompt
+    assert usage["prompts"]["review"] == load("review_repair").id

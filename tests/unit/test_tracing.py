@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import logging
 import threading
 import uuid
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
+import prompts
 from agent.config import Settings
 from agent.llm.tracing import LangfuseTracer, NoopTracer, get_tracer
 
@@ -153,6 +155,9 @@ def test_run_stages_generation_and_tool_arrive_as_one_trace(receiver: Receiver) 
     assert tool.attrs["langfuse.observation.type"] == "tool"
     assert "[REDACTED:email]" in tool.attrs["langfuse.observation.output"]
     assert root.attrs.get("langfuse.trace.name") == "postmortem"
+    # Which prompts spoke: on the trace and on each generation.
+    assert json.dumps(prompts.PROMPT_SET_VERSION) in {v for k, v in root.attrs.items() if "metadata" in k}
+    assert json.dumps(prompts.PROMPT_SET_VERSION) in {v for k, v in gen.attrs.items() if "metadata" in k}
 
 
 def test_failed_stage_is_marked_and_the_error_propagates(receiver: Receiver) -> None:
