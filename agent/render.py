@@ -10,6 +10,7 @@ import json
 
 from agent.model import Report, TimelineEvent, fmt_value, iso_z
 from agent.offline.detection import human_duration
+from agent.offline.mechanism import render as mechanism_section
 
 KEY_CATEGORIES = ("trigger", "anomaly", "alert", "page", "detection", "ack", "mitigation",
                   "recovery", "resolution")
@@ -202,7 +203,8 @@ def _analysis(r: Report) -> list[str]:
     for h in r.hypotheses:
         mark = " [ASSUMPTION]" if h.assumption else ""
         out.append(f"- *{inline(h.statement)}*{mark} — status: **{h.status}** ({ids(h.evidence)})")
-    out += ["", "### 5 Whys", ""]
+    out += [""] + mechanism_section(r.mechanism)  # owned by agent/offline/mechanism.py
+    out += ["### 5 Whys", ""]
     for i, w in enumerate(r.five_whys, 1):
         out.append(f"{i}. **{inline(w.question)}** {inline(w.answer)}" + (f" ({ids(w.evidence)})" if w.evidence else ""))
     out += ["", "### Barrier analysis", "", "| Barrier | State | Note | Evidence |", "|---|---|---|---|"]
