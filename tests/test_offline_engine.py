@@ -107,11 +107,13 @@ def test_timeline_detection_and_impact(store: EvidenceStore) -> None:
     failed_expected = sum(
         1 for e in _logs() if e.attrs["status"] >= 500 and T0 <= e.ts <= T0 + timedelta(minutes=30)
     )
-    total_expected = sum(1 for e in _logs() if T0 <= e.ts <= T0 + timedelta(minutes=30))
+    # Impact is measured from the first to the last failing request, not over the page's life.
+    fail_ts = [e.ts for e in _logs() if e.attrs["status"] >= 500]
+    total_expected = sum(1 for e in _logs() if min(fail_ts) <= e.ts <= max(fail_ts))
     metrics = {m.name: m for m in a.impact.metrics}
     assert metrics["failed requests (HTTP 5xx)"].value == failed_expected
     assert metrics["requests served during impact"].value == total_expected
-    assert metrics["impact duration"].value == 30.0
+    assert metrics["impact duration"].value == round((max(fail_ts) - min(fail_ts)).total_seconds() / 60, 1)
     assert metrics["peak per-minute error ratio (logs)"].value == 30.0
     assert a.suspected_triggers[0].ref == TRIGGER_SHA
     assert a.suspected_triggers[0].score > a.suspected_triggers[-1].score

@@ -19,6 +19,7 @@ from agent.model.findings import (
     TriggerCandidate,
     WhyStep,
 )
+from agent.model.component import FailingComponent
 from agent.model.window import IncidentWindow
 
 
@@ -65,3 +66,5 @@ class Analysis(Assessment):
 
     # The incident window (onset, its uncertainty, end, corroboration, precursors), computed once.
     window: IncidentWindow | None = None
+    # The service whose records carry the failure (agent/offline/failure_path.py): actions target it.
+    failing_component: FailingComponent | None = None

@@ -23,7 +23,7 @@ from agent.model import (
     WhyStep,
     fmt_value,
 )
-from agent.offline import changes, declared, detection as det, impact as imp, severity, taxonomy
+from agent.offline import changes, declared, detection as det, failure_path, impact as imp, severity, taxonomy
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window import compute_window
@@ -53,6 +53,7 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(store, start, end, top.evidence[:1] if top else [])
     a.failure_modes = cls.modes
+    imp.exposure_impact(a.impact, store, cls.modes, cls.evidence, start, end)  # security/data: who and what, not minutes
     _exposure_onset(a, cls.modes)
     if cls.specialist_hits:
         a.specialists.append(
@@ -63,6 +64,7 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
     _severity(a, store, timeline, scope.declared_severity)
     _ai_lens(a, store, cls, start, end)
     _causes(a, store, timeline, cls)
+    a.failing_component = failure_path.failing_component(store, scope, a, cls.evidence, start, end)
     _lessons(a, timeline)
     a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps + _inventory_gaps(store))
     a.computed_facts = _computed_facts(a)

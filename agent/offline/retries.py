@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind
@@ -19,6 +19,7 @@ from tools.store import EvidenceStore
 
 # Above this many records with a status the scan would cost seconds; aggregates stand instead.
 MAX_SCAN = 200_000
+RETRY_SLACK = timedelta(minutes=5)
 _ATTEMPT_KEYS = ("attempt", "attempt_number", "retry_attempt", "x-retry-attempt", "x_retry_attempt")
 _RETRY_COUNT_KEYS = ("retry", "retries", "retry_count", "is_retry", "x-retry-count")
 _REQUEST_ID_KEYS = ("request_id", "requestId", "req_id", "x-request-id", "x_request_id", "request-id")
@@ -86,9 +87,13 @@ def separate(store: EvidenceStore, start: datetime, end: datetime | None, total:
     retries; None when no record carries a retry marker (or the window is too large to scan)."""
     if total > MAX_SCAN:
         return None
-    rows = [e for e in store.iter(kinds=[EvidenceKind.LOG], start=start, end=end) if _status(e) is not None]
+    # A retry that succeeded just after the last failure still makes that failure a retry: ids are
+    # followed a little past the window's end, counts stay inside it.
+    later = end + RETRY_SLACK if end is not None else None
+    seen = [e for e in store.iter(kinds=[EvidenceKind.LOG], start=start, end=later) if _status(e) is not None]
+    rows = [e for e in seen if end is None or (e.ts is not None and e.ts <= end)]
     last_of: dict[str, int] = {}
-    for i, ev in enumerate(rows):
+    for i, ev in enumerate(seen):
         rid = _request_id(ev)
         if rid is not None:
             last_of[rid] = i

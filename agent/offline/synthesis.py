@@ -43,7 +43,8 @@ def _summary(scope: Scope, a: Analysis, items_text: list[str]) -> list[str]:
 def synthesize(scope: Scope, inventory: Inventory | None, timeline: list[TimelineEvent],
                a: Analysis, today: date, names_opt_in: bool = False) -> Report:
     light = a.review_type == "light"
-    items = actions.plan_actions(a, scope, today, light=light)
+    items = actions.plan_actions(a, scope, today, light=light,
+                                 redacted_at=inventory.redacted_at if inventory is not None else None)
     first_dates = [e.timestamp.date() for e in timeline] or ([a.detection.first_anomaly_at.date()] if a.detection.first_anomaly_at else [])
     report = Report(
         **a.assessment(),

@@ -33,6 +33,7 @@ from agent.validators.evidence import InMemoryEvidence
 from agent.validators.markdown import Document, parse
 from agent.validators.rules import (
     actionable,
+    actions,
     ai_native_depth,
     grounded,
     light_review,
@@ -49,7 +50,7 @@ from agent.validators.rules import (
 )
 
 _MODULES = (
-    structure, no_blame, no_counterfactual, grounded, quantified_impact, actionable, no_premature_fix,
+    structure, no_blame, no_counterfactual, grounded, quantified_impact, actionable, actions, no_premature_fix,
     ai_native_depth, stochasticity, scope, no_production_code, light_review, own_limits, psych_safety,
 )
 RULES: dict[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
