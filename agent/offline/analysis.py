@@ -24,6 +24,7 @@ from agent.model import (
     fmt_value,
 )
 from agent.offline import changes, declared, detection as det, failure_path, impact as imp, severity, taxonomy
+from agent.offline import barriers as bar, gaps
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window import compute_window
@@ -63,11 +64,13 @@ def analyse(store: EvidenceStore, scope: Scope, timeline: list[TimelineEvent]) -
         )
     _severity(a, store, timeline, scope.declared_severity)
     _ai_lens(a, store, cls, start, end)
-    _causes(a, store, timeline, cls)
+    barrier_facts = _causes(a, store, timeline, cls)
     a.failing_component = failure_path.failing_component(store, scope, a, cls.evidence, start, end)
     _lessons(a, timeline)
-    a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps + _inventory_gaps(store))
-    a.computed_facts = _computed_facts(a)
+    a.detection.data_gaps = gaps.true_detection_gaps(store, a.detection.data_gaps)
+    a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps
+                          + gaps.true_kind_gaps(store, _inventory_gaps(store)))
+    a.computed_facts = _computed_facts(a) + barrier_facts
     return a
 
 
@@ -228,7 +231,8 @@ def _ai_lens(a: Analysis, store: EvidenceStore, cls: taxonomy.Classification,
     mode_ev = [i for m in a.failure_modes for i in cls.evidence.get(m, [])][:2]
     a.ai_lens = [
         _data_lens(a.failure_modes, data_ids, mode_ev),
-        _evals_lens(eval_ids),
+        _evals_lens(eval_ids, gaps.testing_statement(
+            store, a.suspected_triggers[0] if a.suspected_triggers else None, first)),
         _prompts_lens(traces, prompt_ids, trace_ids),
         _non_determinism_lens(traces, trace_ids, mode_ev),
         _opacity_lens(traces, metric_ev),
@@ -249,7 +253,9 @@ def _data_lens(failure_modes: list[str], data_ids: list[str], mode_ev: list[str]
     )
 
 
-def _evals_lens(eval_ids: list[str]) -> AILensItem:
+def _evals_lens(eval_ids: list[str], tested: tuple[str, list[str], bool]) -> AILensItem:
+    if not eval_ids and not tested[2]:  # no eval record, but the evidence says what was tested
+        return AILensItem(factor="evals", applies=True, finding=tested[0], evidence=tested[1])
     return AILensItem(
         factor="evals", applies=True,
         finding=("Eval-related records exist; whether the change passed an eval gate, and "
@@ -336,7 +342,8 @@ def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEven
 
 
 def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
-            cls: taxonomy.Classification) -> None:
+            cls: taxonomy.Classification) -> list[dict[str, object]]:
+    """Hypotheses, root cause, barriers and factors; returns the computed facts the barrier notes quote."""
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
     mode_title = mode.title.lower() if mode else "the failure"
@@ -350,18 +357,24 @@ def _causes(a: Analysis, store: EvidenceStore, timeline: list[TimelineEvent],
     a.root_causes.append(_root_cause(a, top, mode_title, mode_ids, recovery))
 
     d = a.detection
-    rollout_barrier, rollout_factor = _rollout_control(store, top, mode_title)
-    alert_barrier, alert_factor = _alerting_control(d)
+    # Precursors are judged against the measured onset, not an exposure start moved earlier.
+    onset = a.window.onset if a.window is not None and a.window.onset is not None else d.first_anomaly_at
+    precursors, facts = bar.precursors(store, onset)
+    found = bar.safeguards(store, onset) + precursors + bar.environments(store)
+    rollout_barrier, rollout_factor = (None, None) if bar.covers_rollout(found) else \
+        _rollout_control(store, top, mode_title, onset)
+    alert_barrier, alert_factor = bar.alerting(d)
     factors = [f for f in (rollout_factor, alert_factor, _ack_factor(d), _quality_factor(a, store, mode_ids))
-               if f is not None]
+               if f is not None] + bar.factors(found)
     a.contributing_factors = [f.model_copy(update={"id": f"CF-{i}"}) for i, f in enumerate(factors, 1)] or [
         Finding(
             id="CF-1", status="inconclusive", evidence=[],
             statement="[DATA GAP] The evidence does not show which control let the trigger through; "
                       "the review meeting should establish it.",
         )]
-    a.barriers = [b for b in (rollout_barrier, alert_barrier) if b is not None] + [_rollback_barrier(revert)]
-    a.five_whys = _five_whys(a, mode_title, mode_ids)
+    a.barriers = [b for b in (rollout_barrier, alert_barrier) if b is not None] + found + [_rollback_barrier(revert)]
+    a.five_whys = _five_whys(a, mode_title, mode_ids, gaps.testing_statement(store, top, onset))
+    return facts
 
 
 def _revert(timeline: list[TimelineEvent]) -> TimelineEvent | None:
@@ -417,7 +430,7 @@ def _root_cause(a: Analysis, top: TriggerCandidate | None, mode_title: str, mode
 
 
 def _rollout_control(store: EvidenceStore, top: TriggerCandidate | None,
-                     mode_title: str) -> tuple[Barrier | None, Finding | None]:
+                     mode_title: str, onset: datetime | None) -> tuple[Barrier | None, Finding | None]:
     """The staged-rollout barrier and the unchecked-change factor (only when a change is ranked)."""
     if top is None:
         return None, None
@@ -428,33 +441,16 @@ def _rollout_control(store: EvidenceStore, top: TriggerCandidate | None,
     else:
         barrier = Barrier(name="Staged rollout / canary", state="unknown",
                           note="[DATA GAP] No canary or staged-rollout record for the change.")
+    tested, tested_ids, gap = gaps.testing_statement(store, top, onset)
+    if not gap:
+        return barrier, Finding(status="inconclusive", evidence=_dedupe(top.evidence[:1] + tested_ids),
+                                statement=(f"The change reached the affected traffic without a check of the "
+                                           f"condition that failed ({mode_title}). {tested}"))
     return barrier, Finding(
         status="inconclusive", evidence=top.evidence[:1],
         statement=("The change reached the affected traffic with no recorded pre-production check "
                    f"of the condition that failed ({mode_title}); "
                    "*whether a canary or eval gate ran is a [DATA GAP]*."),
-    )
-
-
-def _alerting_control(d: Detection) -> tuple[Barrier | None, Finding | None]:
-    """The alerting barrier: failed when users reported first or the alert lagged over 10 minutes."""
-    if d.detected_by == "user report":
-        return (Barrier(name="Automated alerting", state="failed", evidence=d.evidence[:2],
-                        note="Users reported the problem before any alert or page."),
-                Finding(status="confirmed", evidence=d.evidence[:2],
-                        statement=("No automated alert covered the symptom: detection depended on a user "
-                                   f"report, {det.human_duration(d.time_to_detect_s)} after the first anomaly.")))
-    if d.detected_at is None:
-        return None, None
-    slow = (d.time_to_detect_s or 0) > 10 * 60
-    barrier = Barrier(name="Automated alerting", state="failed" if slow else "held", evidence=d.evidence[:2],
-                      note=f"Detected by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}.")
-    if not slow:
-        return barrier, None
-    return barrier, Finding(
-        status="confirmed", evidence=d.evidence[:2],
-        statement=(f"Alerting lagged the symptom by {det.human_duration(d.time_to_detect_s)}: "
-                   "the alert condition tolerated the anomaly for several evaluation periods."),
     )
 
 
@@ -490,7 +486,8 @@ def _rollback_barrier(revert: TimelineEvent | None) -> Barrier:
     return Barrier(name="Rollback path", state="unknown", note="[DATA GAP] No rollback or revert is recorded.")
 
 
-def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhyStep]:
+def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str],
+               tested: tuple[str, list[str], bool]) -> list[WhyStep]:
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     d = a.detection
     steps = [
@@ -503,8 +500,7 @@ def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhySte
                              answer=f"Change `{top.ref[:12]}` landed {_age(a)} before it (ranked first of "
                                     f"{len(a.suspected_triggers)} candidates).", evidence=top.evidence[:1]))
         steps.append(WhyStep(question="Why did the change reach production unchecked for this condition?",
-                             answer="[DATA GAP] No canary, eval or load-test result for the change is in "
-                                    "the evidence; the review must establish which gate ran.", gap=True))
+                             answer=tested[0], evidence=tested[1], gap=tested[2]))
     else:
         steps.append(WhyStep(question=f"Why did {mode_title} start then?",
                              answer="[DATA GAP] No change record precedes the anomaly.", gap=True))
