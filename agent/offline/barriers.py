@@ -26,7 +26,9 @@ from agent.offline.gaps import quote, sentences
 from tools.models import Evidence, EvidenceKind
 from tools.store import EvidenceStore
 
-SATURATION = 0.90  # share of capacity
+# Share of capacity. 0.95, not 0.90: engines that preallocate (vLLM's gpu_memory_utilization 0.90
+# default) sit at ~91% by design, which is no precursor.
+SATURATION = 0.95
 FAR_ABOVE = 3.0  # times the baseline median
 SUSTAIN = timedelta(minutes=15)
 MIN_POINTS = 3
@@ -120,12 +122,19 @@ def _run_before(pts: list[tuple[float, float]], onset: float, hot: float) -> lis
     """The unbroken run of points >= `hot` that lasts up to the onset (empty if the last
     pre-onset point is below it)."""
     before = [p for p in pts if p[0] < onset]
+    if not before or onset - before[-1][0] > max(2 * _step(pts), 300.0):
+        return []  # the series stopped well before the onset: it says nothing about the run-up
     run: list[tuple[float, float]] = []
     for p in reversed(before):
         if p[1] < hot:
             break
         run.append(p)
     return list(reversed(run))
+
+
+def _step(pts: list[tuple[float, float]]) -> float:
+    gaps = [b[0] - a[0] for a, b in zip(pts, pts[1:]) if b[0] > a[0]]
+    return statistics.median(gaps) if gaps else 60.0
 
 
 def _utc(t: float) -> datetime:
