@@ -62,7 +62,9 @@ def brief(text: str, limit: int = BRIEF_CHARS) -> str:
             ticks += 1
         elif ticks % 2 == 0 and one.startswith(("; ", ". ", ", "), i):
             cut = i
-    if cut < 0:  # no clause boundary: keep the text whole rather than break a quotation
+    # No clause boundary, or a marker ([ASSUMPTION], [DATA GAP]) in the part that would go: keep
+    # the text whole rather than break a quotation or drop the qualifier a fact depends on.
+    if cut < 0 or "[" in one[cut:]:
         return one
     return one[:cut] + " …"
 
