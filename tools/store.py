@@ -20,6 +20,7 @@ import orjson
 from pydantic import BaseModel
 
 from tools.models import Evidence, EvidenceKind, Inventory, trusted_evidence
+from tools.probes import user_status
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evidence (
@@ -103,13 +104,8 @@ def _epoch(dt: datetime | None) -> float | None:
     return None if dt is None else dt.timestamp()
 
 
-def _http_status(attrs: dict[str, Any]) -> int | None:
-    v = attrs.get("status")
-    if type(v) is int:
-        return v
-    if isinstance(v, str) and v.isdigit() and len(v) == 3:
-        return int(v)
-    return None
+def _http_status(attrs: dict[str, Any], text: str = "") -> int | None:
+    return user_status(attrs, text)
 
 
 def row_values(ev: Evidence) -> tuple[Any, ...]:
@@ -118,7 +114,7 @@ def row_values(ev: Evidence) -> tuple[Any, ...]:
     return (
         ev.id, ev.kind.value, _epoch(ev.ts), int(ev.ts_assumed), ev.source, ev.locator, ev.service,
         ev.level, ev.text, _encode(attrs) if attrs else "{}", _encode(ev.flags) if ev.flags else "[]",
-        _http_status(attrs) if attrs else None,
+        _http_status(attrs, ev.text) if attrs else None,
     )
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from agent.model import Detection, Impact, ImpactMetric, IncidentWindow
-from agent.offline import exposure, retries, signals
+from agent.offline import degraded, exposure, retries, signals, users
 from tools.models import Evidence, EvidenceKind
+from tools.probes import PROBE_DEFINITION, http_status
 from tools.store import EvidenceStore
 
 
@@ -93,11 +95,63 @@ def compute_impact(store: EvidenceStore, detection: Detection, window_start: dat
     _metric_impacts(imp, excursions)
     _trace_impacts(imp, store, start, end)
     _k8s_impacts(imp, store, start, end)
-    imp.users_affected = (
-        "[DATA GAP] Distinct users affected cannot be counted: request logs carry no user or "
-        "tenant id. A per-tenant request log or support-ticket export would close this."
-    )
+    onset = start if start is not None else None
+    quality = degraded.measure(store, onset, end) if onset is not None else None
+    if quality is not None and quality.significant:
+        _degraded_impacts(imp, quality)
+    imp.users_affected = _users_affected(store, start, end, quality)
     return imp
+
+
+def _degraded_impacts(imp: Impact, q: degraded.Degraded) -> None:
+    """A quality incident: answers that came back worse, against the share before onset."""
+    ids = _dedupe([q.records[0].id, q.records[-1].id])
+    marks = ", ".join(f"{k} ({n})" for k, n in sorted(q.reasons.items(), key=lambda kv: -kv[1])[:4])
+    imp.metrics.append(ImpactMetric(
+        name="degraded answers during impact", value=float(q.degraded), unit="answers", evidence=ids,
+        detail=f"answer records in the window marked degraded by their own fields: {marks}; HTTP status "
+               "does not show these (the requests succeeded)"))
+    imp.metrics.append(ImpactMetric(
+        name="degraded answer share during impact", value=_round(100 * q.share), unit="%", evidence=ids,
+        detail=f"{q.degraded} of {q.answers} answer records in the window"))
+    imp.metrics.append(ImpactMetric(
+        name="degraded answer share before onset (baseline)", value=_round(100 * q.baseline_share), unit="%",
+        evidence=ids, detail=f"{q.baseline_degraded} of {q.baseline_answers} answer records in the "
+                             f"{int(degraded.BASELINE_SPAN.total_seconds() // 3600)} h before onset"))
+
+
+MAX_USER_SCAN = 200_000
+
+
+def _failing_records(store: EvidenceStore, start: datetime | None, end: datetime | None,
+                     quality: degraded.Degraded | None) -> list[Evidence]:
+    """Failing user-facing records: HTTP 5xx that are not probes, and degraded answers."""
+    out: list[Evidence] = []
+    if start is not None:
+        for n, ev in enumerate(store.iter(kinds=[EvidenceKind.LOG], start=start, end=end)):
+            if n >= MAX_USER_SCAN:
+                break
+            st = http_status(ev)
+            if st is not None and st >= 500:
+                out.append(ev)
+    if quality is not None and quality.significant:
+        out += quality.records
+    return out
+
+
+def _users_affected(store: EvidenceStore, start: datetime | None, end: datetime | None,
+                    quality: degraded.Degraded | None) -> str:
+    failing = _failing_records(store, start, end, quality)
+    said = users.statement(users.count(failing), "failing user-facing records (HTTP 5xx excluding probes, "
+                                                 "or degraded answers) in the impact window")
+    if said is not None:
+        return said
+    field_name = users.carries_ids(islice(store.iter(kinds=[EvidenceKind.LOG, EvidenceKind.TRACE]), 20_000))
+    if field_name is not None:
+        return (f"[DATA GAP] Request records carry `{field_name}`, but none of the {len(failing)} failing "
+                "user-facing records in the impact window does, so distinct users cannot be counted.")
+    return ("[DATA GAP] Distinct users affected cannot be counted: request logs carry no user or "
+            "tenant id. A per-tenant request log or support-ticket export would close this.")
 
 
 def _request_impacts(imp: Impact, store: EvidenceStore, start: datetime, end: datetime | None,
@@ -112,7 +166,7 @@ def _request_impacts(imp: Impact, store: EvidenceStore, start: datetime, end: da
     tries = retries.separate(store, start, end, total)
     imp.metrics.append(ImpactMetric(
         name="requests served during impact", value=float(total), unit="requests",
-        evidence=ids, detail=f"log records with an HTTP status in {', '.join(sources[:3])}, {span}",
+        evidence=ids, detail=f"log records with an HTTP status in {', '.join(sources[:3])}, {span}; {PROBE_DEFINITION}",
     ))
     if tries is None:
         imp.metrics.append(ImpactMetric(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tools.models import Evidence, EvidenceKind
+from tools.probes import http_status
 from tools.store import EvidenceStore
 
 # Above this many records with a status the scan would cost seconds; aggregates stand instead.
@@ -44,10 +45,7 @@ class RetrySplit:
 
 
 def _status(ev: Evidence) -> int | None:
-    try:
-        return int(ev.attrs.get("status"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+    return http_status(ev)  # a health probe or scrape is not a request anyone retried
 
 
 def _number(v: Any) -> int | None:
