@@ -52,6 +52,8 @@ class Detection(BaseModel):
     time_to_mitigate_s: float | None = None
     time_to_resolve_s: float | None = None
     evidence: list[str] = Field(default_factory=list)
+    # The page that was acknowledged and its first ack: what time to acknowledge is measured on.
+    ack_evidence: list[str] = Field(default_factory=list)
     data_gaps: list[str] = Field(default_factory=list)
 
     @field_serializer(
