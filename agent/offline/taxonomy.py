@@ -126,6 +126,14 @@ SOURCE_WEIGHT = {
     EvidenceKind.NOTE: 1.0, EvidenceKind.PAGE: 1.0, EvidenceKind.TRACE: 0.5,
 }
 MIN_SCORE = 2.0
+# Records the failing system wrote. A mode named only in chat, notes or a commit message ("could
+# this be a runaway loop?") is a question, not a failure mode: one of these must match it too.
+SYSTEM_KINDS = frozenset({EvidenceKind.LOG, EvidenceKind.TRACE, EvidenceKind.K8S_EVENT, EvidenceKind.ALERT,
+                          EvidenceKind.METRIC, EvidenceKind.PAGE})
+# Categories whose failing component logs its own failure (an engine OOM, a tool loop, a loss
+# spike). Quality, data and safety failures often show only in what people saw (a poisoned answer
+# quoted in chat, an eval note), so talk about them still counts.
+SYSTEM_CATEGORIES = ("agentic.", "serving.", "training.", "infra.")
 
 
 @dataclass
@@ -159,6 +167,7 @@ class _Scan:
         self.ev_for: dict[str, list[str]] = defaultdict(list)
         self.seen_text: dict[str, set[str]] = defaultdict(set)
         self.specialist: list[str] = []
+        self.system: dict[str, int] = defaultdict(int)  # mode -> matching records from SYSTEM_KINDS
 
     def copy(self) -> _Scan:
         c = _Scan()
@@ -166,6 +175,7 @@ class _Scan:
         c.ev_for.update({k: list(v) for k, v in self.ev_for.items()})
         c.seen_text.update({k: set(v) for k, v in self.seen_text.items()})
         c.specialist = list(self.specialist)
+        c.system.update(self.system)
         return c
 
     def add(self, kind: EvidenceKind, eid: str, text: str) -> None:
@@ -181,7 +191,12 @@ class _Scan:
                 continue  # the same message repeated is one piece of evidence
             seen_text[m.id].add(key)
             scores[m.id] += SOURCE_WEIGHT.get(kind, 1.0)
-            if len(ev_for[m.id]) < 4:
+            system = kind in SYSTEM_KINDS
+            self.system[m.id] += system
+            # Cited records: the system's own first, so the mode's evidence is of its own kind.
+            if system and self.system[m.id] == 1 and len(ev_for[m.id]) >= 4:
+                ev_for[m.id][-1] = eid
+            elif len(ev_for[m.id]) < 4:
                 ev_for[m.id].append(eid)
 
     def window(self, store: EvidenceStore, start: datetime | None, end: datetime | None) -> None:
@@ -204,7 +219,9 @@ class _Scan:
 
     def result(self) -> Classification:
         scores = self.scores
-        picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE), key=lambda m: (-scores[m], m))
+        picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE and (
+            self.system.get(m, 0) >= 1 or not m.startswith(SYSTEM_CATEGORIES))),
+                        key=lambda m: (-scores[m], m))
         # Generic infra modes only when nothing AI-specific explains the incident.
         specific = [m for m in picked if not m.startswith("infra.")]
         modes = (specific + [m for m in picked if m.startswith("infra.")][:1]) if specific else picked[:2]
