@@ -43,30 +43,67 @@ def ids(evidence: list[str]) -> str:
 
 
 def some_ids(evidence: list[str], limit: int = 2) -> str:
-    """The first ids of a long list: the reader needs one to check, the JSON report keeps all."""
+    """The first ids of a long list: the reader needs one to check, the JSON report keeps all (the
+    header says so once, so the count of the rest is all a line needs)."""
     more = len(evidence) - limit
-    return ids(evidence[:limit]) + (f" (+{more} more in the JSON report)" if more > 0 else "")
+    return ids(evidence[:limit]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def cited(evidence: list[str], status: str, limit: int = 2, statement: str = "") -> str:
+    """Ids for a finding, less those its statement already cites: capped, except on a confirmed
+    claim, whose line must carry its proof (the undo and the recovery records, or the reproduction)
+    for the `confidence` rule and the reader."""
+    rest = [i for i in evidence if i not in statement] or evidence[:1]
+    return ids(rest) if status == "confirmed" else some_ids(rest, limit)
 
 
 BRIEF_CHARS = 180
+_MARKER = re.compile(r"\[(?:ASSUMPTION|DATA GAP)[^\]]*\]")
+_OPEN_CLOSE = {"`": "`", "\u201c": "\u201d", '"': '"'}
+_CUT_INSIDE = {"`", "\u201d"}  # closers of spans a cut may shorten (a verbatim prefix plus "…")
+
+
+def _cut_points(text: str) -> tuple[int, int, str]:
+    """(last clause boundary outside quotations, last word boundary, the closer of the span that
+    word boundary is in, or "") in `text`; -1 where there is none."""
+    closing: str | None = None
+    clause = word = -1
+    word_in = ""
+    for i, ch in enumerate(text):
+        if closing is not None:
+            if ch == closing:
+                closing = None
+            elif ch == " ":
+                word, word_in = i, closing
+        elif ch in _OPEN_CLOSE:
+            closing = _OPEN_CLOSE[ch]
+        elif text.startswith(("; ", ". ", ", "), i):
+            clause = i
+        elif ch == " ":
+            word, word_in = i, ""
+    return clause, word, word_in
 
 
 def brief(text: str, limit: int = BRIEF_CHARS) -> str:
-    """Text cut at a clause boundary outside `code` spans, so a quotation is never cut open."""
+    """Text cut near `limit`: at a clause boundary outside quotations when one is near, else at a
+    word boundary; a quotation cut inside is closed after "…", so what stays of it is a verbatim
+    prefix. A marker ([ASSUMPTION], [DATA GAP]) in the part that goes is kept after the cut: the
+    fact it qualifies stays qualified."""
     one = " ".join(str(text).split())
     if len(one) <= limit:
         return one
-    ticks, cut = 0, -1
-    for i, ch in enumerate(one[:limit]):
-        if ch == "`":
-            ticks += 1
-        elif ticks % 2 == 0 and one.startswith(("; ", ". ", ", "), i):
-            cut = i
-    # No clause boundary, or a marker ([ASSUMPTION], [DATA GAP]) in the part that would go: keep
-    # the text whole rather than break a quotation or drop the qualifier a fact depends on.
-    if cut < 0 or "[" in one[cut:]:
+    clause, word, inside = _cut_points(one[:limit])
+    if clause >= limit * 2 // 3 or (clause > 0 and inside and inside not in _CUT_INSIDE):
+        cut, closer = clause, ""
+    elif word > 0 and (not inside or inside in _CUT_INSIDE):
+        cut, closer = word, inside
+    else:
         return one
-    return one[:cut] + " …"
+    kept = one[:cut].rstrip(" ,;")
+    if closer and kept.endswith(("`", "\u201c")):  # nothing of the quotation would be left
+        kept, closer = kept[:-1].rstrip(" ,;:"), ""
+    markers = [m for m in dict.fromkeys(_MARKER.findall(one[cut:])) if m not in kept]
+    return kept + (f"…{closer}" if closer else " …") + "".join(f" {m}" for m in markers)
 
 
 def _ts(e: TimelineEvent) -> str:
@@ -80,7 +117,7 @@ def _ts(e: TimelineEvent) -> str:
 #   configure the renderer); `<` `>` `&` would be read as HTML in the drawn label; a backtick run
 #   could close the Markdown code fence around the diagram.
 MERMAID_ESCAPES = {c: f"#{ord(c)};" for c in ":#;%<>&`"}
-MERMAID_LABEL_CHARS = 70
+MERMAID_LABEL_CHARS = 48
 
 
 def mermaid_text(text: str) -> str:
@@ -100,7 +137,8 @@ def _short(text: str, limit: int = MERMAID_LABEL_CHARS) -> str:
 _KEEP_FIRST = {"trigger": 2, "anomaly": 2, "alert": 1, "page": 1, "detection": 1, "declared": 1, "ack": 1,
                "user_report": 1, "mitigation": 1, "recovery": 1, "resolution": 1}
 _KEEP_LAST = {"mitigation", "recovery", "resolution"}
-KEY_ROWS_MAX = 14
+KEY_ROWS_MAX = 10
+EVENT_CHARS = 120
 
 
 def key_rows(timeline: list[TimelineEvent]) -> list[TimelineEvent]:
@@ -122,6 +160,16 @@ def key_rows(timeline: list[TimelineEvent]) -> list[TimelineEvent]:
     return [timeline[i] for i in chosen]
 
 
+_SAID_IN = re.compile(r"^(?P<what>[^`:]*?)(?: in #[\w.-]+)?: `(?P<said>[^`]+)`$")
+
+
+def gist(event: str) -> str:
+    """What a row says, for a short label: a statement's own words rather than the channel it was
+    posted in (the table row keeps both)."""
+    m = _SAID_IN.match(event.strip())
+    return m.group("said") if m else event
+
+
 def _mermaid(timeline: list[TimelineEvent]) -> list[str]:
     """The diagram of the given rows (the caller passes the key rows the table shows)."""
     if len(timeline) < 2:
@@ -129,7 +177,7 @@ def _mermaid(timeline: list[TimelineEvent]) -> list[str]:
     out = ["```mermaid", "timeline", "    title Key moments (UTC)"]
     for e in timeline:
         period = mermaid_text(e.timestamp.strftime("%H:%M:%S"))
-        out.append(f"    {period} : {mermaid_text(e.category + ' - ' + _short(e.event))}")
+        out.append(f"    {period} : {mermaid_text(e.category + ' - ' + _short(gist(e.event)))}")
     out.append("```")
     return out
 
@@ -146,7 +194,8 @@ def _header(r: Report) -> list[str]:
         f"**Follow-up review**: {inline(r.follow_up_review or '[DATA GAP]')}",
         "",
         "> This review is blameless: it looks at systems, processes, incentives and missing controls, "
-        "not at individuals.",
+        "not at individuals. Where a list of evidence ids ends in \"(+N more)\", the JSON report has "
+        "every id.",
         "",
     ] + _evidence_warning(r)
 
@@ -165,7 +214,7 @@ def _impact_lines(r: Report) -> list[str]:
     if r.impact.metrics:
         out.append("- Business / compute / quality impact:")
         for m in _key_metrics(r):
-            out.append(f"  - **{inline(m.name)}: {fmt_value(m.value)} {inline(m.unit)}** — {inline(brief(m.detail, 100))} "
+            out.append(f"  - **{inline(m.name)}: {fmt_value(m.value)} {inline(m.unit)}** — {inline(brief(m.detail, 80))} "
                        f"({some_ids(m.evidence, 1)})")
         more = len(r.impact.metrics) - len(_key_metrics(r))
         if more > 0:
@@ -213,7 +262,7 @@ def _timeline(r: Report, appendix: bool = False) -> list[str]:
     rows = key_rows(r.timeline)
     out = ["## Timeline", "", "| UTC Timestamp | Event | Source / Evidence |", "|---|---|---|"]
     for e in rows:
-        out.append(f"| {_ts(e)} | {cell(brief(e.event))} | {cell(some_ids(e.evidence))} |")
+        out.append(f"| {_ts(e)} | {cell(brief(e.event, EVENT_CHARS))} | {cell(some_ids(e.evidence, 1))} |")
     if not r.timeline:
         out.append("| [DATA GAP] | No dated evidence was found | — |")
     out.append("")
@@ -240,7 +289,7 @@ def _detection(r: Report) -> list[str]:
         out.append(f"| {name} | {iso_z(ts) if ts else '[DATA GAP]'} | "
                    f"{human_duration(secs) if definition else '—'} | {definition or 'onset'} |")
     out.append("")
-    out.append(f"Sources: {some_ids(d.evidence, 3)}")
+    out.append(f"Sources: {some_ids(d.evidence, 2)}")
     for g in d.data_gaps:
         out.append(f"- {inline(g)}")
     return out + [""]
@@ -261,7 +310,7 @@ def why_ranked(reasons: list[str], n: int = 2) -> str:
         m = _POINTS.search(reason)
         return float(m.group(1)) if m else 0.0
     top = sorted(reasons, key=points, reverse=True)[:n]
-    return "; ".join(brief(_CITED.sub("", r), 110) for r in top)
+    return "; ".join(brief(_CITED.sub("", r), 90) for r in top)
 
 
 def _changes(r: Report) -> list[str]:
@@ -269,7 +318,7 @@ def _changes(r: Report) -> list[str]:
         return ["[DATA GAP] No commit or deploy record precedes the first anomaly."]
     out = ["| Rank | Change | Reached production (UTC) | Score | Why ranked (strongest reasons) |", "|---|---|---|---|---|"]
     for i, t in enumerate(r.suspected_triggers[:TOP_CHANGES], 1):
-        out.append(f"| {i} | `{t.ref[:12]}` {cell(brief(t.summary, 90))} ({cell(some_ids(t.evidence, 1))}) | "
+        out.append(f"| {i} | `{t.ref[:12]}` {cell(brief(t.summary, 80))} ({cell(some_ids(t.evidence, 1))}) | "
                    f"{iso_z(t.at) if t.at else '[DATA GAP]'} | {t.score:.2f} | {cell(why_ranked(t.reasons))} |")
     more = len(r.suspected_triggers) - TOP_CHANGES
     if more > 0:
@@ -279,13 +328,11 @@ def _changes(r: Report) -> list[str]:
 
 
 def _mechanism(r: Report, appendix: bool) -> list[str]:
-    """The mechanism section; its per-link table repeats the chain and the hypotheses, so the main
-    report leaves it to the appendix."""
-    lines = mechanism_section(r.mechanism)  # owned by agent/offline/mechanism.py
-    if appendix:
-        return lines
-    body = [ln for ln in lines if not ln.startswith("|")]
-    return [ln for i, ln in enumerate(body) if not (ln == "" and i > 0 and body[i - 1] == "")]
+    """The mechanism section (owned by agent/offline/mechanism.py); its settings line and per-link
+    table repeat the chain and the hypotheses, so only the appendix form carries them."""
+    stated_in = next((f.id for f in r.root_causes
+                      if r.mechanism is not None and r.mechanism.chain and r.mechanism.chain in f.statement), "")
+    return mechanism_section(r.mechanism, appendix, stated_in)
 
 
 def _analysis(r: Report, appendix: bool = False) -> list[str]:
@@ -293,36 +340,60 @@ def _analysis(r: Report, appendix: bool = False) -> list[str]:
     out += _changes(r)
     out += ["", f"**Last known good**: {inline(r.last_known_good)}", "", "### Failure modes (AI taxonomy)", ""]
     out += [f"- `{m}`" for m in r.failure_modes] or ["- [DATA GAP] No failure mode matched the evidence."]
-    out += ["", "### AI-native factors", "", "| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
-    for item in r.ai_lens:
-        out.append(f"| {factor_name(item.factor)} | {'yes' if item.applies else 'no'} | "
-                   f"{cell(item.finding)} | {cell(some_ids(item.evidence)) if item.evidence else '—'} |")
+    out += ["", "### AI-native factors", ""] + _ai_table(r)
     out += ["", "### Hypotheses", ""]
     for h in r.hypotheses:
         mark = " [ASSUMPTION]" if h.assumption else ""
-        out.append(f"- *{inline(h.statement)}*{mark} — status: **{h.status}** ({ids(h.evidence)})")
+        out.append(f"- *{inline(h.statement)}*{mark} — status: **{h.status}** "
+                   f"({cited(h.evidence, h.status, 2, h.statement)})")
     out += [""] + _mechanism(r, appendix)
     out += ["### 5 Whys", ""]
     for i, w in enumerate(r.five_whys, 1):
-        out.append(f"{i}. **{inline(w.question)}** {inline(w.answer)}" + (f" ({ids(w.evidence)})" if w.evidence else ""))
+        out.append(f"{i}. **{inline(w.question)}** {inline(brief(w.answer, WHY_CHARS))}"
+                   + (f" ({some_ids(w.evidence, 1)})" if w.evidence else ""))
     out += ["", "### Barrier analysis", "", "| Barrier | State | Note | Evidence |", "|---|---|---|---|"]
     for b in r.barriers:
-        out.append(f"| {cell(b.name)} | {b.state} | {cell(b.note)} | "
-                   f"{cell(some_ids(b.evidence)) if b.evidence else '—'} |")
+        out.append(f"| {cell(b.name)} | {b.state} | {cell(_barrier_note(r, b.note))} | "
+                   f"{cell(some_ids(b.evidence, 1)) if b.evidence else '—'} |")
     if r.specialists:
         out += ["", "### Limits of this analysis", ""]
         out += [f"- {inline(s)}" for s in r.specialists]
     return out + [""]
 
 
+WHY_CHARS = 220
+NOTE_CHARS = 110
+FINDING_CHARS = 170
+
+
+def _ai_table(r: Report) -> list[str]:
+    """One row per factor, its finding shortened (the full finding is in the JSON report)."""
+    out = ["| Factor | Applies | Finding | Evidence |", "|---|---|---|---|"]
+    for item in r.ai_lens:
+        out.append(f"| {factor_name(item.factor)} | {'yes' if item.applies else 'no'} | "
+                   f"{cell(brief(item.finding, FINDING_CHARS))} | "
+                   f"{cell(some_ids(item.evidence, 1)) if item.evidence else '—'} |")
+    return out
+
+
+def _barrier_note(r: Report, note: str) -> str:
+    """A barrier whose note a contributing factor states in full points at that factor instead of
+    repeating it (the factor is where the reader acts on it)."""
+    for f in r.contributing_factors:
+        if note and note in f.statement:
+            return f"{brief(note, 60)} (see {f.id})"
+    return brief(note, NOTE_CHARS)
+
+
 def _causes(r: Report) -> list[str]:
     out = ["## Root Causes & Contributing Factors", "", "**Root causes**"]
     for f in r.root_causes:
-        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {inline(f.statement)} ({ids(f.evidence)})")
+        out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {inline(f.statement)} "
+                   f"({cited(f.evidence, f.status, 3, f.statement)})")
     out += ["", "**Contributing factors**"]
     for f in r.contributing_factors:
         out.append(f"- **{f.id}** ({STATUS_MARK[f.status]}): {inline(f.statement)}"
-                   + (f" ({ids(f.evidence)})" if f.evidence else ""))
+                   + (f" ({cited(f.evidence, 'likely', 2, f.statement)})" if f.evidence else ""))
     return out + [""]
 
 
@@ -331,7 +402,7 @@ def _lessons(r: Report) -> list[str]:
     out += [f"- {inline(x)}" for x in r.went_well] or ["- [DATA GAP]"]
     out += ["", "**What could be improved**"]
     by_statement = {f.statement: f.id for f in r.contributing_factors}
-    out += [f"- {by_statement[x]}: {inline(brief(x, 120))}" if x in by_statement else f"- {inline(x)}"
+    out += [f"- {by_statement[x]}: {inline(brief(x, 90))}" if x in by_statement else f"- {inline(x)}"
             for x in r.could_improve] or ["- [DATA GAP]"]
     return out + [""]
 

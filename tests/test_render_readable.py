@@ -13,13 +13,17 @@ from agent.model.component import FailingComponent
 from agent.model import Analysis, Report, Scope, TimelineEvent, TriggerCandidate, ValidationFinding
 from agent.model.report import Validation
 from agent.offline.title import compose, incident_title, is_placeholder
-from agent.render import key_rows, render_markdown
+from agent.offline.mechanism import render as render_mechanism
+from agent.offline.timeline import snippet
+from agent.render import brief, key_rows, render_markdown
+from tools.models import Evidence, EvidenceKind
 from agent.runner import run_draft
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# Bytes of Markdown a bundled example may take. The issue's target is 6-10 KB; the mechanism section
-# (competing hypotheses) and the action table keep the larger examples above it for now.
-SIZE_BUDGET = 24_000
+# Bytes of Markdown a bundled example may take (issue 18: measured 16.7 KB at most after the
+# repetition cuts, down from 22.7 KB). The issue's target is 6-10 KB; the root-cause chain, the
+# timeline table with its diagram and the impact block keep the larger examples above it for now.
+SIZE_BUDGET = 17_000
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +103,33 @@ def test_bundled_titles_are_never_placeholders(reports: dict[str, tuple[Report, 
     for name, (report, md) in reports.items():
         assert not is_placeholder(report.title) and name not in report.title
         assert md.startswith(f"# Postmortem: {report.title}")
+
+
+def test_brief_closes_a_quotation_it_cuts_and_keeps_its_prefix_verbatim() -> None:
+    said = "Before we roll back: traffic is ~2.5x a normal Tuesday, could just be load. Scaling to 12 first."
+    short = brief(f"Mitigation step in #inc: `{said}`", 90)
+    assert short.endswith("…`") and len(short) < 100
+    quoted = short.split("`", 1)[1][:-2]
+    assert said.startswith(quoted) and len(quoted) > 20
+
+
+def test_brief_keeps_a_marker_from_the_part_it_drops() -> None:
+    text = "No test at production shape is in the evidence, and nothing else was found " * 3 + "[DATA GAP]"
+    assert brief(text, 80).endswith("… [DATA GAP]")
+
+
+def test_a_quoted_chat_line_with_backticks_stays_verbatim_in_fragments() -> None:
+    text = "Seeing `torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.18 GiB` on pod-1 right before"
+    ev = Evidence(id="chat:c:1", kind=EvidenceKind.CHAT, source="c", text=text)
+    quote = snippet(ev)
+    assert "`" not in quote and "'" not in quote
+    fragments = [f.strip() for f in quote.split("…") if len(f.strip()) >= 8]
+    assert fragments and all(f in text for f in fragments)
+
+
+def test_mechanism_states_the_separating_test_once(reports: dict[str, tuple[Report, str]]) -> None:
+    report, md = reports["vllm-oom-upgrade"]
+    assert report.mechanism is not None and len(report.mechanism.hypotheses) > 1
+    section = md.split("### Mechanism", 1)[1].split("### 5 Whys", 1)[0]
+    assert section.count("In staging, replay") == 1
+    assert len(render_mechanism(report.mechanism, appendix=True)) > len(render_mechanism(report.mechanism))

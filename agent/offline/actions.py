@@ -13,44 +13,39 @@ from agent.offline import taxonomy
 # Failure-mode specific prevention: (action, verification). {svc} is the affected service.
 MODE_ACTIONS: dict[str, tuple[str, str]] = {
     "serving": (
-        "Add a pre-rollout load test for {svc} that runs the candidate engine and config at the "
-        "recorded peak batch and sequence mix and fails the rollout on OOM or a p99 regression > 20%",
-        "A game day that re-applies the triggering change in staging is stopped by the load test before "
-        "production; the rollout record shows the failed gate",
+        "Add a pre-rollout load test for {svc} at the recorded peak batch and sequence mix that fails "
+        "the rollout on OOM or a p99 regression > 20%",
+        "Re-applying the triggering change in staging fails the load test",
     ),
     "rag": (
-        "Make the reindex job for {svc} publish a completeness check (documents indexed vs source "
-        "count, newest document age) and block the index swap when it fails",
-        "Replaying a partial reindex in staging leaves the previous index serving and raises the "
-        "completeness alert within 10 minutes",
+        "Make the reindex job for {svc} check completeness (documents indexed vs source count, newest "
+        "document age) and block the index swap when it fails",
+        "A partial reindex replayed in staging leaves the previous index serving",
     ),
     "agentic": (
         "Enforce a per-run step and tool-call budget plus an allow-list of irreversible tools that need "
         "human confirmation in {svc}",
-        "A game day with a looping or destructive tool plan is halted by the budget or confirmation "
-        "gate, and the halt appears in the agent trace",
+        "A game day with a looping or destructive tool plan is halted by the budget or the confirmation gate",
     ),
     "training": (
         "Add data-shard and checkpoint integrity checks (checksums, loss-spike guard with automatic "
         "rollback to the last good checkpoint) to the {svc} training pipeline",
-        "Injecting a corrupted shard or checkpoint in a staging run triggers the guard and the run "
-        "resumes from the last good checkpoint without manual action",
+        "A game day injecting a corrupted shard in staging trips the guard; the run resumes from the last good checkpoint",
     ),
     "eval": (
         "Add an eval-integrity gate to {svc}: decontamination and metric-definition checks on every "
         "eval set change, with a fixed-seed repeat to measure variance before a result is trusted",
-        "Re-running the incident's eval change through the gate flags it before results are published",
+        "The gate flags the incident's eval change when re-run, before results are published",
     ),
     "safety": (
         "Add the incident's prompts (redacted) to the {svc} red-team and over-refusal regression suite "
         "and run it as a release gate with a published pass threshold",
-        "A release candidate that reproduces the incident's behaviour fails the gate; the gate report "
-        "lists the regressed prompts",
+        "A release candidate reproducing the incident's behaviour fails the gate",
     ),
     "data": (
         "Add schema and leakage contracts at the {svc} pipeline boundary that fail the job on drift "
         "instead of passing malformed records downstream",
-        "Replaying the drifted input in staging fails the contract check and no downstream job consumes it",
+        "The drifted input replayed in staging fails the contract check",
     ),
     "infra": (
         "Add the triggering change type to the {svc} change-review checklist with an automated "
@@ -72,6 +67,12 @@ def target_of(a: Analysis, scope: Scope) -> str:
     if a.failing_component is not None:
         return a.failing_component.name
     return scope.services[0] if scope.services else ""
+
+
+def _unnamed_target(a: Analysis) -> str:
+    """When no record names a service: what the top change touched, never a generic "the system"."""
+    top = a.suspected_triggers[0] if a.suspected_triggers else None
+    return f"the target of change `{top.ref[:12]}`" if top is not None else "the failure path stated in RC-1"
 
 
 def owner_for(svc: str, category: str) -> str:
@@ -106,7 +107,7 @@ class _Plan:
 def plan_actions(a: Analysis, scope: Scope, today: date, light: bool = False,
                  redacted_at: dict[str, list[str]] | None = None) -> list[ActionItem]:
     svc = target_of(a, scope)
-    where = f"`{svc}`" if svc else "the component named in RC-1"
+    where = f"`{svc}`" if svc else _unnamed_target(a)
     category = a.failure_modes[0].split(".")[0] if a.failure_modes else "infra"
     plan = _Plan(today)
     rc = a.root_causes[0] if a.root_causes else None
@@ -122,11 +123,10 @@ def plan_actions(a: Analysis, scope: Scope, today: date, light: bool = False,
     items = plan.items[:5]
     if a.data_gaps:  # never ahead of an action on a cause: the last, lowest-priority item
         plan.items = items
-        plan.add("Close the evidence gaps listed in this report in the incident data checklist so the next "
-                 "review has them (exports named in each [DATA GAP])",
+        plan.add("Close the evidence gaps listed in this report in the incident data checklist (exports "
+                 "named in each [DATA GAP])",
                  "postmortem program owner", 45,
-                 "The next incident dump for this service contains each listed source; the ingest inventory "
-                 "reports no data gap for them",
+                 "The next incident dump contains each listed source",
                  [a.contributing_factors[0].id if a.contributing_factors else (rc.id if rc else "RC-1")], "P2")
         items = plan.items
     return items
@@ -137,12 +137,14 @@ def _rotation(plan: _Plan, sites: dict[str, list[str]]) -> None:
     logs: rotate them. Kinds and locations only, never a value."""
     if not sites:
         return
-    where = "; ".join(f"{kind} in {', '.join(f'`{i}`' for i in ids[:3])}" for kind, ids in sites.items())
+    # One location per kind: the reader needs a record to start from; the JSON report's evidence
+    # inventory (`redacted_at`) lists every record.
+    where = "; ".join(f"{kind} in `{ids[0]}`" + (f" (+{len(ids) - 1} more)" if len(ids) > 1 else "")
+                      for kind, ids in sites.items())
     plan.add(f"Rotate and revoke the credentials the redactor found pasted in the evidence ({where}), then "
              "purge those records from the chat and log stores",
              "security on-call lead", 2,
-             "The issuer's audit log shows each old credential rejected after rotation, and a secret scan of "
-             "the chat and log stores finds no live credential of these kinds",
+             "The issuer's audit log shows each old credential rejected; a secret scan of chat and logs finds none",
              [f"redacted {kind}" for kind in sites], "P0")
 
 
@@ -151,47 +153,48 @@ def _factor_actions(plan: _Plan, a: Analysis, svc: str, where: str) -> None:
         text = f.statement.lower()
         if "alert" in text and ("user report" in text or "lagged" in text):
             signal = _first_signal(a, svc)
-            plan.add(f"Alert on {signal} for {where} with a threshold derived from this incident's baseline "
-                     "and route it to the owning on-call rotation",
+            plan.add(f"Alert on {signal} for {where} at a threshold from this incident's baseline, paging "
+                     "the owning on-call rotation",
                      owner_for(svc, "infra").replace("team tech lead", "on-call lead"), 14,
-                     f"Replaying this incident's {signal} data through the alert rule fires within 5 minutes "
-                     "of the recorded first anomaly; the next real excursion pages before any user report",
+                     f"Replaying this incident's {signal} data fires the alert within 5 minutes of the first anomaly",
                      [f.id], "P0")
         elif "acknowledgement" in text:
             plan.add(f"Shorten the escalation timeout for the on-call rotation of {where} and add a secondary "
                      "responder", "incident management lead", 21,
-                     "In the next two pages to this rotation, time to acknowledge is under 10 minutes, as "
-                     "measured from the paging records", [f.id], "P1")
+                     "Time to acknowledge under 10 minutes on the next two pages", [f.id], "P1")
         elif "canary" in text or "pre-production" in text:
             plan.add(f"Require a staged rollout (canary at <= 5% of traffic with automatic rollback on the "
                      f"incident's symptom signals) for changes to {where}",
                      "release engineering lead", 30,
-                     "A deliberately faulty canary in a game day is rolled back automatically before reaching "
-                     "more than 5% of traffic; the rollout log shows the automatic rollback", [f.id], "P1")
+                     "A faulty canary in a game day is rolled back automatically at <= 5% of traffic", [f.id], "P1")
         elif "quality" in text and "monitor" in text:
             plan.add(f"Publish an output-quality series for {where} (sampled eval score, freshness or refusal "
                      "rate as fits) with an alert on a drop beyond its weekly variance",
                      "ML observability lead", 30,
-                     "Replaying this incident's outputs through the quality sampler moves the series past "
-                     "the alert threshold within one sampling interval", [f.id], "P1")
+                     "This incident's outputs replayed through the sampler cross the alert threshold", [f.id], "P1")
 
 
 def _barrier_actions(plan: _Plan, a: Analysis, where: str) -> None:
     """One action per failed, bypassed or missing barrier no earlier action already restores."""
     covered = " ".join(i.action.lower() for i in plan.items)
-    # The finding the barrier's failure is part of: the first factor, else the root cause.
-    anchor = [f.id for f in (a.contributing_factors or a.root_causes)[:1] if f.id]
     for b in a.barriers:
         if b.state not in BROKEN:
             continue
         name = b.name.lower()
         if any(w in covered for w in re.findall(r"[a-z]{5,}", name)[:2]):
             continue
-        plan.add(f"Restore the \"{b.name}\" barrier for {where} ({b.state} in this incident) and make its "
-                 "state visible where a release is approved",
+        plan.add(f"Restore the \"{b.name}\" barrier for {where} ({b.state} in this incident) and show its "
+                 "state at release approval",
                  "release engineering lead", 30,
-                 f"A game day that repeats this incident's conditions is stopped by \"{b.name}\", and the "
-                 "release record shows the barrier's check", anchor + [f"barrier: {b.name}"], "P1")
+                 f"A game day repeating this incident is stopped by \"{b.name}\"",
+                 _anchor(a, b.note) + [f"barrier: {b.name}"], "P1")
+
+
+def _anchor(a: Analysis, note: str) -> list[str]:
+    """The finding a barrier's failure is part of: the factor that states its note, else the first
+    factor, else the root cause."""
+    stating = [f.id for f in a.contributing_factors if note and note in f.statement]
+    return stating[:1] or [f.id for f in (a.contributing_factors or a.root_causes)[:1] if f.id]
 
 
 def _first_signal(a: Analysis, svc: str) -> str:

@@ -230,7 +230,7 @@ def evals_factor(a: Analysis, store: EvidenceStore, w: _Window) -> AILensItem:
 
 
 def _quote(text: str, limit: int = 80) -> str:
-    one = " ".join(text.split()).replace("`", "'")
+    one = " ".join(text.replace("`", " … ").split())  # "…", not "'": fragments stay verbatim
     return one if len(one) <= limit else one[: limit - 3].rstrip() + "..."
 
 

@@ -3,7 +3,8 @@ errors (an inference engine's OOM), not the one that reported its consequence (a
 
 Sources in order of strength: the mechanism chain's error link, the failure mode's own error
 records, the first error template that is new in the window, the service with the most error
-records in the window. Access lines are never used: they show where a failure surfaced.
+records in the window, the service of the first anomaly's record. Access lines are never used:
+they show where a failure surfaced.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ def _from_error_counts(store: EvidenceStore, start: datetime | None,
                             basis=f"service with the most error records in the window ({n})")
 
 
+def _from_onset(store: EvidenceStore, a: Analysis) -> FailingComponent | None:
+    """Last resort when no error record names a service (a quality regression seen only in
+    metrics): the service of the record that showed the first anomaly, any kind but chat or notes."""
+    for ev in store.get_many(list(a.detection.evidence)):
+        if ev is not None and ev.service and not ev.flags and ev.kind in (_OWN_RECORDS | {EvidenceKind.METRIC}):
+            return FailingComponent(name=str(ev.service), evidence=[ev.id],
+                                    basis="service of the record that showed the first anomaly")
+    return None
+
+
 def failing_component(store: EvidenceStore, scope: Scope, a: Analysis, mode_evidence: dict[str, list[str]],
                       start: datetime | None, end: datetime | None) -> FailingComponent | None:
     """The component actions should target, or None when no record names one."""
@@ -78,4 +89,5 @@ def failing_component(store: EvidenceStore, scope: Scope, a: Analysis, mode_evid
         if found is not None:
             break
         found = _from_ids(store, mode_evidence.get(mode, []), f"service of the `{mode}` error records")
-    return found or _from_new_template(store, scope, start, end) or _from_error_counts(store, start, end)
+    return (found or _from_new_template(store, scope, start, end) or _from_error_counts(store, start, end)
+            or _from_onset(store, a))

@@ -374,6 +374,15 @@ def _setting_text(s: SettingChange) -> str:
     return f"`{s.key}` from `{s.old}` to `{s.new}`{where}"
 
 
+def separating_test(setting: str, value: str, others: bool) -> str:
+    """The test that separates one setting's hypothesis from the others of the same change; with
+    ("that setting", "its new value") it is the one sentence the report states for all of them."""
+    return (f"In staging, replay the recorded load of the incident window with only {setting} at {value} "
+            f"(every other setting as before the change){', then revert it alone' if others else ''}: "
+            f"the symptom recurring with it alone{' and not with the others' if others else ''} "
+            "separates this hypothesis.")
+
+
 def hypotheses(settings: list[SettingChange], links: list[MechanismLink]) -> list[SettingHypothesis]:
     """One hypothesis per setting of the change: what it would explain, and the test that separates it."""
     out: list[SettingHypothesis] = []
@@ -390,10 +399,7 @@ def hypotheses(settings: list[SettingChange], links: list[MechanismLink]) -> lis
         else:
             statement = (f"{_direction(s).capitalize()} {_setting_text(s)} contributed; no signal related "
                          f"to `{s.key}` moved in the evidence.")
-        test = (f"In staging, replay the recorded load of the incident window with only `{s.key}` at `{s.new}` "
-                f"(every other setting as before the change){', then revert it alone' if others else ''}: "
-                f"the symptom recurring with it alone{' and not with the others' if others else ''} "
-                "separates this hypothesis.")
+        test = separating_test(f"`{s.key}`", f"`{s.new}`", others)
         status = "likely" if mine and len(linked) == 1 else "inconclusive"
         ids = list(dict.fromkeys(i for ln in mine for i in ln.evidence)) or s.evidence[:1]
         out.append(SettingHypothesis(key=s.key, statement=statement, status=status, test=test, evidence=ids))
@@ -446,25 +452,35 @@ def computed_facts(m: Mechanism | None) -> list[dict[str, object]]:
 
 # ---- rendering -------------------------------------------------------------------------------
 
-def render(m: Mechanism | None) -> list[str]:
-    """The "Mechanism" subsection of the Technical Analysis ([] when there is no mechanism)."""
+def render(m: Mechanism | None, appendix: bool = False, stated_in: str = "") -> list[str]:
+    """The "Mechanism" subsection of the Technical Analysis ([] when there is no mechanism).
+
+    The chain is stated once; each setting's hypothesis names what it would explain only where that
+    differs from the chain, and the separating test, the same for every setting, is said once.
+    `appendix` adds the settings line and the per-link table; `stated_in` names the root cause
+    that states the chain word for word, so it is not said twice."""
     if m is None:
         return []
 
-    def ids(evidence: list[str]) -> str:
-        return ", ".join(f"`{i}`" for i in evidence)
+    def ids(evidence: list[str], limit: int = 0) -> str:
+        shown = evidence[:limit] if limit else evidence
+        more = len(evidence) - len(shown)
+        return ", ".join(f"`{i}`" for i in shown) + (f" (+{more} more)" if more > 0 else "")
 
     out = ["### Mechanism", ""]
-    out.append("Settings the change made: " + "; ".join(
-        f"{_setting_text(s)} ({s.kind}, {ids(s.evidence)})" for s in m.settings) + ".")
-    out.append("")
-    if m.chain:
+    if appendix or not m.hypotheses:
+        out += ["Settings the change made: " + "; ".join(
+            f"{_setting_text(s)} ({s.kind}, {ids(s.evidence)})" for s in m.settings) + ".", ""]
+    if m.chain and stated_in and not appendix:
+        out += [f"**Chain**: stated in full in {stated_in} (Root Causes & Contributing Factors): the change's "
+                "settings, the signal that moved after it, then the symptom, each cited.", ""]
+    elif m.chain:
         out += [f"**Chain**: {m.chain}", ""]
     else:
         out += ["[DATA GAP] No metric or error template in the evidence relates to these settings by name "
                 "or by a known relation, so the link from the change to the symptom is not shown. "
                 "Needed: the series of the resources these settings control.", ""]
-    if m.links:
+    if appendix and m.links:
         out += ["| Setting | Signal | Related because | What it did | Evidence |", "|---|---|---|---|---|"]
         for ln in m.links:
             out.append(f"| `{ln.key}` | {ln.signal_kind} | {_cell(ln.basis)} | {_cell(ln.detail)} | {ids(ln.evidence)} |")
@@ -472,8 +488,25 @@ def render(m: Mechanism | None) -> list[str]:
     if len(m.hypotheses) > 1:
         out += ["Each setting is a competing hypothesis:", ""]
     for h in m.hypotheses:
-        out.append(f"- *{h.statement}* — status: **{h.status}**. Test: {h.test} ({ids(h.evidence)})")
+        out.append(f"- *{_short_statement(h, m.chain, stated_in or 'above')}* — status: **{h.status}** "
+                   f"({ids(h.evidence, 2)})")
+    if len(m.hypotheses) > 1:
+        out += ["", "Test for each: " + separating_test("that setting", "its new value", True)]
+    elif m.hypotheses:
+        out += ["", f"Test: {m.hypotheses[0].test}"]
     return out + [""]
+
+
+_EXPLAINS = " produced the symptoms: "
+
+
+def _short_statement(h: SettingHypothesis, chain_text: str, where: str) -> str:
+    """A hypothesis without the signals it explains when the chain already states each of them."""
+    head, sep, explained = h.statement.partition(_EXPLAINS)
+    details = [d.strip() for d in explained.rstrip(".").split("; ") if d.strip()]
+    if sep and details and all(d in chain_text for d in details):
+        return f"{head} produced the symptoms of the chain ({where})."
+    return h.statement
 
 
 def _cell(text: str) -> str:
