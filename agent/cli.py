@@ -117,6 +117,8 @@ def draft(
     names: bool = typer.Option(False, "--names", help="Allow people's names in the report (team opted in)"),
     max_repairs: int = typer.Option(2, help="Validator repair rounds before emitting with findings"),
     strict: bool = typer.Option(False, help="Fail instead of emitting a report with unresolved findings"),
+    appendix: bool = typer.Option(False, "--appendix", help="Add the method, full timeline and computed values "
+                                                            "to the Markdown (always in the JSON report)"),
 ) -> None:
     """Draft a blameless postmortem from an incident dump (offline engine unless an LLM is configured)."""
     from agent.runner import RunError, known_run, run_draft
@@ -153,16 +155,18 @@ def draft(
     except (RunError, WorkdirBusy) as exc:
         fail(str(exc), 1)
         return
-    from agent.render import render_json
+    from agent.render import render_json, render_markdown
 
+    # The graph's Markdown is the report without appendix; the flag re-renders the same report with it.
+    markdown = render_markdown(result.report, appendix=True) if appendix else result.markdown
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(result.markdown, encoding="utf-8")
+        output.write_text(markdown, encoding="utf-8")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(render_json(result.report), encoding="utf-8")
     if not output:
-        sys.stdout.write(result.markdown)
+        sys.stdout.write(markdown)
     views.print_draft_summary(result, output)
 
 

@@ -142,8 +142,12 @@ def print_inventory(inv: Inventory) -> None:
 
 
 def print_draft_summary(result: RunResult, output: Path | None) -> None:
-    """The one closing line of `draft` on stderr: severity, review type and validation outcome."""
+    """The closing lines of `draft` on stderr: unresolved findings (they go to the terminal and the
+    JSON report, never into the report people read), then severity, review type and validation."""
     v = result.report.validation
+    for f in v.findings:
+        if f.severity == "error":
+            err.print(f"[red]unresolved[/] {escape(f.rule)} (line {f.line or '?'}): {escape(f.message)}")
     err.print(f"[green]run {escape(result.run_id)}[/]: {result.report.severity}, {result.report.review_type} review, "
               f"validation {'passed' if v.passed else 'FAILED'} "
               f"({len(v.findings)} finding(s), {v.repair_rounds} repair round(s))"

@@ -32,7 +32,7 @@ from tools.readers.registry import pick_dir_reader, pick_reader
 from tools.readers.slack import READER as SLACK_READER
 from tools.readers.slack import WORKSPACE_FILES as SLACK_LISTS
 from tools.readers.slack import day_dirs as slack_day_dirs
-from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, Stats, UnitResult, UnitTask, redact_samples, run_unit
+from tools.ingest_units import MAX_UNTRUSTED_IDS, RecordFilter, add_sites, Stats, UnitResult, UnitTask, redact_samples, run_unit
 from tools.readers.common import line_spans
 from tools.redact import Redactor, retag
 from tools.timeparse import parse_zone
@@ -550,6 +550,7 @@ class _Ingestor:
         f = self.filter
         f.untrusted_total += res.untrusted_total
         f.untrusted.extend(res.untrusted[: max(0, MAX_UNTRUSTED_IDS - len(f.untrusted))])
+        add_sites(f.redacted_at, res.redacted_at)
         self.worker_cpu_s += res.cpu_s
         self.done_bytes += span[1] - span[0]
         if self.progress:
@@ -814,6 +815,7 @@ def _finish(inv: Inventory, ing: _Ingestor, store: StoreWriter, manifest: Manife
     flt = ing.filter
     redact_samples(iter_sources(inv), flt.redactor)  # quoted lines reach stdout and checkpoints
     inv.redactions = dict(flt.redactor.counts)
+    inv.redacted_at = {k: list(v) for k, v in flt.redacted_at.items()}
     inv.untrusted = list(flt.untrusted)
     inv.data_gaps = data_gaps(inv.kinds)
     coverage_totals(inv)

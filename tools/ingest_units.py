@@ -29,6 +29,16 @@ from tools.untrusted import has_cue, instruction_flags
 
 MAX_MALFORMED_EXAMPLES = 3
 MAX_UNTRUSTED_IDS = 5000
+# Evidence ids kept per redacted kind: enough for a rotation action to say where a credential was
+# pasted, bounded so a log that repeats one token a million times costs nothing.
+MAX_REDACTION_SITES = 20
+
+
+def add_sites(into: dict[str, list[str]], sites: dict[str, list[str]]) -> None:
+    """Append `sites` (kind -> evidence ids) to `into`, keeping each kind's first ids, in order."""
+    for kind, ids in sites.items():
+        kept = into.setdefault(kind, [])
+        kept.extend(i for i in ids[: max(0, MAX_REDACTION_SITES - len(kept))] if i not in kept)
 FAULT_ENV = "POSTMORTEM_FAULT_IN_WORKER"
 # Read failures a reader can hit on hostile input; reported on the source, never re-raised.
 READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
@@ -102,6 +112,8 @@ class RecordFilter:
         self.untrusted: list[str] = []
         self.untrusted_total = 0
         self.years: Counter[int] = Counter()
+        # Where each kind of value was redacted (kind -> evidence ids), never the value itself.
+        self.redacted_at: dict[str, list[str]] = {}
 
     def stream(self, items: Iterator[Evidence | Malformed], stats: Stats, rel: str) -> Iterator[Evidence]:
         redact_text = self.redactor.redact_text
@@ -123,10 +135,12 @@ class RecordFilter:
                 low = blob.lower()
                 secret, cue = screen(blob, low)
                 if secret or strs is None or (attrs and secret_keys(attrs)):
+                    before = dict(self.redactor.counts)
                     text = d["text"] = redact_text(text)
                     if attrs:
                         d["attrs"] = redact_obj(attrs)
                     cue = has_cue(text.lower())
+                    self._note_sites(before, ev.id)
                 if cue:
                     flags = instruction_flags(text)
                     if flags:
@@ -139,6 +153,12 @@ class RecordFilter:
             # A reader hit something it did not expect: keep what it read, report where it stopped.
             stats.malformed(Malformed(source=rel, reason=f"reading stopped: {exc.__class__.__name__}: {exc}"[:300]))
             stats.report.note = "reading stopped early (see malformed examples)"
+
+    def _note_sites(self, before: dict[str, int], evidence_id: str) -> None:
+        """Record `evidence_id` under every kind whose count grew while redacting it."""
+        grown = {k: [evidence_id] for k, n in self.redactor.counts.items() if n > before.get(k, 0)}
+        if grown:
+            add_sites(self.redacted_at, grown)
 
 
 def redact_samples(reports: Iterable[SourceReport], redactor: Redactor) -> None:
@@ -198,6 +218,7 @@ class UnitResult(BaseModel):
     untrusted_total: int = 0
     seen: dict[str, list[bytes]] = Field(default_factory=dict)  # redacted-value digests, in order
     counts: dict[str, int] = Field(default_factory=dict)
+    redacted_at: dict[str, list[str]] = Field(default_factory=dict)  # kind -> evidence ids
     cpu_s: float = 0.0  # the worker's CPU time for this unit (benchmarks report it)
 
 
@@ -244,5 +265,6 @@ def run_unit(task: UnitTask) -> UnitResult:
     return UnitResult(
         index=task.index, report=stats.done(), rows=rows, years=dict(flt.years),
         untrusted=flt.untrusted, untrusted_total=flt.untrusted_total,
-        seen=flt.redactor.seen(), counts=dict(flt.redactor.counts), cpu_s=time.process_time() - started,
+        seen=flt.redactor.seen(), counts=dict(flt.redactor.counts), redacted_at=flt.redacted_at,
+        cpu_s=time.process_time() - started,
     )

@@ -114,6 +114,8 @@ class Inventory(BaseModel):
     first_ts: datetime | None = None
     last_ts: datetime | None = None
     redactions: dict[str, int] = Field(default_factory=dict)
+    # Where each redacted kind occurs: kind -> the first evidence ids holding one (never values).
+    redacted_at: dict[str, list[str]] = Field(default_factory=dict)
     untrusted: list[str] = Field(default_factory=list)  # evidence ids flagged as instruction-like
     data_gaps: list[str] = Field(default_factory=list)
     kinds: dict[str, int] = Field(default_factory=dict)  # evidence kind -> record count

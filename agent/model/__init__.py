@@ -26,6 +26,7 @@ from agent.model.findings import (
     WhyStep,
 )
 from agent.model.formats import fmt_value, iso_z
+from agent.model.mechanism import Mechanism, MechanismLink, SettingChange, SettingHypothesis
 from agent.model.report import REPORT_FIELD_ORDER, ActionItem, Report, Validation, ValidationFinding
 from agent.model.scope import Scope
 from agent.model.window import IncidentWindow, Precursor, WindowSignal
@@ -46,10 +47,14 @@ __all__ = [
     "Impact",
     "ImpactMetric",
     "IncidentWindow",
+    "Mechanism",
+    "MechanismLink",
     "Precursor",
     "Report",
     "ReviewType",
     "Scope",
+    "SettingChange",
+    "SettingHypothesis",
     "Severity",
     "Status",
     "TimelineEvent",

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.model.commander import Commander
 from agent.model.findings import (
     AILensItem,
     Barrier,
@@ -19,6 +20,8 @@ from agent.model.findings import (
     TriggerCandidate,
     WhyStep,
 )
+from agent.model.mechanism import Mechanism
+from agent.model.component import FailingComponent
 from agent.model.window import IncidentWindow
 
 
@@ -41,6 +44,9 @@ class Assessment(BaseModel):
     failure_modes: list[str] = Field(default_factory=list)  # taxonomy ids, e.g. serving.oom
     ai_lens: list[AILensItem] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
+    # How the top-ranked trigger produced the symptoms (agent/offline/mechanism.py); None when the
+    # trigger's records name no concrete setting.
+    mechanism: Mechanism | None = None
     five_whys: list[WhyStep] = Field(default_factory=list)
     barriers: list[Barrier] = Field(default_factory=list)
     root_causes: list[Finding] = Field(default_factory=list)
@@ -65,3 +71,7 @@ class Analysis(Assessment):
 
     # The incident window (onset, its uncertainty, end, corroboration, precursors), computed once.
     window: IncidentWindow | None = None
+    # The service whose records carry the failure (agent/offline/failure_path.py): actions target it.
+    failing_component: FailingComponent | None = None
+    # Who declared command in chat or notes (agent/offline/commander.py); used without a manifest IC.
+    commander: Commander | None = None

@@ -52,6 +52,8 @@ class Detection(BaseModel):
     time_to_mitigate_s: float | None = None
     time_to_resolve_s: float | None = None
     evidence: list[str] = Field(default_factory=list)
+    # The page that was acknowledged and its first ack: what time to acknowledge is measured on.
+    ack_evidence: list[str] = Field(default_factory=list)
     data_gaps: list[str] = Field(default_factory=list)
 
     @field_serializer(
@@ -120,11 +122,24 @@ class WhyStep(BaseModel):
     gap: bool = False  # answer is a [DATA GAP] / [ASSUMPTION]
 
 
+BarrierState = Literal["held", "failed", "missing", "bypassed", "unknown"]
+# control: a rollout/alerting/rollback control; precursor: a signal that crossed a threshold before
+# onset with no alert; safeguard: a gate or check the evidence says was disabled or bypassed;
+# environment: a stated difference between pre-production and production.
+BarrierKind = Literal["control", "precursor", "safeguard", "environment"]
+
+
 class Barrier(BaseModel):
     name: str
-    state: Literal["held", "failed", "missing", "unknown"]
+    state: BarrierState
     note: str = ""
     evidence: list[str] = Field(default_factory=list)
+    kind: BarrierKind = "control"
+    since: datetime | None = None  # when the barrier's state began (a precursor's first point, a bypass's record)
+
+    @field_serializer("since", when_used="json")
+    def _ser_since(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_z(v)
 
 
 class AILensItem(BaseModel):

@@ -24,7 +24,7 @@ REPORT_FIELD_ORDER: tuple[str, ...] = (
     "review_type", "review_rationale",
     "commander", "services", "summary", "timeline",
     "detection", "impact", "suspected_triggers", "last_known_good", "failure_modes", "ai_lens",
-    "hypotheses", "five_whys", "barriers", "root_causes", "contributing_factors",
+    "hypotheses", "mechanism", "five_whys", "barriers", "root_causes", "contributing_factors",
     "went_well", "could_improve",
     "action_items", "follow_up_review",
     "data_gaps", "assumptions", "specialists", "computed_facts",

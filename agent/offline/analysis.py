@@ -11,7 +11,6 @@ import re
 from datetime import datetime, timedelta
 
 from agent.model import (
-    AILensItem,
     Analysis,
     Barrier,
     Detection,
@@ -23,12 +22,16 @@ from agent.model import (
     WhyStep,
     fmt_value,
 )
-from agent.offline import changes, declared, detection as det, impact as imp, severity, taxonomy
+from agent.offline import changes, declared, detection as det, failure_path, impact as imp, severity, taxonomy
+from agent.offline import barriers as bar, gaps
+from agent.offline import confidence, mechanism
+from agent.offline import ai_factors
+from agent.offline import commander
 from agent.offline.lexicon import MITIGATION
 from agent.offline.timeline import incident_window
 from agent.offline.window_facts import WindowFacts, window_facts
 from agent.offline.window import metric_excursions as window_metric_excursions
-from tools.models import Evidence, EvidenceKind
+from tools.models import EvidenceKind
 from tools.store.reader import EvidenceReader
 
 CUSTOMER_FACING = ("serving", "rag", "agentic", "safety")
@@ -58,6 +61,7 @@ def analyse(store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
     a.last_known_good = changes.last_known_good(store, top)
     cls = taxonomy.classify(scan, store, top.evidence[:1] if top else [])
     a.failure_modes = cls.modes
+    imp.exposure_impact(a.impact, store, cls.modes, cls.evidence, start, end)  # security/data: who and what, not minutes
     _exposure_onset(a, cls.modes)
     if cls.specialist_hits:
         a.specialists.append(
@@ -66,11 +70,17 @@ def analyse(store: EvidenceReader, scope: Scope, timeline: list[TimelineEvent],
             "bring in a hardware reliability specialist (or an adversarial-ML researcher) to confirm."
         )
     _severity(a, store, timeline, scope.declared_severity)
-    _ai_lens(a, store, cls, start, end)
-    _causes(a, store, timeline, cls)
+    seen = a.window.onset if a.window is not None and a.window.onset is not None else a.detection.first_anomaly_at
+    a.mechanism = mechanism.build(store, top, a.window, seen, (a.window.end if a.window else None) or end)
+    a.ai_lens = ai_factors.build(a, store, start, end)  # reads the mechanism's settings
+    barrier_facts = _causes(a, store, timeline, cls)
+    a.failing_component = failure_path.failing_component(store, scope, a, cls.evidence, start, end)
+    a.commander = commander.from_channel(store)
     _lessons(a, timeline)
-    a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps + _inventory_gaps(store))
-    a.computed_facts = _computed_facts(a)
+    a.detection.data_gaps = gaps.true_detection_gaps(store, a.detection.data_gaps)
+    a.data_gaps = _dedupe(a.detection.data_gaps + a.impact.data_gaps
+                          + gaps.true_kind_gaps(store, _inventory_gaps(store)))
+    a.computed_facts = _computed_facts(a) + barrier_facts + mechanism.computed_facts(a.mechanism)
     return a
 
 
@@ -212,116 +222,6 @@ def _severity(a: Analysis, store: EvidenceReader, timeline: list[TimelineEvent],
     a.review_type, a.review_rationale = severity.review_type(a.severity, a.severity_provisional)
 
 
-def _ids(store: EvidenceReader, fts: str, start: datetime | None, end: datetime | None,
-         n: int = 2) -> list[str]:
-    return [e.id for e in store.match(fts, start=start, end=end, limit=50) if not e.flags][:n]
-
-
-def _ai_lens(a: Analysis, store: EvidenceReader, cls: taxonomy.Classification,
-             start: datetime | None, end: datetime | None) -> None:
-    first = a.detection.first_anomaly_at
-    commits_week = list(store.iter(kinds=[EvidenceKind.COMMIT],
-                                   start=(first - timedelta(days=7)) if first else None, end=first))
-    traces = store.count(kinds=[EvidenceKind.TRACE])
-    trace_ids = [e.id for e in store.search(None, kinds=[EvidenceKind.TRACE], start=start, end=end, limit=2)[0]]
-    metric_ev = list(store.iter(kinds=[EvidenceKind.METRIC]))
-    eval_ids = _ids(store, "eval OR evals OR evaluation OR benchmark OR regression", start, end)
-    prompt_ids = _ids(store, "prompt OR prompts OR system_prompt OR template", start, end)
-    data_ids = _ids(store, "dataset OR shard OR schema OR index OR reindex OR corpus OR embedding", start, end)
-    mode_ev = [i for m in a.failure_modes for i in cls.evidence.get(m, [])][:2]
-    a.ai_lens = [
-        _data_lens(a.failure_modes, data_ids, mode_ev),
-        _evals_lens(eval_ids),
-        _prompts_lens(traces, prompt_ids, trace_ids),
-        _non_determinism_lens(traces, trace_ids, mode_ev),
-        _opacity_lens(traces, metric_ev),
-        _rapid_iteration_lens(a, commits_week),
-    ]
-
-
-def _data_lens(failure_modes: list[str], data_ids: list[str], mode_ev: list[str]) -> AILensItem:
-    applies = bool({m.split(".")[0] for m in failure_modes} & {"data", "rag", "training"}) or bool(data_ids)
-    return AILensItem(
-        factor="data", applies=applies,
-        finding=(f"Data or index state is part of this incident (failure modes: "
-                 f"{', '.join(failure_modes) or 'none classified'}); provenance of the affected "
-                 "data should be traced to its producing job." if applies else
-                 "No dataset, index or schema evidence is involved in the failure path; data "
-                 "provenance does not apply here beyond the request logs."),
-        evidence=(data_ids or mode_ev) if applies else [],
-    )
-
-
-def _evals_lens(eval_ids: list[str]) -> AILensItem:
-    return AILensItem(
-        factor="evals", applies=True,
-        finding=("Eval-related records exist; whether the change passed an eval gate, and "
-                 "whether that eval covered the failing condition, must be confirmed."
-                 if eval_ids else
-                 "[DATA GAP] No eval run, benchmark or regression-test result for the change is in "
-                 "the dump, so it is unknown whether an eval gate ran and whether it covered the "
-                 "condition that failed. Needed: the eval report of the release candidate."),
-        evidence=eval_ids,
-    )
-
-
-def _prompts_lens(traces: int, prompt_ids: list[str], trace_ids: list[str]) -> AILensItem:
-    return AILensItem(
-        factor="prompts", applies=bool(prompt_ids) or traces > 0,
-        finding=(f"{traces} LLM request trace(s) are available for prompt archaeology; prompt or "
-                 "template changes near the incident should be diffed against the last good "
-                 "version." if traces else
-                 "Prompt or template records appear in the evidence, but no LLM request traces "
-                 "were provided [DATA GAP]: prompt archaeology needs the traced requests of the "
-                 "affected window." if prompt_ids else
-                 "Does not apply as far as the evidence shows: no prompt, template or LLM trace "
-                 "is involved in the failure path."),
-        evidence=prompt_ids or trace_ids,
-    )
-
-
-def _non_determinism_lens(traces: int, trace_ids: list[str], mode_ev: list[str]) -> AILensItem:
-    return AILensItem(
-        factor="non_determinism", applies=True,
-        finding=("Observations here come from this incident's runs only: the traces show what the "
-                 "model produced in these runs. Whether the behaviour recurs needs repeated "
-                 "sampling (fixed seed and temperature) before the review draws conclusions."
-                 if traces else
-                 "The failure path shown by the evidence is deterministic infrastructure or data "
-                 "behaviour; no sampled model output is needed to explain it, so stochasticity "
-                 "only affects how reproductions should be run (repeat them)."),
-        evidence=trace_ids or mode_ev[:1],
-    )
-
-
-def _opacity_lens(traces: int, metric_ev: list[Evidence]) -> AILensItem:
-    metrics = [str(e.attrs.get("name") or "") for e in metric_ev]
-    quality_series = any(q in " ".join(metrics).lower() for q in ("score", "quality", "accuracy", "eval", "refusal"))
-    return AILensItem(
-        factor="opacity", applies=True,
-        finding=(f"Signals available: {len(metrics)} metric series"
-                 f"{' (' + ', '.join(f'`{m}`' for m in metrics[:4]) + ')' if metrics else ''}"
-                 f", {traces} LLM traces. "
-                 + ("Output quality itself is not measured by any series in the dump "
-                    "[DATA GAP]: quality regressions would be invisible to dashboards."
-                    if not quality_series
-                    else "At least one quality-level series exists, which narrows the opacity.")),
-        evidence=[e.id for e in metric_ev[:2]],
-    )
-
-
-def _rapid_iteration_lens(a: Analysis, commits_week: list[Evidence]) -> AILensItem:
-    return AILensItem(
-        factor="rapid_iteration", applies=bool(commits_week),
-        finding=(f"{len(commits_week)} commit(s) landed in the 7 days before the first anomaly"
-                 + (f"; the top candidate landed {_age(a)} before it." if a.suspected_triggers else ".")
-                 if commits_week else
-                 "[DATA GAP] No commit history covers the week before the incident, so the pace of "
-                 "change cannot be assessed. Needed: the repository or deploy log."),
-        evidence=[c.id for c in commits_week[-2:]],
-    )
-
-
 def _age(a: Analysis) -> str:
     top = a.suspected_triggers[0]
     # The first *measured* symptom: for a behaviour regression the impact start is the exposure
@@ -333,38 +233,43 @@ def _age(a: Analysis) -> str:
     return det.human_duration((seen - top.at).total_seconds())
 
 
-def _recovered_after(timeline: list[TimelineEvent], t: datetime) -> TimelineEvent | None:
-    return next((e for e in timeline if e.category in ("recovery", "resolution")
-                 and t <= e.timestamp <= t + timedelta(minutes=90)), None)
-
-
 def _causes(a: Analysis, store: EvidenceReader, timeline: list[TimelineEvent],
-            cls: taxonomy.Classification) -> None:
+            cls: taxonomy.Classification) -> list[dict[str, object]]:
+    """Hypotheses, root cause, barriers and factors; returns the computed facts the barrier notes quote."""
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     mode = taxonomy.MODES.get(a.failure_modes[0]) if a.failure_modes else None
     mode_title = mode.title.lower() if mode else "the failure"
     mode_ids = cls.evidence.get(mode.id, [])[:2] if mode else []
     revert = _revert(timeline)
-    recovery = _recovered_after(timeline, revert.timestamp) if revert else None
-    confirmed = revert is not None and recovery is not None
+    # Confirmed only when the evidence shows *this* change undone and then recovery, or a
+    # reproduction; a rollback row in the timeline (to an older image, to a date) is not that.
+    win = a.window
+    proof = confidence.ground(store, top, win.onset if win is not None else a.detection.first_anomaly_at,
+                              win.end if win is not None else None, a.mechanism) if top is not None else None
 
     # Hypotheses first: the reasoning is explicit before any cause is stated.
-    a.hypotheses.extend(_hypotheses(a, cls, confirmed))
-    a.root_causes.append(_root_cause(a, top, mode_title, mode_ids, recovery))
+    a.hypotheses.extend(_hypotheses(a, cls, proof))
+    a.root_causes.append(_root_cause(a, top, mode_title, mode_ids, proof))
 
     d = a.detection
-    rollout_barrier, rollout_factor = _rollout_control(store, top, mode_title)
-    alert_barrier, alert_factor = _alerting_control(d)
+    # Precursors are judged against the measured onset, not an exposure start moved earlier.
+    onset = a.window.onset if a.window is not None and a.window.onset is not None else d.first_anomaly_at
+    precursors, facts = bar.precursors(store, onset)
+    found = bar.safeguards(store, onset) + precursors + bar.environments(store)
+    rollout_barrier, rollout_factor = (None, None) if bar.covers_rollout(found) else \
+        _rollout_control(store, top, mode_title, onset)
+    alert_barrier, alert_factor = bar.alerting(d)
     factors = [f for f in (rollout_factor, alert_factor, _ack_factor(d), _quality_factor(a, store, mode_ids))
-               if f is not None]
+               if f is not None] + bar.factors(found)
     a.contributing_factors = [f.model_copy(update={"id": f"CF-{i}"}) for i, f in enumerate(factors, 1)] or [
         Finding(
             id="CF-1", status="inconclusive", evidence=[],
             statement="[DATA GAP] The evidence does not show which control let the trigger through; "
                       "the review meeting should establish it.",
         )]
-    a.barriers = [b for b in (rollout_barrier, alert_barrier) if b is not None] + [_rollback_barrier(revert)]
-    a.five_whys = _five_whys(a, mode_title, mode_ids)
+    a.barriers = [b for b in (rollout_barrier, alert_barrier) if b is not None] + found + [_rollback_barrier(revert)]
+    a.five_whys = _five_whys(a, mode_title, mode_ids, gaps.testing_statement(store, top, onset))
+    return facts
 
 
 def _revert(timeline: list[TimelineEvent]) -> TimelineEvent | None:
@@ -373,18 +278,19 @@ def _revert(timeline: list[TimelineEvent]) -> TimelineEvent | None:
                  any(w in m.event.lower() for w in ("roll", "revert", "downgrad", "pin"))), None)
 
 
-def _hypotheses(a: Analysis, cls: taxonomy.Classification, revert_recovered: bool) -> list[Hypothesis]:
+def _hypotheses(a: Analysis, cls: taxonomy.Classification, proof: confidence.Proof | None) -> list[Hypothesis]:
     """The top three changes as triggers, then the next failure modes as contributors."""
     out: list[Hypothesis] = []
     for i, c in enumerate(a.suspected_triggers[:3]):
         status = "likely" if i == 0 and c.score >= 1.0 else "inconclusive"
         if i > 0 and any("docs/tests" in r for r in c.reasons):
             status = "rejected"
-        if i == 0 and revert_recovered:
+        proven = i == 0 and proof is not None and proof.status == "confirmed"
+        if proven:
             status = "confirmed"
         out.append(Hypothesis(
             statement=f"Change `{c.ref[:12]}` ({c.summary}) triggered the incident.",
-            status=status, evidence=c.evidence[:2],
+            status=status, evidence=_dedupe(c.evidence[:2] + (proof.evidence if proven and proof else [])),
         ))
     for m in a.failure_modes[1:3]:
         out.append(Hypothesis(
@@ -400,8 +306,9 @@ def _hypotheses(a: Analysis, cls: taxonomy.Classification, revert_recovered: boo
 
 
 def _root_cause(a: Analysis, top: TriggerCandidate | None, mode_title: str, mode_ids: list[str],
-                recovery: TimelineEvent | None) -> Finding:
-    """RC-1: the top-ranked change, confirmed when reverting it was followed by recovery."""
+                proof: confidence.Proof | None) -> Finding:
+    """RC-1: the top-ranked change, stated through its mechanism when one is cited; confirmed only
+    when that change was undone and recovery followed, or the failure was reproduced with it."""
     if top is None:
         return Finding(
             id="RC-1", status="inconclusive", evidence=mode_ids,
@@ -409,18 +316,22 @@ def _root_cause(a: Analysis, top: TriggerCandidate | None, mode_title: str, mode
                        "history precedes the first anomaly; the trigger is not established. Needed: "
                        "deploy log and config history for the affected services."),
         )
-    status = "confirmed" if recovery is not None else ("likely" if top.score >= 1.0 else "inconclusive")
-    proof = (" Reverting it was followed by recovery." if status == "confirmed" else "")
+    assert proof is not None  # computed whenever there is a top candidate
+    said = f" {proof.basis or proof.to_confirm}" if (proof.basis or proof.to_confirm) else ""
+    m = a.mechanism
+    if m is not None and m.chain:  # change -> signal -> symptom, each link cited
+        return Finding(id="RC-1", status=proof.status, evidence=_dedupe(m.evidence + proof.evidence),
+                       statement=f"{m.chain} The first anomaly followed {_age(a)} after it.{said}")
     return Finding(
-        id="RC-1", status=status,
-        evidence=_dedupe(top.evidence[:1] + mode_ids[:1] + (recovery.evidence[:1] if recovery else [])),
+        id="RC-1", status=proof.status,
+        evidence=_dedupe(top.evidence[:1] + mode_ids[:1] + proof.evidence),
         statement=(f"Change `{top.ref[:12]}` (\"{top.summary}\") introduced conditions for "
-                   f"{mode_title}; the first anomaly followed {_age(a)} later.{proof}"),
+                   f"{mode_title}; the first anomaly followed {_age(a)} later.{said}"),
     )
 
 
 def _rollout_control(store: EvidenceReader, top: TriggerCandidate | None,
-                     mode_title: str) -> tuple[Barrier | None, Finding | None]:
+                     mode_title: str, onset: datetime | None) -> tuple[Barrier | None, Finding | None]:
     """The staged-rollout barrier and the unchecked-change factor (only when a change is ranked)."""
     if top is None:
         return None, None
@@ -431,6 +342,11 @@ def _rollout_control(store: EvidenceReader, top: TriggerCandidate | None,
     else:
         barrier = Barrier(name="Staged rollout / canary", state="unknown",
                           note="[DATA GAP] No canary or staged-rollout record for the change.")
+    tested, tested_ids, gap = gaps.testing_statement(store, top, onset)
+    if not gap:
+        return barrier, Finding(status="inconclusive", evidence=_dedupe(top.evidence[:1] + tested_ids),
+                                statement=(f"The change reached the affected traffic without a check of the "
+                                           f"condition that failed ({mode_title}). {tested}"))
     return barrier, Finding(
         status="inconclusive", evidence=top.evidence[:1],
         statement=("The change reached the affected traffic with no recorded pre-production check "
@@ -439,34 +355,14 @@ def _rollout_control(store: EvidenceReader, top: TriggerCandidate | None,
     )
 
 
-def _alerting_control(d: Detection) -> tuple[Barrier | None, Finding | None]:
-    """The alerting barrier: failed when users reported first or the alert lagged over 10 minutes."""
-    if d.detected_by == "user report":
-        return (Barrier(name="Automated alerting", state="failed", evidence=d.evidence[:2],
-                        note="Users reported the problem before any alert or page."),
-                Finding(status="confirmed", evidence=d.evidence[:2],
-                        statement=("No automated alert covered the symptom: detection depended on a user "
-                                   f"report, {det.human_duration(d.time_to_detect_s)} after the first anomaly.")))
-    if d.detected_at is None:
-        return None, None
-    slow = (d.time_to_detect_s or 0) > 10 * 60
-    barrier = Barrier(name="Automated alerting", state="failed" if slow else "held", evidence=d.evidence[:2],
-                      note=f"Detected by {d.detected_by} after {det.human_duration(d.time_to_detect_s)}.")
-    if not slow:
-        return barrier, None
-    return barrier, Finding(
-        status="confirmed", evidence=d.evidence[:2],
-        statement=(f"Alerting lagged the symptom by {det.human_duration(d.time_to_detect_s)}: "
-                   "the alert condition tolerated the anomaly for several evaluation periods."),
-    )
-
-
 def _ack_factor(d: Detection) -> Finding | None:
-    if d.time_to_acknowledge_s is None or d.time_to_acknowledge_s <= 15 * 60:
+    """Acknowledgement lagged: measured from the page firing to its first ack (detection.py),
+    and only stated with both records to cite."""
+    if d.time_to_acknowledge_s is None or d.time_to_acknowledge_s <= 15 * 60 or len(d.ack_evidence) < 2:
         return None
     return Finding(
-        status="confirmed", evidence=d.evidence[1:3],
-        statement=(f"The page waited {det.human_duration(d.time_to_acknowledge_s)} for "
+        status="confirmed", evidence=d.ack_evidence,
+        statement=(f"The page waited {det.human_duration(d.time_to_acknowledge_s)} from firing to its first "
                    "acknowledgement; the escalation policy allowed a long gap before a second responder."),
     )
 
@@ -493,7 +389,8 @@ def _rollback_barrier(revert: TimelineEvent | None) -> Barrier:
     return Barrier(name="Rollback path", state="unknown", note="[DATA GAP] No rollback or revert is recorded.")
 
 
-def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhyStep]:
+def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str],
+               tested: tuple[str, list[str], bool]) -> list[WhyStep]:
     top = a.suspected_triggers[0] if a.suspected_triggers else None
     d = a.detection
     steps = [
@@ -506,8 +403,7 @@ def _five_whys(a: Analysis, mode_title: str, mode_ids: list[str]) -> list[WhySte
                              answer=f"Change `{top.ref[:12]}` landed {_age(a)} before it (ranked first of "
                                     f"{len(a.suspected_triggers)} candidates).", evidence=top.evidence[:1]))
         steps.append(WhyStep(question="Why did the change reach production unchecked for this condition?",
-                             answer="[DATA GAP] No canary, eval or load-test result for the change is in "
-                                    "the evidence; the review must establish which gate ran.", gap=True))
+                             answer=tested[0], evidence=tested[1], gap=tested[2]))
     else:
         steps.append(WhyStep(question=f"Why did {mode_title} start then?",
                              answer="[DATA GAP] No change record precedes the anomaly.", gap=True))

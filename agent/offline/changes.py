@@ -265,6 +265,40 @@ def _revert_signal(store: EvidenceReader, c: Change, changes: list[Change], onse
     return best, why
 
 
+class UndoProof(NamedTuple):
+    """A record that undid one change in production (or a revert commit of it), and the later
+    recovery record: what "confirmed because reverting it was followed by recovery" must cite."""
+
+    undo: list[str]  # the revert/rollback record first, then its production record when different
+    recovery: str
+    what: str  # "commit `249d090417df`", "rollout `app@abc`", said in the statement
+
+
+def undo_proof(store: EvidenceReader, top: TriggerCandidate, onset: datetime,
+               window_end: datetime | None) -> UndoProof | None:
+    """Proof that `top` itself was undone and the system recovered after: a change that names it
+    (revert commit, flag turned back, rollback that names its sha/PR/ref) reached production, then
+    recovery. A rollback to an older image or a date undoes no particular commit and proves nothing
+    about one; that is left to `_undoes`, which matches only what a record names."""
+    if top.at is None:
+        return None
+    horizon = max(onset, window_end or onset) + timedelta(hours=6)
+    changes = collect_changes(store, onset - LOOKBACK, horizon)
+    target = next((c for c in changes if c.ref == top.ref and c.kind == top.kind), None)
+    if target is None or target.reached_production_at is None:
+        return None
+    for r in sorted(changes, key=lambda x: x.reached_production_at or datetime.max.replace(tzinfo=onset.tzinfo)):
+        at = r.reached_production_at
+        if at is None or at <= target.reached_production_at or not _undoes(r, target):
+            continue
+        recovered = recovery_after(store, at) if at >= onset - timedelta(minutes=5) else None
+        if recovered is None:
+            continue
+        undo = list(dict.fromkeys(r.evidence[:1] + ([r.production_evidence] if r.production_evidence else [])))
+        return UndoProof(undo=undo, recovery=recovered, what=f"{r.kind} `{r.ref[:12]}`")
+    return None
+
+
 def recovery_after(store: EvidenceReader, at: datetime, within: timedelta = timedelta(hours=3)) -> str | None:
     """Id of the first record showing recovery after `at`: an alert resolving, a page resolved, a
     responder saying so, or error-level logs falling below half their rate before `at`."""

@@ -1,8 +1,8 @@
 """Detection & response: how and when the incident was noticed, and the response durations.
 
 Definitions (shown in the report): time to detect = detection - first anomaly; time to
-acknowledge = acknowledgement - detection; time to mitigate = first mitigation step - first
-anomaly; time to resolve = resolution - first anomaly.
+acknowledge = first acknowledgement of the page - the page firing (detection when no page fired);
+time to mitigate = first mitigation step - first anomaly; time to resolve = resolution - first anomaly.
 """
 
 from __future__ import annotations
@@ -96,6 +96,20 @@ def _onset(d: Detection, events: list[TimelineEvent], window: IncidentWindow | N
                            "metrics leaving baseline); logs or metrics from before the incident are needed.")
 
 
+def acknowledged_page(events: list[TimelineEvent], since: datetime | None, detected_at: datetime | None = None,
+                      ) -> tuple[TimelineEvent | None, TimelineEvent | None]:
+    """(the page or paging alert that was acknowledged, its first acknowledgement).
+
+    Time to acknowledge runs from the page firing to its first ack (a PagerDuty acknowledge
+    entry, a chat "acked"); a support escalation or user report that came before the page is
+    detection, not acknowledgement. The page is the first paging row (page, or an alert that is not
+    warning-level) after the incident began; the ack the first after it."""
+    paged = next((e for e in events if e.category in ("page", "alert") and not is_weak(e)
+                  and (since is None or e.timestamp >= since)), None)
+    ack = _first(events, "ack", after=paged.timestamp if paged is not None else detected_at)
+    return paged, ack
+
+
 def compute_detection(events: list[TimelineEvent], window: IncidentWindow | None = None) -> Detection:
     d = Detection()
     _onset(d, events, window)
@@ -113,10 +127,11 @@ def compute_detection(events: list[TimelineEvent], window: IncidentWindow | None
         d.evidence += detect.evidence[:1]
     else:
         d.data_gaps.append("[DATA GAP] No alert, page or user report found; the detection path is unknown.")
-    ack = _first(events, "ack", after=d.detected_at)
+    paged, ack = acknowledged_page(events, since, d.detected_at)
     if ack is not None:
         d.acknowledged_at = ack.timestamp
         d.evidence += ack.evidence[:1]
+        d.ack_evidence = (paged.evidence[:1] if paged is not None else []) + ack.evidence[:1]
     mitig = _first(events, "mitigation", after=d.first_anomaly_at or d.detected_at)
     if mitig is not None:
         d.mitigated_at = mitig.timestamp
@@ -136,7 +151,7 @@ def compute_detection(events: list[TimelineEvent], window: IncidentWindow | None
                                "signal is used as the resolution time.")
     start = d.first_anomaly_at or d.detected_at
     d.time_to_detect_s = _secs(d.first_anomaly_at, d.detected_at)
-    d.time_to_acknowledge_s = _secs(d.detected_at, d.acknowledged_at)
+    d.time_to_acknowledge_s = _secs(paged.timestamp if paged is not None else d.detected_at, d.acknowledged_at)
     d.time_to_mitigate_s = _secs(start, d.mitigated_at)
     d.time_to_resolve_s = _secs(start, d.resolved_at)
     return d

@@ -68,7 +68,9 @@ def _facts(inputs: SeverityInputs) -> str:
     """The inputs the rule read, as the rationale states them."""
     peak = inputs.error_ratio_peak
     pk = "n/a" if peak is None else f"{100 * peak:.1f}%"
-    facts = (f"error ratio peak {pk}, impact {inputs.impact_minutes or 0.0:.0f} min, customer-visible "
+    # No measured duration (a security incident is counted in users and records) is not "0 min".
+    dur = "not measured" if inputs.impact_minutes is None else f"{inputs.impact_minutes:.0f} min"
+    facts = (f"error ratio peak {pk}, impact {dur}, customer-visible "
              f"{'yes' if inputs.customer_visible else 'no'}, high-urgency page "
              f"{'yes' if inputs.high_urgency_page else 'no'}")
     if inputs.error_ratio_overall is not None:

@@ -127,6 +127,14 @@ SOURCE_WEIGHT = {
     EvidenceKind.NOTE: 1.0, EvidenceKind.PAGE: 1.0, EvidenceKind.TRACE: 0.5,
 }
 MIN_SCORE = 2.0
+# Records the failing system wrote. A mode named only in chat, notes or a commit message ("could
+# this be a runaway loop?") is a question, not a failure mode: one of these must match it too.
+SYSTEM_KINDS = frozenset({EvidenceKind.LOG, EvidenceKind.TRACE, EvidenceKind.K8S_EVENT, EvidenceKind.ALERT,
+                          EvidenceKind.METRIC, EvidenceKind.PAGE})
+# Categories whose failing component logs its own failure (an engine OOM, a tool loop, a loss
+# spike). Quality, data and safety failures often show only in what people saw (a poisoned answer
+# quoted in chat, an eval note), so talk about them still counts.
+SYSTEM_CATEGORIES = ("agentic.", "serving.", "training.", "infra.")
 
 
 @dataclass
@@ -162,6 +170,7 @@ class ModeScan(BaseModel):
     ev_for: dict[str, list[str]] = Field(default_factory=dict)
     seen_text: dict[str, set[str]] = Field(default_factory=dict)  # per mode, texts already counted
     specialist: list[str] = Field(default_factory=list)
+    system: dict[str, int] = Field(default_factory=dict)  # mode -> matching records from SYSTEM_KINDS
 
     def add(self, kind: EvidenceKind, eid: str, text: str) -> None:
         scores, ev_for, seen_text, specialist = self.scores, self.ev_for, self.seen_text, self.specialist
@@ -177,8 +186,13 @@ class ModeScan(BaseModel):
                 continue  # the same message repeated is one piece of evidence
             seen.add(key)
             scores[m.id] = scores.get(m.id, 0.0) + SOURCE_WEIGHT.get(kind, 1.0)
+            system = kind in SYSTEM_KINDS
+            self.system[m.id] = self.system.get(m.id, 0) + system
             cited = ev_for.setdefault(m.id, [])
-            if len(cited) < 4:
+            # Cited records: the system's own first, so the mode's evidence is of its own kind.
+            if system and self.system[m.id] == 1 and len(cited) >= 4:
+                cited[-1] = eid
+            elif len(cited) < 4:
                 cited.append(eid)
 
     def window(self, store: EvidenceReader, start: datetime | None, end: datetime | None) -> None:
@@ -201,7 +215,9 @@ class ModeScan(BaseModel):
 
     def result(self) -> Classification:
         scores = self.scores
-        picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE), key=lambda m: (-scores[m], m))
+        picked = sorted((m for m, s in scores.items() if s >= MIN_SCORE and (
+            self.system.get(m, 0) >= 1 or not m.startswith(SYSTEM_CATEGORIES))),
+                        key=lambda m: (-scores[m], m))
         # Generic infra modes only when nothing AI-specific explains the incident.
         specific = [m for m in picked if not m.startswith("infra.")]
         modes = (specific + [m for m in picked if m.startswith("infra.")][:1]) if specific else picked[:2]

@@ -54,7 +54,9 @@ def snippet(ev: Evidence, limit: int = SNIPPET) -> str:
     if ev.flags:
         return "(content flagged as instruction-like; quoted nowhere, not followed)"
     text = " ".join(ev.text.split())
-    text = text.replace("`", "'")
+    # A backtick would close the code span the report quotes this in; "…" in its place keeps each
+    # fragment verbatim (a quote check reads fragments between ellipses), where "'" would not.
+    text = " ".join(text.replace("`", " … ").split())
     for pat in PEOPLE.get():
         text = pat.sub("…", text)
     if len(text) <= limit:

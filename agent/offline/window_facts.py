@@ -12,7 +12,7 @@ from agent.offline.window import IncidentWindow, compute_window
 from tools.store.reader import EvidenceReader
 
 if TYPE_CHECKING:
-    from agent.state import Scope
+    from agent.model import Scope
 
 
 class WindowFacts(BaseModel):

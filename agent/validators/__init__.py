@@ -7,8 +7,8 @@ reported. Every finding carries a suggested systemic rewrite; `agent.validators.
 deterministic ones.
 
 Rules (stable ids): no-blame, no-counterfactual, grounded, quantified-impact, actionable,
-no-premature-fix, ai-native-depth, stochasticity, scope, no-production-code, structure, light-review,
-own-limits, psych-safety. `grounded` needs an `EvidenceLookup` (tools.store.reader.EvidenceReader, or
+no-premature-fix, ai-native-depth, ai-boilerplate, stochasticity, scope, no-production-code, structure, light-review,
+own-limits, psych-safety, confidence. `grounded` and `confidence` need an `EvidenceLookup` (tools.store.reader.EvidenceReader, or
 `InMemoryEvidence` in tests) and is silent without one.
 
 Adding a validator
@@ -33,7 +33,10 @@ from agent.validators.evidence import InMemoryEvidence
 from agent.validators.markdown import Document, parse
 from agent.validators.rules import (
     actionable,
+    actions,
+    ai_boilerplate,
     ai_native_depth,
+    confidence,
     grounded,
     light_review,
     no_blame,
@@ -49,8 +52,9 @@ from agent.validators.rules import (
 )
 
 _MODULES = (
-    structure, no_blame, no_counterfactual, grounded, quantified_impact, actionable, no_premature_fix,
-    ai_native_depth, stochasticity, scope, no_production_code, light_review, own_limits, psych_safety,
+    structure, no_blame, no_counterfactual, grounded, quantified_impact, actionable, actions, no_premature_fix,
+    ai_native_depth, ai_boilerplate, stochasticity, scope, no_production_code, light_review, own_limits, psych_safety,
+    confidence,
 )
 RULES: dict[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 

@@ -11,16 +11,24 @@ class InMemoryEvidence:
 
     def __init__(self, records: Iterable[tuple[str, str, datetime | None]] = ()) -> None:
         self._texts: dict[str, str] = {}
+        self._at: dict[str, datetime | None] = {}
         self._ts: list[float] = []
         for rid, text, ts in records:
             self.add(rid, text, ts)
 
     def add(self, evidence_id: str, text: str, ts: datetime | None = None) -> None:
         self._texts[evidence_id] = text
+        self._at[evidence_id] = ts
         if ts is not None:
             if ts.tzinfo is None:
                 raise ValueError("evidence timestamps must be timezone-aware")
             self._ts.append(ts.astimezone(UTC).timestamp())
+
+    def record(self, evidence_id: str) -> tuple[str, datetime | None] | None:
+        """(text, time) of one record, what the `confidence` rule reads; None when unknown."""
+        if evidence_id not in self._texts:
+            return None
+        return self._texts[evidence_id], self._at[evidence_id]
 
     def exists(self, evidence_id: str) -> bool:
         return evidence_id in self._texts

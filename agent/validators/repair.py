@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.model import Report, ValidationFinding
 from agent.validators.markdown import parse, split_sentences
-from agent.validators.rules import no_blame, no_counterfactual, scope, stochasticity
+from agent.validators.rules import confidence, no_blame, no_counterfactual, scope, stochasticity
 from agent.validators.subjects import HANDLE
 
 DEFAULT_ROLE = "a responder"
@@ -208,10 +208,12 @@ def rewrite_text(text: str, rules: set[str], *, names: Iterable[str] = (), roles
         out = _per_sentence(out, _qualify, lambda s: bool(stochasticity.detect(s)))
     if "grounded" in rules:
         out = _mark(out, tokens)
+    if "confidence" in rules:
+        out = confidence.downgrade(out)
     return out
 
 
-REPAIRABLE = {"psych-safety", "scope", "no-blame", "no-counterfactual", "stochasticity", "grounded"}
+REPAIRABLE = {"psych-safety", "scope", "no-blame", "no-counterfactual", "stochasticity", "grounded", "confidence"}
 
 
 def repair_markdown(md: str, findings: Iterable[ValidationFinding], *, names: Iterable[str] = (),
@@ -259,6 +261,9 @@ def repair_report(report: Report, findings: Iterable[ValidationFinding], *, name
     rules = {f.rule for f in fs} & REPAIRABLE
     if not rules:
         return report.model_copy(deep=True)
+    if "confidence" in rules:  # a status, not free text: downgraded where the flagged line states it
+        report = _downgrade_unproven(report, [f.text for f in fs if f.rule == "confidence"])
+        rules.discard("confidence")
     all_names = tuple(names) + tuple(f.text for f in fs if f.rule == "psych-safety" and not f.text.startswith("@"))
     tokens = [f.text for f in fs if f.rule == "grounded"]
 
@@ -282,3 +287,14 @@ def repair_report(report: Report, findings: Iterable[ValidationFinding], *, name
 
     data = walk(report.model_dump(mode="json"))
     return Report.model_validate(data)
+
+
+def _downgrade_unproven(report: Report, flagged: list[str]) -> Report:
+    """Hypotheses and root causes marked confirmed on a line the `confidence` rule flagged become
+    "likely"; the statement keeps its words, the evidence list is unchanged."""
+    out = report.model_copy(deep=True)
+    for item in [*out.hypotheses, *out.root_causes]:
+        head = item.statement[:60]
+        if item.status == "confirmed" and any(head and head in line for line in flagged):
+            item.status = "likely"
+    return out

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.model import (
+    Mechanism,
+    SettingChange,
     REPORT_FIELD_ORDER,
     AILensItem,
     Analysis,
@@ -52,6 +54,7 @@ def _analysis() -> Analysis:
         impact=Impact(users_affected="all chat users"),
         ai_lens=[AILensItem(factor="data", applies=True, finding="bad shard")],
         hypotheses=[Hypothesis(statement="limit too low")],
+        mechanism=Mechanism(change_ref="abc", settings=[SettingChange(key="max_num_seqs", old="256", new="384")]),
         five_whys=[WhyStep(question="why?", answer="limit")],
         barriers=[Barrier(name="canary", state="missing")],
         last_known_good="v1", failure_modes=["serving.oom"],

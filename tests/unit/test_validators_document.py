@@ -30,9 +30,9 @@ def test_good_postmortem_without_report_only_warns_on_derived_durations() -> Non
 
 def test_registry_is_complete() -> None:
     assert set(RULES) == {
-        "no-blame", "no-counterfactual", "grounded", "quantified-impact", "actionable", "no-premature-fix",
-        "ai-native-depth", "stochasticity", "scope", "no-production-code", "structure", "light-review",
-        "own-limits", "psych-safety",
+        "no-blame", "no-counterfactual", "grounded", "quantified-impact", "actionable", "actions", "no-premature-fix",
+        "ai-native-depth", "ai-boilerplate", "stochasticity", "scope", "no-production-code", "structure", "light-review",
+        "own-limits", "psych-safety", "confidence",
     }
     with pytest.raises(ValueError):
         validate_markdown("", rules={"nope"})

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from tools.models import Evidence, EvidenceKind, trusted_evidence
+from tools.probes import user_status
 from tools.store.schema import NOT_LOG
 
 # orjson encodes a row's attrs ~7x faster than json (0.4 vs 3.3 us, about 9 s of CPU per 3M log
@@ -33,13 +34,9 @@ def _epoch(dt: datetime | None) -> float | None:
     return None if dt is None else dt.timestamp()
 
 
-def _http_status(attrs: dict[str, Any]) -> int | None:
-    v = attrs.get("status")
-    if type(v) is int:
-        return v
-    if isinstance(v, str) and v.isdigit() and len(v) == 3:
-        return int(v)
-    return None
+def _http_status(attrs: dict[str, Any], text: str = "") -> int | None:
+    # Health probes and scrapes keep no status: every request count is of user traffic.
+    return user_status(attrs, text)
 
 
 def row_values(ev: Evidence) -> tuple[Any, ...]:
@@ -48,7 +45,7 @@ def row_values(ev: Evidence) -> tuple[Any, ...]:
     return (
         ev.id, ev.kind.value, _epoch(ev.ts), int(ev.ts_assumed), ev.source, ev.locator, ev.service,
         ev.level, ev.text, _encode(attrs) if attrs else "{}", _encode(ev.flags) if ev.flags else "[]",
-        _http_status(attrs) if attrs else None,
+        _http_status(attrs, ev.text) if attrs else None,
     )
 
 
