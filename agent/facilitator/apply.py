@@ -13,16 +13,12 @@ from typing import Any
 
 from agent.facilitator.understand import Intent
 from agent.model import TimelineEvent, iso_z
+from agent.validators.people import ROLE_WORDS
 from tools.models import Evidence, EvidenceKind
 from tools.redact import redact_text
 from tools.store.reader import EvidenceReader
 from tools.store.writer import StoreWriter
 
-ROLE_WORDS = re.compile(
-    r"\b(?:lead|team|owner|on-?call|manager|engineer(?:ing)?|sre|platform|rotation|group|squad|captain|"
-    r"commander|director|admin|program|office|desk|council|committee|steward|maintainers?|reviewer|"
-    r"architect|analyst|scientist|ops|operations|security|release|infra(?:structure)?|product|qa)\b",
-    re.IGNORECASE)
 
 
 def add_note(store: EvidenceReader, state: Any, text: str, when: datetime | None, heading: str) -> tuple[str, dict[str, Any]]:

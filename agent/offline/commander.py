@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from agent.facilitator.apply import ROLE_WORDS
+from agent.validators.people import ROLE_WORDS
 from agent.model.commander import Commander
 from tools.models import EvidenceKind
 from tools.store.reader import EvidenceReader

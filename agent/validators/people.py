@@ -7,8 +7,17 @@ an agent on a page. Redaction placeholders and names that are also service names
 
 from __future__ import annotations
 
+import re
+
 from tools.models import EvidenceKind
 from tools.store.reader import EvidenceReader
+
+# Words that make an owner or commander a role rather than a person ("serving on-call lead").
+ROLE_WORDS = re.compile(
+    r"\b(?:lead|team|owner|on-?call|manager|engineer(?:ing)?|sre|platform|rotation|group|squad|captain|"
+    r"commander|director|admin|program|office|desk|council|committee|steward|maintainers?|reviewer|"
+    r"architect|analyst|scientist|ops|operations|security|release|infra(?:structure)?|product|qa)\b",
+    re.IGNORECASE)
 
 # (kind of record, attrs key naming the person, attrs flag that says it was no person)
 _PERSON_ATTRS: tuple[tuple[EvidenceKind, str, str | None], ...] = (
