@@ -201,11 +201,18 @@ def _impact(spec: Scenario, ctx: Ctx, requests: list[list[logs.Request]],
 
 def _request_impact(imp: ImpactTruth, requests: list[list[logs.Request]], anomaly: datetime,
                     resolved: datetime) -> None:
-    """Requests and 5xx failures in the request logs during the incident."""
-    window = [r for recs in requests for r in recs if _in(r.ts, anomaly, resolved)]
+    """Requests and 5xx failures in the request logs over the symptom window: first to last 5xx
+    between the first anomaly and resolution (the span a reader of the impact numbers means)."""
+    during = sorted((r for recs in requests for r in recs if _in(r.ts, anomaly, resolved)), key=lambda r: r.ts)
+    failing = [r for r in during if r.status >= 500]
+    if not failing:
+        return
+    first, last = failing[0].ts, failing[-1].ts
+    window = [r for r in during if first <= r.ts <= last]
+    imp.symptom_duration_min = round((last - first).total_seconds() / 60, 1)
     imp.total_requests = len(window)
-    imp.failed_requests = sum(r.status >= 500 for r in window)
-    imp.error_ratio = round(imp.failed_requests / len(window), 4) if window else 0.0
+    imp.failed_requests = len(failing)
+    imp.error_ratio = round(imp.failed_requests / len(window), 4)
 
 
 def _error_ratio_peak(imp: ImpactTruth, series: list[tuple[str, list[tuple[datetime, float]], bool]],

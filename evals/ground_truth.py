@@ -74,13 +74,14 @@ class DetectionTruth(_UtcModel):
 class ImpactTruth(BaseModel):
     """Numbers recomputed from the dump. None = the dump has no source for that number."""
 
-    duration_min: float  # first anomaly -> resolution
+    duration_min: float  # first anomaly -> resolution (the incident's length; the severity rule reads it)
+    symptom_duration_min: float | None = None  # first to last failing request (5xx) in that span
     customer_visible: bool
     safety_harm: bool = False
     internal_impact: bool = False
-    total_requests: int | None = None  # request-log lines with an HTTP status inside the window
+    total_requests: int | None = None  # request-log lines with an HTTP status, first to last 5xx
     failed_requests: int | None = None  # ... of which status >= 500
-    error_ratio: float | None = None  # failed / total over the window
+    error_ratio: float | None = None  # failed / total over that symptom window
     error_ratio_peak: float | None = None  # max sample of the error-ratio metric (else per-minute logs)
     error_ratio_peak_source: str = ""
     p99_latency_baseline_ms: float | None = None  # mean of metric samples before the anomaly

@@ -24,7 +24,7 @@ VERIFIABLE = re.compile(r"\b(game day|replay\w*|measured|next (?:real|incident|t
 IMPACT_FIELDS = {
     "failed_requests": "failed requests (HTTP 5xx)",
     "total_requests": "requests served during impact",
-    "duration_min": "impact duration",
+    "symptom_duration_min": "impact duration",
     "llm_tokens": "LLM tokens during impact",
     "llm_requests": "LLM requests during impact",
     "container_restarts": "container kills / restart back-offs",

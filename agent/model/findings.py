@@ -77,6 +77,14 @@ class Impact(BaseModel):
     users_affected: str = ""
     business_impact: str = ""
     safety_exposure: str = ""
+    # The span the figures are measured over: first to last symptom (agent/offline/impact.py).
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    window_definition: str = ""
+
+    @field_serializer("window_start", "window_end", when_used="json")
+    def _ser_ts(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_z(v)
 
 
 class TriggerCandidate(BaseModel):

@@ -120,7 +120,7 @@ def plan_actions(a: Analysis, scope: Scope, today: date, light: bool = False,
         return plan.items
     _factor_actions(plan, a, svc, where)
     _barrier_actions(plan, a, where)
-    items = plan.items[:5]
+    items = _within_budget(plan.items, 5)
     if a.data_gaps:  # never ahead of an action on a cause: the last, lowest-priority item
         plan.items = items
         plan.add("Close the evidence gaps listed in this report in the incident data checklist (exports "
@@ -130,6 +130,21 @@ def plan_actions(a: Analysis, scope: Scope, today: date, light: bool = False,
                  [a.contributing_factors[0].id if a.contributing_factors else (rc.id if rc else "RC-1")], "P2")
         items = plan.items
     return items
+
+
+def _within_budget(items: list[ActionItem], most: int) -> list[ActionItem]:
+    """At most `most` items, in order; past the budget an item is dropped first when every finding it
+    addresses is already addressed by another item, so no cause or factor is left without one."""
+    kept = list(items)
+    while len(kept) > most:
+        def findings(i: ActionItem) -> set[str]:
+            return {x for x in i.addresses if not x.startswith("barrier:")}
+        spare = next((i for i in reversed(kept) if findings(i) and findings(i) <= set().union(
+            *(findings(o) for o in kept if o is not i))), None)
+        kept.remove(spare if spare is not None else kept[-1])
+    for n, i in enumerate(kept, 1):
+        i.id = f"AI-{n:03d}"
+    return kept
 
 
 def _rotation(plan: _Plan, sites: dict[str, list[str]]) -> None:
@@ -176,12 +191,15 @@ def _factor_actions(plan: _Plan, a: Analysis, svc: str, where: str) -> None:
 
 def _barrier_actions(plan: _Plan, a: Analysis, where: str) -> None:
     """One action per failed, bypassed or missing barrier no earlier action already restores."""
-    covered = " ".join(i.action.lower() for i in plan.items)
     for b in a.barriers:
         if b.state not in BROKEN:
             continue
         name = b.name.lower()
-        if any(w in covered for w in re.findall(r"[a-z]{5,}", name)[:2]):
+        words = re.findall(r"[a-z]{5,}", name)[:2]
+        covering = next((i for i in plan.items if any(w in i.action.lower() for w in words)), None)
+        if covering is not None:
+            # An earlier action already restores this barrier: it addresses the barrier's finding too.
+            covering.addresses.extend(x for x in _anchor(a, b.note) if x not in covering.addresses)
             continue
         plan.add(f"Restore the \"{b.name}\" barrier for {where} ({b.state} in this incident) and show its "
                  "state at release approval",

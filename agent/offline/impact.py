@@ -80,6 +80,8 @@ def compute_impact(store: EvidenceReader, detection: Detection, window_start: da
                    window: IncidentWindow | None = None) -> Impact:
     imp = Impact()
     sym = symptom_window(store, detection, window, excursions)
+    if sym is not None:
+        imp.window_start, imp.window_end, imp.window_definition = sym.start, sym.end, sym.definition
     if sym is not None and sym.end > sym.start:
         imp.metrics.append(ImpactMetric(
             name="impact duration", value=_round((sym.end - sym.start).total_seconds() / 60, 1), unit="min",
@@ -93,7 +95,10 @@ def compute_impact(store: EvidenceReader, detection: Detection, window_start: da
     if start is not None:
         _request_impacts(imp, store, start, end, sym)
     _metric_impacts(imp, excursions)
-    _trace_impacts(imp, store, start, end)
+    # Tokens are spent for the whole incident, not only while requests failed: counted over the
+    # span the detection table states, first anomaly to resolution (the cost side of impact).
+    inc_end = detection.resolved_at or _bounds(detection, window)[1]
+    _trace_impacts(imp, store, detection.first_anomaly_at or start, inc_end)
     _k8s_impacts(imp, store, start, end)
     onset = start if start is not None else None
     quality = degraded.measure(store, onset, end) if onset is not None else None
@@ -245,7 +250,8 @@ def _trace_impacts(imp: Impact, store: EvidenceReader, start: datetime | None,
         return
     ids.append(last)
     imp.metrics.append(ImpactMetric(name="LLM requests during impact", value=float(n),
-                                    unit="requests", evidence=ids, detail="trace records in window"))
+                                    unit="requests", evidence=ids,
+                                    detail="trace records from the first anomaly to resolution"))
     imp.metrics.append(ImpactMetric(name="LLM tokens during impact", value=float(tokens),
                                     unit="tokens", evidence=ids, detail="sum of trace token counts"))
     if failed:
@@ -286,7 +292,10 @@ def exposure_impact(imp: Impact, store: EvidenceReader, modes: list[str], mode_e
     seeds += [e for e in store.iter(kinds=[EvidenceKind.TRACE, EvidenceKind.LOG, EvidenceKind.NOTE,
                                             EvidenceKind.CHAT], start=start, end=end) if e.flags][:20]
     found = exposure.measure(store, sec, seeds, start, end)
-    imp.metrics = [m for m in imp.metrics if m.name != "impact duration"]
+    # Minutes of downtime say little about an exposure; they stay only when requests really failed
+    # over that span (then they are a measured figure beside the exposure counts).
+    imp.metrics = [m for m in imp.metrics if m.name != "impact duration"
+                   or ("failing user-facing request" in m.detail and m.value > 0)]
     if not found.records:
         imp.users_affected = ("[DATA GAP] A security or data exposure is indicated, but no request, trace or "
                               "log record in the window shows who received it; an access or audit log of the "

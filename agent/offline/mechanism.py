@@ -26,7 +26,7 @@ from agent.model import (
     TriggerCandidate,
     fmt_value,
 )
-from agent.model.window import IncidentWindow
+from agent.model.window import IncidentWindow, WindowSignal
 from agent.offline import templates
 from tools.models import Evidence, EvidenceKind
 from tools.readers.git import show_commit_diff
@@ -295,42 +295,50 @@ def metric_links(store: EvidenceReader, settings: list[SettingChange], at: datet
                  onset: datetime | None, window: IncidentWindow | None) -> list[MechanismLink]:
     """Each setting linked to the metric series that relate to it and moved: across the change
     (median before it vs after it, up to the onset) or, failing that, as a window signal."""
+    moved_in_window = {s.name: s for s in (window.signals if window else [])
+                       if s.family.startswith("metric:") and s.evidence and s.baseline is not None
+                       and s.peak is not None}
+    out: list[MechanismLink] = []
+    for name, series in sorted(_series_by_name(store).items()):
+        sig_words = words(name) | words(str(series[0].attrs.get("unit") or ""))
+        related = [(s, why) for s, why in ((s, relation(s, sig_words)) for s in settings) if why]
+        if not related:
+            continue
+        moved = _movement(name, series, at, onset, moved_in_window.get(name))
+        if moved is None:
+            continue  # related by name, but it did not move: no link
+        detail, ids = moved
+        for s, why in related:
+            out.append(MechanismLink(key=s.key, signal=name, signal_kind="metric", basis=why, detail=detail,
+                                     evidence=s.evidence[:1] + ids))
+    return out
+
+
+def _series_by_name(store: EvidenceReader) -> dict[str, list[Evidence]]:
     by_name: dict[str, list[Evidence]] = {}
     for ev in store.iter(kinds=[EvidenceKind.METRIC]):
         name = str(ev.attrs.get("name") or "")
         if name and not ev.flags:
             by_name.setdefault(name, []).append(ev)
-    moved_in_window = {s.name: s for s in (window.signals if window else [])
-                       if s.family.startswith("metric:") and s.evidence and s.baseline is not None
-                       and s.peak is not None}
-    out: list[MechanismLink] = []
-    for name, series in sorted(by_name.items()):
-        sig_words = words(name) | words(str(series[0].attrs.get("unit") or ""))
-        related = [(s, relation(s, sig_words)) for s in settings]
-        related = [(s, why) for s, why in related if why]
-        if not related:
-            continue
-        shift = _shift(series, at, onset) if at is not None and onset is not None and onset > at else None
-        if shift is not None:
-            verb = "rose" if shift.after > shift.before else "fell"
-            detail = (f"`{name}` {verb} from a median of {fmt_value(round(shift.before, 2))} in the "
-                      f"{int(BASELINE_SPAN.total_seconds() // 3600)} h before the change to "
-                      f"{fmt_value(round(shift.after, 2))} between the change and the onset "
-                      f"({len(series)} series pooled)")
-            ids = [shift.evidence]
-        elif name in moved_in_window:
-            w = moved_in_window[name]
-            assert w.baseline is not None and w.peak is not None
-            verb = "rose" if w.peak > w.baseline else "fell"
-            detail = (f"`{name}` {verb} from a baseline of {fmt_value(round(w.baseline, 2))} to "
-                      f"{fmt_value(round(w.peak, 2))} after the onset")
-            ids = w.evidence[:1]
-        else:
-            continue  # related by name, but it did not move: no link
-        for s, why in related:
-            out.append(MechanismLink(key=s.key, signal=name, signal_kind="metric", basis=why, detail=detail,
-                                     evidence=s.evidence[:1] + ids))
-    return out
+    return by_name
+
+
+def _movement(name: str, series: list[Evidence], at: datetime | None, onset: datetime | None,
+              signal: WindowSignal | None) -> tuple[str, list[str]] | None:
+    """How the series moved (the sentence and the record it cites): across the change first, else
+    as a signal of the incident window; None when it did not move."""
+    shift = _shift(series, at, onset) if at is not None and onset is not None and onset > at else None
+    if shift is not None:
+        verb = "rose" if shift.after > shift.before else "fell"
+        return (f"`{name}` {verb} from a median of {fmt_value(round(shift.before, 2))} in the "
+                f"{int(BASELINE_SPAN.total_seconds() // 3600)} h before the change to "
+                f"{fmt_value(round(shift.after, 2))} between the change and the onset "
+                f"({len(series)} series pooled)", [shift.evidence])
+    if signal is None or signal.baseline is None or signal.peak is None:
+        return None
+    verb = "rose" if signal.peak > signal.baseline else "fell"
+    return (f"`{name}` {verb} from a baseline of {fmt_value(round(signal.baseline, 2))} to "
+            f"{fmt_value(round(signal.peak, 2))} after the onset", signal.evidence[:1])
 
 
 def error_links(store: EvidenceReader, settings: list[SettingChange], start: datetime | None,

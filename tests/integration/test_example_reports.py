@@ -4,15 +4,36 @@ and the request counts over the report's own impact window."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from agent.runner import RunResult, run_draft
 from evals.ground_truth import load_ground_truth
-from tests.integration.test_dataset import _status_lines
+from tests.integration.test_dataset import ACCESS
+
+# Health checks and scrapes are not user requests (computed here independently of tools/probes.py).
+PROBE = re.compile(r"/(?:healthz?|readyz?|livez?|metrics|ping)\b")
+
+
+def _request_lines(dump: Path) -> list[tuple[datetime, int, str]]:
+    """(time, status, path) of every request line in the example's access logs and JSON lines."""
+    out: list[tuple[datetime, int, str]] = []
+    for path in sorted((dump / "logs").glob("*")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = ACCESS.match(line)
+            if m:
+                out.append((datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S %z"), int(m.group(2)), line))
+            elif line.startswith("{"):
+                rec = json.loads(line)
+                if isinstance(rec.get("status"), int):
+                    ts = datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00"))
+                    out.append((ts, rec["status"], str(rec.get("path") or "")))
+    return out
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("vllm-oom-upgrade", "rag-stale-index", "minor-eval-flake")
@@ -45,9 +66,11 @@ def test_key_events_trigger_severity(name: str, drafts: dict[str, RunResult]) ->
 @pytest.mark.parametrize("name", ["vllm-oom-upgrade", "rag-stale-index"])
 def test_request_counts_over_the_reported_window(name: str, drafts: dict[str, RunResult]) -> None:
     report = drafts[name].report
-    start, end = report.detection.first_anomaly_at, report.detection.resolved_at
-    assert start is not None and end is not None
-    lines = [(t, s) for t, s in _status_lines(ROOT / "examples" / name) if start <= t <= end]
+    # Impact is measured over the symptom window the report states (first to last failing request).
+    start, end = report.impact.window_start, report.impact.window_end
+    assert start is not None and end is not None and report.impact.window_definition
+    lines = [(t, s) for t, s, path in _request_lines(ROOT / "examples" / name)
+             if start <= t <= end and not PROBE.search(path)]
     metrics = {m.name: m.value for m in report.impact.metrics}
     if not lines:
         assert "requests served during impact" not in metrics

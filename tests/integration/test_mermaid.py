@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from agent.model import TimelineEvent
-from agent.render import _mermaid, mermaid_text
+from agent.render import MERMAID_LABEL_CHARS, _mermaid, _short, gist, mermaid_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER = Path(__file__).resolve().parents[1] / "mermaid_check.mjs"
@@ -48,7 +48,8 @@ def _block(lines: list[str]) -> str:
 
 
 def _expected(events: list[TimelineEvent]) -> list[tuple[str, list[str]]]:
-    return [(e.timestamp.strftime("%H:%M:%S"), [f"{e.category} - {e.event}"]) for e in events]
+    # What the reader sees: the category, then the event's gist shortened to the label budget.
+    return [(e.timestamp.strftime("%H:%M:%S"), [f"{e.category} - {_short(gist(e.event))}"]) for e in events]
 
 
 # ---------------------------------------------------------------- lexer model
@@ -123,10 +124,11 @@ def test_block_cannot_close_its_markdown_fence() -> None:
 
 
 def test_long_labels_are_shortened_without_cutting_an_entity() -> None:
-    label = "x" * 60 + ":" * 30
+    keep = MERMAID_LABEL_CHARS - 10
+    label = "x" * keep + ":" * 30
     text = _block(_mermaid(_timeline([label, "second"])))
     (period, [event]), _ = model_parse(text)
-    assert event.endswith("...") and event.startswith("anomaly - " + "x" * 60 + ":")
+    assert event.endswith("...") and event.startswith("anomaly - " + "x" * keep + ":")
     assert not re.search(r"#\d*$|#\d+(?![\d;])", text.splitlines()[2])
 
 
