@@ -207,8 +207,9 @@ def _request_impact(imp: ImpactTruth, requests: list[list[logs.Request]], anomal
     failing = [r for r in during if r.status >= 500]
     if not failing:
         return
-    first, last = failing[0].ts, failing[-1].ts
-    window = [r for r in during if first <= r.ts <= last]
+    # To the second, as the access logs print times: the evidence cannot order two requests of one second.
+    first, last = failing[0].ts.replace(microsecond=0), failing[-1].ts.replace(microsecond=0)
+    window = [r for r in during if first <= r.ts.replace(microsecond=0) <= last]
     imp.symptom_duration_min = round((last - first).total_seconds() / 60, 1)
     imp.total_requests = len(window)
     imp.failed_requests = len(failing)

@@ -82,12 +82,17 @@ def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("gt", CASES_GT, ids=IDS)
 def test_request_counts_match_the_logs(gt: GroundTruth) -> None:
-    lines = [(t, s) for t, s in _status_lines(_dump(gt)) if gt.first_anomaly_at <= t <= gt.resolved_at]
+    """The truth counts requests over the symptom window: first to last 5xx between the first
+    anomaly and resolution (recomputed here from the raw log lines)."""
+    during = [(t, s) for t, s in _status_lines(_dump(gt)) if gt.first_anomaly_at <= t <= gt.resolved_at]
+    failing = sorted(t.replace(microsecond=0) for t, s in during if s >= 500)
     if gt.impact.total_requests is None:
-        assert not lines
+        assert not failing
         return
+    lines = [(t, s) for t, s in during if failing[0] <= t.replace(microsecond=0) <= failing[-1]]
     assert len(lines) == gt.impact.total_requests
     assert sum(s >= 500 for _, s in lines) == gt.impact.failed_requests
+    assert gt.impact.symptom_duration_min == round((failing[-1] - failing[0]).total_seconds() / 60, 1)
 
 
 @pytest.mark.parametrize("gt", CASES_GT, ids=IDS)
