@@ -90,6 +90,9 @@ def _openapi_with_error_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
             for ops in schema.get("paths", {}).values():
                 for op in ops.values():
+                    if "requestBody" in op:
+                        # A body Starlette cannot parse at all (not JSON, broken multipart) is a 400.
+                        op.setdefault("responses", {}).setdefault("400", {"description": "Malformed request body"})
                     for code, response in op.get("responses", {}).items():
                         if code.startswith(("4", "5")):
                             response["content"] = {"application/json": {"schema": ref}}
