@@ -115,6 +115,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Started here, not on the first draft request: the in-process queue resubmits the jobs a
+        # previous process left queued or running as it starts, so they resume without waiting for
+        # someone to submit a new draft. A queue set before start-up (tests) is kept.
+        if getattr(app.state, "queue", None) is None:
+            from service.jobs import make_queue
+
+            app.state.queue = make_queue(settings)
         yield
         queue = getattr(app.state, "queue", None)
         if queue is not None:

@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     secret_key: SecretStr | None = None
     queue: Literal["inprocess", "celery"] = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # The RabbitMQ queue of draft jobs: a separate name per deployment (or per test run) keeps two
+    # installations on one broker apart. The API publishes to it and `postmortem worker` consumes it.
+    celery_queue: str = Field(default="postmortem-drafts", min_length=1)
+    # A job delivered more often than this (each delivery killed its worker: an OOM on a huge
+    # archive, say) is failed with a clear error instead of being redelivered forever.
+    max_job_attempts: int = Field(default=3, gt=0)
     upload_cap_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     # Server-side folders an admin may register as dumps; nothing outside them is read.
     allowed_roots: list[Path] = Field(default_factory=list)

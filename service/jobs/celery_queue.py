@@ -18,25 +18,12 @@ from functools import lru_cache
 
 from celery import Celery, Task
 from kombu import Queue
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.settings import ServiceSettings
 
 log = logging.getLogger("postmortem.service.celery")
 
 TASK_NAME = "postmortem.run_job"
-DEFAULT_QUEUE = "postmortem-drafts"
-
-
-class CelerySettings(BaseSettings):
-    """Celery-only knobs (`POSTMORTEM_CELERY_*`); the broker URL is ServiceSettings.broker_url."""
-
-    model_config = SettingsConfigDict(env_prefix="POSTMORTEM_CELERY_", extra="ignore")
-
-    # A separate name per deployment (or per test run) keeps two installations on one broker apart.
-    queue: str = DEFAULT_QUEUE
-
-
 def _celery(broker_url: str, queue_name: str) -> Celery:
     app = Celery("postmortem", broker=broker_url, set_as_current=False)
     app.conf.update(
@@ -86,7 +73,7 @@ class CeleryQueue:
     """The `JobQueue` that publishes job ids for `postmortem worker` processes to run."""
 
     def __init__(self, settings: ServiceSettings, queue_name: str | None = None) -> None:
-        self.queue_name = queue_name or CelerySettings().queue
+        self.queue_name = queue_name or settings.celery_queue
         self._app = _publisher(settings.broker_url, self.queue_name)
 
     def submit(self, job_id: str) -> None:

@@ -12,9 +12,10 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from typer.testing import CliRunner
 
 from service.checkpoints import is_postgres, libpq_url, open_checkpointer
-from service.jobs.celery_queue import TASK_NAME, CelerySettings, make_worker_app
+from service.jobs.celery_queue import TASK_NAME, CeleryQueue, make_worker_app
 from service.settings import ServiceSettings
 from service.worker import app as worker_app
+from tests.incidents_fixtures import pg_url  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,9 @@ def test_celery_redelivers_a_lost_workers_job_and_holds_one_job_per_worker() -> 
 
 def test_queue_name_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTMORTEM_CELERY_QUEUE", "drafts-staging")
-    assert CelerySettings().queue == "drafts-staging"
+    settings = ServiceSettings()
+    assert settings.celery_queue == "drafts-staging"
+    assert CeleryQueue(settings).queue_name == "drafts-staging"  # what the API publishes to
 
 
 @pytest.mark.parametrize(("url", "postgres"), [
@@ -102,3 +105,39 @@ def test_worker_names_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(worker_app, [])
     assert result.exit_code == 2
     assert "bad setting POSTMORTEM_QUEUE" in result.output and "Traceback" not in result.output
+
+
+# --- migrations on PostgreSQL ------------------------------------------------------------------
+
+def test_migration_waits_for_the_advisory_lock_another_process_holds(pg_url: str) -> None:
+    from sqlalchemy import text
+
+    from incidents.db import make_engine
+    from service.db import MIGRATION_LOCK_KEY, migration_lock
+
+    holder, waiter = make_engine(pg_url), make_engine(pg_url)
+    try:
+        with holder.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            with pytest.raises(TimeoutError, match="migration lock"), migration_lock(waiter, wait_s=0.3):
+                pass
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        with migration_lock(waiter, wait_s=0.3):  # free again: taken at once
+            pass
+    finally:
+        holder.dispose()
+        waiter.dispose()
+
+
+def test_two_processes_starting_on_an_empty_database_both_find_it_migrated(pg_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incidents.db import current_revision, head_revision
+    from service.db import open_sessionmaker
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        factories = list(pool.map(open_sessionmaker, [pg_url, pg_url]))  # raises if either start failed
+    for factory in factories:
+        engine = factory.kw["bind"]
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
