@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.archive import DEFAULT_MAX_BYTES
@@ -29,9 +29,10 @@ def _default_data_dir() -> Path:
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSTMORTEM_", extra="ignore")
 
-    # None: the incident database's own resolution (POSTMORTEM_DB, else the user data file), so the
-    # CLI and the service open the same database unless told otherwise.
-    database_url: str | None = None
+    # POSTMORTEM_DATABASE_URL, else the CLI's POSTMORTEM_DB, else (None) the user data file: the CLI
+    # and the service open the same database unless told otherwise.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices(
+        "database_url", "POSTMORTEM_DATABASE_URL", "POSTMORTEM_DB"))
     data_dir: Path = Field(default_factory=_default_data_dir)
     secret_key: SecretStr | None = None
     queue: Literal["inprocess", "celery"] = "inprocess"

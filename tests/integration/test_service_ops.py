@@ -141,3 +141,12 @@ def test_two_processes_starting_on_an_empty_database_both_find_it_migrated(pg_ur
         engine = factory.kw["bind"]
         assert current_revision(engine) == head_revision()
         engine.dispose()
+
+
+def test_service_database_falls_back_to_the_clis_postmortem_db(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    monkeypatch.delenv("POSTMORTEM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("POSTMORTEM_DB", str(tmp_path / "cli.sqlite"))
+    assert ServiceSettings().resolved_database_url() == f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setenv("POSTMORTEM_DATABASE_URL", str(tmp_path / "service.sqlite"))  # the service's own wins
+    assert ServiceSettings().resolved_database_url() == f"sqlite:///{tmp_path / 'service.sqlite'}"
