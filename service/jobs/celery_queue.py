@@ -40,6 +40,10 @@ def _celery(broker_url: str, queue_name: str) -> Celery:
         # is not lost if the broker restarts right after.
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
+        # No remote-control mailbox: nothing here uses `celery inspect/control`, and its per-worker
+        # exclusive queue (`celery@NAME.celery.pidbox`) makes a second worker with the same --name on
+        # the same broker (another host, another deployment, a concurrent test run) exit at start.
+        worker_enable_remote_control=False,
         # Logging is ours (service.logging: JSON lines), not Celery's.
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,

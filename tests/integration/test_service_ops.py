@@ -34,6 +34,8 @@ def test_celery_redelivers_a_lost_workers_job_and_holds_one_job_per_worker() -> 
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_default_queue == "pm-test-queue"
+    # No exclusive per-name mailbox queue: two workers sharing a --name on one broker both start.
+    assert conf.worker_enable_remote_control is False
     assert [q.name for q in conf.task_queues] == ["pm-test-queue"] and conf.task_queues[0].durable
     assert conf.accept_content == ["json"]  # job ids only; never pickle from the broker
     assert TASK_NAME in app.tasks
