@@ -90,6 +90,9 @@ def _openapi_with_error_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
             for ops in schema.get("paths", {}).values():
                 for op in ops.values():
+                    if "requestBody" in op:
+                        # A body Starlette cannot parse at all (not JSON, broken multipart) is a 400.
+                        op.setdefault("responses", {}).setdefault("400", {"description": "Malformed request body"})
                     for code, response in op.get("responses", {}).items():
                         if code.startswith(("4", "5")):
                             response["content"] = {"application/json": {"schema": ref}}
@@ -112,6 +115,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Started here, not on the first draft request: the in-process queue resubmits the jobs a
+        # previous process left queued or running as it starts, so they resume without waiting for
+        # someone to submit a new draft. A queue set before start-up (tests) is kept.
+        if getattr(app.state, "queue", None) is None:
+            from service.jobs import make_queue
+
+            app.state.queue = make_queue(settings)
         yield
         queue = getattr(app.state, "queue", None)
         if queue is not None:

@@ -70,7 +70,12 @@ def serve(
     if not settings.cookie_secure:
         err.print("[yellow]note:[/] session cookies are not marked Secure; set POSTMORTEM_COOKIE_SECURE=true "
                   "when serving over HTTPS")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    from service.logging import configure_logging
+
+    # One JSON line per log record, uvicorn's access and error logs included: log_config=None keeps
+    # uvicorn from installing its own plain-text handlers over ours.
+    configure_logging("INFO")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 @users_app.command("add")

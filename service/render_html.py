@@ -22,5 +22,10 @@ _PAGE = """<!doctype html>
 """
 
 
+def render_markdown_body(markdown: str) -> str:
+    """The Markdown as an HTML fragment (no page around it): every raw tag in it comes out escaped."""
+    return _md.render(markdown)
+
+
 def markdown_page(title: str, markdown: str) -> str:
-    return _PAGE.format(title=html.escape(title), body=_md.render(markdown))
+    return _PAGE.format(title=html.escape(title), body=render_markdown_body(markdown))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.archive import DEFAULT_MAX_BYTES
@@ -29,13 +29,20 @@ def _default_data_dir() -> Path:
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSTMORTEM_", extra="ignore")
 
-    # None: the incident database's own resolution (POSTMORTEM_DB, else the user data file), so the
-    # CLI and the service open the same database unless told otherwise.
-    database_url: str | None = None
+    # POSTMORTEM_DATABASE_URL, else the CLI's POSTMORTEM_DB, else (None) the user data file: the CLI
+    # and the service open the same database unless told otherwise.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices(
+        "database_url", "POSTMORTEM_DATABASE_URL", "POSTMORTEM_DB"))
     data_dir: Path = Field(default_factory=_default_data_dir)
     secret_key: SecretStr | None = None
     queue: Literal["inprocess", "celery"] = "inprocess"
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # The RabbitMQ queue of draft jobs: a separate name per deployment (or per test run) keeps two
+    # installations on one broker apart. The API publishes to it and `postmortem worker` consumes it.
+    celery_queue: str = Field(default="postmortem-drafts", min_length=1)
+    # A job delivered more often than this (each delivery killed its worker: an OOM on a huge
+    # archive, say) is failed with a clear error instead of being redelivered forever.
+    max_job_attempts: int = Field(default=3, gt=0)
     upload_cap_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     # Server-side folders an admin may register as dumps; nothing outside them is read.
     allowed_roots: list[Path] = Field(default_factory=list)

@@ -41,7 +41,7 @@ def worker(
     from celery.signals import setup_logging
     from pydantic import ValidationError
 
-    from service.jobs.celery_queue import CelerySettings, make_worker_app
+    from service.jobs.celery_queue import make_worker_app
     from service.logging import configure_logging
     from service.settings import ServiceSettings
 
@@ -56,7 +56,7 @@ def worker(
 
     try:
         settings = ServiceSettings()
-        queue_name = queue or CelerySettings().queue
+        queue_name = queue or settings.celery_queue
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "_".join(str(part) for part in first.get("loc", ())).upper()

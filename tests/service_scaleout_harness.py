@@ -271,15 +271,14 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
 
     data_dir = tmp / "data"
     with scratch_database() as url, scratch_queue() as queue_name:
-        settings = ServiceSettings(database_url=url, data_dir=data_dir, broker_url=BROKER_URL, queue="celery")
+        # The API publishes to the queue the workers consume (POSTMORTEM_CELERY_QUEUE in worker_env).
+        settings = ServiceSettings(database_url=url, data_dir=data_dir, broker_url=BROKER_URL, queue="celery",
+                                   celery_queue=queue_name)
         # Schema and checkpoint tables exist before any worker starts, as a deployment's migrate step does.
         sessions = open_sessionmaker(settings.resolved_database_url())
         with open_checkpointer(url, settings.runs_dir()):
             pass
         pool = WorkerPool(worker_env(url, data_dir, queue_name), logs=tmp)
-        # The API process finds its queue name where the workers do: POSTMORTEM_CELERY_QUEUE.
-        saved_queue_env = os.environ.get("POSTMORTEM_CELERY_QUEUE")
-        os.environ["POSTMORTEM_CELERY_QUEUE"] = queue_name
         marker = tmp / "blocked.marker"
         names = [f"w{i}" for i in range(workers)]
         try:
@@ -311,10 +310,6 @@ def run_celery(dumps: Sequence[tuple[Path, date]], tmp: Path, *, workers: int = 
         finally:
             pool.close()
             sessions.kw["bind"].dispose()
-            if saved_queue_env is None:
-                os.environ.pop("POSTMORTEM_CELERY_QUEUE", None)
-            else:
-                os.environ["POSTMORTEM_CELERY_QUEUE"] = saved_queue_env
 
 
 def run_inprocess(dumps: Sequence[tuple[Path, date]], tmp: Path, timeout_s: float = 600.0) -> ScaleoutRun:

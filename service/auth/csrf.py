@@ -15,11 +15,16 @@ import hmac
 
 from fastapi import Request
 
+from service.auth.sessions import COOKIE as SESSION_COOKIE
+
 COOKIE = "pm_csrf"
 HEADER = "X-CSRF-Token"
 FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Only a urlencoded form is read for the field: its body is small by nature, whereas parsing a
+# multipart body would make Starlette spool a whole upload to disk, uncapped, before the route runs.
+# Multipart senders (the upload routes) send the header or check the field themselves.
+_FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def token_for(sid: str, secret_key: str) -> str:
@@ -30,15 +35,24 @@ def valid(sent: str | None, sid: str, secret_key: str) -> bool:
     return bool(sent) and hmac.compare_digest(str(sent), token_for(sid, secret_key))
 
 
+def cookie_authenticated(request: Request) -> bool:
+    """A session cookie and no bearer token: the only requests the CSRF check applies to."""
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    return not bearer and bool(request.cookies.get(SESSION_COOKIE))
+
+
 async def sent_token(request: Request) -> str | None:
-    """The token the request carries: the header, else the form field of a form POST."""
+    """The token the request carries: the header, else the field of a urlencoded form POST
+    (looked for only on cookie-authenticated requests, the only ones that are checked)."""
     if request.method in SAFE_METHODS:
         return None
     header = request.headers.get(HEADER)
     if header:
         return header
+    if not cookie_authenticated(request):
+        return None
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith(_FORM_TYPES):
+    if not ctype.lower().startswith(_FORM_TYPE):
         return None
     try:  # starlette caches the parsed form, so the route still sees its fields
         form = await request.form()

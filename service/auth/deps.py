@@ -64,7 +64,7 @@ def optional_user(request: Request, session: Session = Depends(get_session),
     if request.method not in csrf.SAFE_METHODS and not csrf.valid(sent_csrf, sid, key):
         raise ApiError(403, "missing or wrong CSRF token",
                        f"send the value of the {csrf.COOKIE} cookie in the {csrf.HEADER} header "
-                       f"(or the {csrf.FORM_FIELD} form field)")
+                       f"(a urlencoded form may send it as the {csrf.FORM_FIELD} field instead)")
     request.state.session_id = sid
     return user
 

@@ -18,25 +18,12 @@ from functools import lru_cache
 
 from celery import Celery, Task
 from kombu import Queue
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.settings import ServiceSettings
 
 log = logging.getLogger("postmortem.service.celery")
 
 TASK_NAME = "postmortem.run_job"
-DEFAULT_QUEUE = "postmortem-drafts"
-
-
-class CelerySettings(BaseSettings):
-    """Celery-only knobs (`POSTMORTEM_CELERY_*`); the broker URL is ServiceSettings.broker_url."""
-
-    model_config = SettingsConfigDict(env_prefix="POSTMORTEM_CELERY_", extra="ignore")
-
-    # A separate name per deployment (or per test run) keeps two installations on one broker apart.
-    queue: str = DEFAULT_QUEUE
-
-
 def _celery(broker_url: str, queue_name: str) -> Celery:
     app = Celery("postmortem", broker=broker_url, set_as_current=False)
     app.conf.update(
@@ -53,6 +40,10 @@ def _celery(broker_url: str, queue_name: str) -> Celery:
         # is not lost if the broker restarts right after.
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
+        # No remote-control mailbox: nothing here uses `celery inspect/control`, and its per-worker
+        # exclusive queue (`celery@NAME.celery.pidbox`) makes a second worker with the same --name on
+        # the same broker (another host, another deployment, a concurrent test run) exit at start.
+        worker_enable_remote_control=False,
         # Logging is ours (service.logging: JSON lines), not Celery's.
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -86,7 +77,7 @@ class CeleryQueue:
     """The `JobQueue` that publishes job ids for `postmortem worker` processes to run."""
 
     def __init__(self, settings: ServiceSettings, queue_name: str | None = None) -> None:
-        self.queue_name = queue_name or CelerySettings().queue
+        self.queue_name = queue_name or settings.celery_queue
         self._app = _publisher(settings.broker_url, self.queue_name)
 
     def submit(self, job_id: str) -> None:

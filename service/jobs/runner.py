@@ -92,8 +92,20 @@ def run_job(job_id: str, settings: ServiceSettings) -> None:
         job.status, job.attempts, job.error = JobStatus.running.value, job.attempts + 1, ""
         job.started_at = job.started_at or now()
         s.commit()
-        dump, today = Path(job.dump_path), job.postmortem_date
+        attempts, dump, today = job.attempts, Path(job.dump_path), job.postmortem_date
+    if attempts > settings.max_job_attempts:
+        # Every earlier delivery ended without a result (its worker died: out of memory on a huge
+        # archive, say); with late acknowledgement the broker would hand it out forever.
+        log.warning("draft job %s failed after %d attempts", job_id, attempts - 1)
+        _fail(sessions, job_id, poison_message(attempts - 1))
+        return
     _run(job_id, dump, today, settings, sessions)
+
+
+def poison_message(attempts: int) -> str:
+    return (f"The draft was started {attempts} times and its worker stopped each time before it finished "
+            "(often out of memory on a very large dump). Drop bulky files the dump does not need "
+            "(core dumps, model weights) and submit it again, or ask an operator to check the worker logs.")
 
 
 def _run(job_id: str, dump: Path, today: date | None, settings: ServiceSettings,

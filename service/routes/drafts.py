@@ -20,26 +20,24 @@ import asyncio
 import re
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.auth import csrf, sessions as web_sessions
-from service.auth.deps import client_address, get_settings, incident_access, optional_user, require_role
+from service.auth.deps import client_address, get_settings, incident_access, require_role
 from service.db import get_session
-from service.errors import ApiError, error_responses, forbidden, not_authenticated
+from service.errors import ApiError, error_responses
 from service.jobs import make_queue
 from service.jobs.base import JobQueue
 from service.jobs.models import DraftJob, JobSource, JobStatus, JobView, ProgressEvent
-from service.jobs.upload import UploadProblem, receive_upload
+from service.jobs.upload import ReceivedUpload, UploadProblem, receive_upload
 from service.models import Role, User
 from service.settings import ServiceSettings
 
@@ -178,26 +176,6 @@ def stored_name(client_name: str) -> str:
 
 # ----------------------------------------------------------------------------- submit
 
-_bearer = HTTPBearer(auto_error=False)
-_cookie = APIKeyCookie(name=web_sessions.COOKIE, auto_error=False)
-
-
-def uploader(request: Request, session: Session = Depends(get_session),
-             bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-             cookie: str | None = Depends(_cookie)) -> User:
-    """`require_role(editor)` for the upload route, with the CSRF token taken from the header only.
-
-    Why: `deps.optional_user`'s form-field fallback parses the whole multipart body (Starlette spools
-    it to disk) before the route runs, so the size cap could only apply after the fact. Browsers
-    send the header from the readable CSRF cookie (double submit)."""
-    user = optional_user(request, session, bearer, cookie, request.headers.get(csrf.HEADER))
-    if user is None:
-        raise not_authenticated()
-    if not user.role.at_least(Role.editor):
-        raise forbidden(Role.editor.value)
-    return user
-
-
 _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary", "description": ".tar.gz, .tgz, .tar(.bz2|.xz) or .zip"},
@@ -206,29 +184,30 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
         "date": {"type": "string", "format": "date", "description": "postmortem date (default today)"}}}}}}}
 
 
-@router.post("", status_code=202, response_model=JobView, openapi_extra=_UPLOAD_FORM,
-             responses=error_responses(400, 401, 403, 413, 415))
-async def upload_draft(request: Request, user: User = Depends(uploader),
-                       session: Session = Depends(get_session),
-                       settings: ServiceSettings = Depends(get_settings)) -> JobView:
-    """Upload a dump archive (.tar.gz, .tgz, .tar, .zip) and queue its draft."""
+async def accept_upload(request: Request, session: Session, user: User, settings: ServiceSettings,
+                        verify: Callable[[ReceivedUpload], None] | None = None) -> DraftJob:
+    """Stream a multipart dump upload to disk under the cap, check it, and queue its draft.
+
+    The one acceptance path of the API route and the web form: `verify` (the form's CSRF field) runs
+    on the received fields before anything else is looked at. Every refusal removes what was written
+    and raises an ApiError; nothing is queued unless all checks pass."""
     from tools.archive import archive_type
 
     job_id = new_job_id()
     folder = settings.uploads_dir() / job_id
-    partial = folder / ".upload.partial"
     try:
         got = await receive_upload(request.headers.get("content-type", ""), request.headers.get("content-length"),
-                                   request.stream(), partial, settings.upload_cap_bytes)
+                                   request.stream(), folder / ".upload.partial", settings.upload_cap_bytes)
     except UploadProblem as exc:
         _remove_folder(folder)
         raise ApiError(exc.status, exc.error, exc.hint) from None
-    if archive_type(got.path) is None:
-        _remove_folder(folder)
-        raise ApiError(415, "the upload is not a zip or tar archive",
-                       "upload the dump as .tar.gz, .tgz, .tar(.bz2|.xz) or .zip; a single log file "
-                       "can be packed with: tar czf dump.tar.gz FILE")
     try:
+        if verify is not None:
+            verify(got)
+        if archive_type(got.path) is None:
+            raise ApiError(415, "the upload is not a zip or tar archive",
+                           "upload the dump as .tar.gz, .tgz, .tar(.bz2|.xz) or .zip; a single log file "
+                           "can be packed with: tar czf dump.tar.gz FILE")
         restricted = parse_flag(got.fields.get("restricted"))
         members = access_members(session, user, restricted, got.fields.get("members", "").split(","))
         today = parse_date(got.fields.get("date"))
@@ -240,7 +219,19 @@ async def upload_draft(request: Request, user: User = Depends(uploader),
     job = create_job(session, source=JobSource.upload, dump=dump, filename=got.filename[:255], today=today,
                      restricted=restricted, member_ids=members, created_by=user.id, job_id=job_id)
     get_queue(request).submit(job.id)
-    return JobView.of(job)
+    return job
+
+
+@router.post("", status_code=202, response_model=JobView, openapi_extra=_UPLOAD_FORM,
+             responses=error_responses(400, 401, 403, 413, 415))
+async def upload_draft(request: Request, user: User = Depends(require_role(Role.editor)),
+                       session: Session = Depends(get_session),
+                       settings: ServiceSettings = Depends(get_settings)) -> JobView:
+    """Upload a dump archive (.tar.gz, .tgz, .tar, .zip) and queue its draft.
+
+    A cookie-authenticated upload sends the CSRF token in the X-CSRF-Token header: the multipart
+    body is not parsed for a token field before the route streams it under the size cap."""
+    return JobView.of(await accept_upload(request, session, user, settings))
 
 
 def _remove_folder(folder: Path) -> None:

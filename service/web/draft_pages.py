@@ -28,12 +28,11 @@ from service.auth import csrf, sessions
 from service.auth.deps import get_settings, require_role
 from service.db import get_session
 from service.errors import ApiError, forbidden, not_authenticated
-from service.jobs.models import ChatSessionRow, DraftJob, JobSource, JobStatus
-from service.jobs.upload import UploadProblem, receive_upload
+from service.jobs.models import ChatSessionRow, DraftJob, JobStatus
+from service.jobs.upload import ReceivedUpload
 from service.models import Role, User
 from service.routes.chat import ANSWER_MAX_CHARS, Answer, answer_chat, open_chat, session_id_for, start_chat, view
-from service.routes.drafts import (access_members, create_job, get_queue, job_for, new_job_id, parse_date,
-                                   parse_flag, stored_name)
+from service.routes.drafts import accept_upload, job_for
 from service.settings import ServiceSettings
 from service.web.rendering import PageRoute, page
 from service.web.report_view import TimelineRow, report_side
@@ -77,35 +76,14 @@ def upload_page(request: Request, user: User = Depends(require_role(Role.editor)
 @router.post("/upload")
 async def upload_submit(request: Request, session: Session = Depends(get_session),
                         settings: ServiceSettings = Depends(get_settings)) -> RedirectResponse:
-    from tools.archive import archive_type, remove_tree
-
     user, sid = _signed_in_editor(request, session)
-    job_id = new_job_id()
-    folder = settings.uploads_dir() / job_id
-    try:
-        got = await receive_upload(request.headers.get("content-type", ""), request.headers.get("content-length"),
-                                   request.stream(), folder / ".upload.partial", settings.upload_cap_bytes)
-    except UploadProblem as exc:
-        remove_tree(folder)
-        raise ApiError(exc.status, exc.error, "go back and choose a .tar.gz or .zip dump under the size limit") \
-            from None
-    try:
+
+    def form_token_valid(got: ReceivedUpload) -> None:
+        # A plain HTML form cannot send the CSRF header: the token is a field of the multipart body.
         if not csrf.valid(got.fields.get(csrf.FORM_FIELD), sid, request.app.state.secret_key):
             raise ApiError(403, "the form expired (missing or wrong CSRF token)", "reload the upload page and send again")
-        if archive_type(got.path) is None:
-            raise ApiError(415, "the upload is not a zip or tar archive",
-                           "upload the dump as .tar.gz, .tgz, .tar(.bz2|.xz) or .zip")
-        restricted = parse_flag(got.fields.get("restricted"))
-        members = access_members(session, user, restricted, got.fields.get("members", "").split(","))
-        today = parse_date(got.fields.get("date"))
-    except ApiError:
-        remove_tree(folder)
-        raise
-    dump = folder / stored_name(got.filename)
-    got.path.rename(dump)
-    job = create_job(session, source=JobSource.upload, dump=dump, filename=got.filename[:255], today=today,
-                     restricted=restricted, member_ids=members, created_by=user.id, job_id=job_id)
-    get_queue(request).submit(job.id)
+
+    job = await accept_upload(request, session, user, settings, verify=form_token_valid)
     return RedirectResponse(f"/drafts/{job.id}", status_code=303)
 
 

@@ -42,11 +42,10 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 
 def _markdown(text: str) -> Markup:
-    # The service's one Markdown renderer (HTML disabled, so every tag in the text comes out escaped);
-    # NOTES-web asks core for a public name for it.
-    from service.render_html import _md
+    # The service's one Markdown renderer (HTML disabled, so every tag in the text comes out escaped).
+    from service.render_html import render_markdown_body
 
-    return Markup(_md.render(text))  # noqa: S704 - safe: raw HTML is disabled in this renderer
+    return Markup(render_markdown_body(text))  # noqa: S704 - safe: raw HTML is disabled in this renderer
 
 
 def _environment() -> Environment:

@@ -292,8 +292,19 @@ def test_serve_prints_the_first_admin_password_once(tmp_path: Path, monkeypatch:
 
     from cli.main import app as cli_app
 
+    import service.logging
+
     started: list[tuple[object, str, int]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: started.append((app, host, port)))
+    uvicorn_options: list[dict[str, object]] = []
+    json_logging: list[str] = []
+
+    def fake_run(app: object, host: str, port: int, **options: object) -> None:
+        started.append((app, host, port))
+        uvicorn_options.append(options)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    # Recorded, not run: the real one would point the root logger at the CliRunner's captured stream.
+    monkeypatch.setattr(service.logging, "configure_logging", lambda level="INFO", stream=None: json_logging.append(level))
     monkeypatch.setenv("POSTMORTEM_DATA_DIR", str(tmp_path / "data"))
     db = str(tmp_path / "cli.sqlite")
     runner = CliRunner()
@@ -305,6 +316,8 @@ def test_serve_prints_the_first_admin_password_once(tmp_path: Path, monkeypatch:
     second = runner.invoke(cli_app, ["serve", "--db", db])
     assert second.exit_code == 0 and "password" not in second.output.lower().replace("post /api/auth/password", "")
     assert [(h, p) for _, h, p in started] == [("127.0.0.1", 8123), ("127.0.0.1", 8000)]
+    # JSON logs: ours configured, uvicorn told not to install its plain-text handlers over them.
+    assert json_logging == ["INFO", "INFO"] and all(o["log_config"] is None for o in uvicorn_options)
 
     added = runner.invoke(cli_app, ["users", "add", "nina", "--role", "editor", "--db", db])
     assert added.exit_code == 0 and "created user nina (editor)" in added.output
@@ -368,3 +381,13 @@ def test_migration_0002_downgrades_and_upgrades(tmp_path: Path) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_a_multipart_body_is_not_searched_for_the_csrf_field(client: TestClient) -> None:
+    # Parsing it would spool an upload to disk before any route-level cap: only the header counts.
+    token = login(client, "vi")
+    refused = assert_error(client.post("/api/auth/logout", data={csrf.FORM_FIELD: token},
+                                       files={"file": ("x.txt", b"x" * 10, "text/plain")}), 403)
+    assert csrf.HEADER in refused["hint"] and "urlencoded" in refused["hint"]
+    assert client.post("/api/auth/logout", files={"file": ("x.txt", b"x", "text/plain")},
+                       headers={csrf.HEADER: token}).status_code == 204

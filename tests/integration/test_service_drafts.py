@@ -226,3 +226,44 @@ def test_a_crashed_job_resumes_from_its_checkpoint(tmp_path: Path) -> None:
         for key in ("title", "severity", "review_type", "timeline", "action_items"):
             assert report[key] == golden[key], key
         assert {p: os.stat(p).st_mtime_ns for p in stores} == written  # ingest was not repeated
+
+
+def test_jobs_left_queued_by_a_previous_process_run_when_the_app_starts(tmp_path: Path) -> None:
+    """No draft request needed: the app's start-up starts the queue, which resubmits them."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    with app.state.sessionmaker() as db:
+        db.add(DraftJob(id="draft-left-queued", status="queued", stage="", percent=0, error="", source="path",
+                        dump_path=str(EXAMPLE), filename=EXAMPLE.name, postmortem_date=date.fromisoformat(GOLDEN_DATE),
+                        restricted=False, member_ids=[], attempts=0, created_at=datetime.now(timezone.utc)))
+        db.commit()
+    with TestClient(app):
+        assert app.state.queue.wait_idle(60)
+    with app.state.sessionmaker() as db:
+        job = db.get(DraftJob, "draft-left-queued")
+        assert job is not None and job.status == "done" and job.attempts == 1, job.error if job else None
+        assert job.report_md == GOLDEN_MD.read_text(encoding="utf-8")
+
+
+def test_a_job_whose_workers_kept_dying_is_failed_not_redelivered_forever(tmp_path: Path) -> None:
+    from service.jobs.runner import run_job, sessions_for
+
+    settings = make_settings(tmp_path)
+    sessions = sessions_for(settings)
+    with sessions() as db:
+        db.add(DraftJob(id="draft-poison", status="running", stage="ingest", percent=40, error="", source="path",
+                        dump_path=str(EXAMPLE), filename=EXAMPLE.name, postmortem_date=date.fromisoformat(GOLDEN_DATE),
+                        restricted=False, member_ids=[], attempts=settings.max_job_attempts,
+                        created_at=datetime.now(timezone.utc)))
+        db.commit()
+    run_job("draft-poison", settings)  # the delivery after the last allowed one
+    with sessions() as db:
+        job = db.get(DraftJob, "draft-poison")
+        assert job is not None and job.status == "failed" and job.finished_at is not None
+        assert f"started {settings.max_job_attempts} times" in job.error and "submit it again" in job.error
+        assert job.report_md is None and job.incident_id is None
+    assert not (settings.runs_dir() / "runs" / "draft-poison").exists()  # no draft was attempted

@@ -12,9 +12,10 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from typer.testing import CliRunner
 
 from service.checkpoints import is_postgres, libpq_url, open_checkpointer
-from service.jobs.celery_queue import TASK_NAME, CelerySettings, make_worker_app
+from service.jobs.celery_queue import TASK_NAME, CeleryQueue, make_worker_app
 from service.settings import ServiceSettings
 from service.worker import app as worker_app
+from tests.incidents_fixtures import pg_url  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +34,8 @@ def test_celery_redelivers_a_lost_workers_job_and_holds_one_job_per_worker() -> 
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_default_queue == "pm-test-queue"
+    # No exclusive per-name mailbox queue: two workers sharing a --name on one broker both start.
+    assert conf.worker_enable_remote_control is False
     assert [q.name for q in conf.task_queues] == ["pm-test-queue"] and conf.task_queues[0].durable
     assert conf.accept_content == ["json"]  # job ids only; never pickle from the broker
     assert TASK_NAME in app.tasks
@@ -40,7 +43,9 @@ def test_celery_redelivers_a_lost_workers_job_and_holds_one_job_per_worker() -> 
 
 def test_queue_name_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTMORTEM_CELERY_QUEUE", "drafts-staging")
-    assert CelerySettings().queue == "drafts-staging"
+    settings = ServiceSettings()
+    assert settings.celery_queue == "drafts-staging"
+    assert CeleryQueue(settings).queue_name == "drafts-staging"  # what the API publishes to
 
 
 @pytest.mark.parametrize(("url", "postgres"), [
@@ -102,3 +107,48 @@ def test_worker_names_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(worker_app, [])
     assert result.exit_code == 2
     assert "bad setting POSTMORTEM_QUEUE" in result.output and "Traceback" not in result.output
+
+
+# --- migrations on PostgreSQL ------------------------------------------------------------------
+
+def test_migration_waits_for_the_advisory_lock_another_process_holds(pg_url: str) -> None:
+    from sqlalchemy import text
+
+    from incidents.db import make_engine
+    from service.db import MIGRATION_LOCK_KEY, migration_lock
+
+    holder, waiter = make_engine(pg_url), make_engine(pg_url)
+    try:
+        with holder.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            with pytest.raises(TimeoutError, match="migration lock"), migration_lock(waiter, wait_s=0.3):
+                pass
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        with migration_lock(waiter, wait_s=0.3):  # free again: taken at once
+            pass
+    finally:
+        holder.dispose()
+        waiter.dispose()
+
+
+def test_two_processes_starting_on_an_empty_database_both_find_it_migrated(pg_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incidents.db import current_revision, head_revision
+    from service.db import open_sessionmaker
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        factories = list(pool.map(open_sessionmaker, [pg_url, pg_url]))  # raises if either start failed
+    for factory in factories:
+        engine = factory.kw["bind"]
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
+
+
+def test_service_database_falls_back_to_the_clis_postmortem_db(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    monkeypatch.delenv("POSTMORTEM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("POSTMORTEM_DB", str(tmp_path / "cli.sqlite"))
+    assert ServiceSettings().resolved_database_url() == f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setenv("POSTMORTEM_DATABASE_URL", str(tmp_path / "service.sqlite"))  # the service's own wins
+    assert ServiceSettings().resolved_database_url() == f"sqlite:///{tmp_path / 'service.sqlite'}"

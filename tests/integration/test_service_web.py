@@ -231,3 +231,14 @@ def test_upload_draft_review_and_stale_answers(world: dict[str, object]) -> None
     assert stale.status_code == 409 and "the review moved on" in stale.text
     chat = browser(world, "erin").get(f"/drafts/{job_id}/chat").text  # a member sees the same review
     assert "reword 2: Dataset mirror started timing out" in chat
+
+
+def test_page_markdown_comes_from_the_services_one_renderer() -> None:
+    from service.render_html import markdown_page, render_markdown_body
+    from service.web.rendering import _markdown
+
+    hostile = "Log: <script>alert(1)</script> **bold**\n"
+    body = render_markdown_body(hostile)
+    assert "<script>" not in body and "&lt;script&gt;" in body and "<strong>bold</strong>" in body
+    assert str(_markdown(hostile)) == body  # the web filter is that renderer
+    assert body in markdown_page("t", hostile)  # and so is the report page's body
