@@ -186,7 +186,7 @@ class JobOutcome:
 def wait_finished(sessions: Any, ids: Sequence[str], timeout_s: float,
                   check: Any = None) -> dict[str, JobOutcome]:
     """Poll the rows until every job is done or failed; `check()` runs each round (raises to stop)."""
-    from service.jobs.models import DraftJob, JobStatus
+    from service.jobs.models import DraftJob
 
     deadline = time.monotonic() + timeout_s
     while True:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
