@@ -25,6 +25,9 @@ from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import DISMISSAL, LEGAL_CONCEPT, LEGAL_VERDICT, PERSONNEL_ACTION, REGULATOR
 from agent.validators.sentence import name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("scope")
 
 RULE_ID = "scope"
 LEGAL_SUGGESTION = (
@@ -42,12 +45,6 @@ _LAW = (
     r"(?:data processing |licen[cs]e |service |vendor )?agreements?|DPA|licen[cs]es?|"
     r"[A-Z][\w-]+(?: [A-Z][\w-]+)* Act\b|DMA|DSA|ToS|TOS|MSA|EULA|LGPD|PIPEDA|PIPL|export[- ]control\w*|ECOA|FCRA|ADA|GLBA|BIPA|TCPA|DMCA|CFAA|HITECH|NIS ?2|DORA|PSD2|MiFID(?: II)?|"
     r"CAN-SPAM|Equal Credit Opportunity|Fair Housing|fair[- ]lending|anti-discrimination law)"
-)
-_DEFERRAL = re.compile(
-    r"\bwhether\b|\bdetermin\w+|\b(?:for|to|with) (?:the )?(?:legal|privacy|compliance)\b|\bescalat\w+ to\b|"
-    r"\bnot interpret\b|\bno legal determination\b|\bmapping only\b|\bmaps? to\b|\bcorresponds? to\b|\bout of scope\b|"
-    r"\bassess\w*\b|\bwill decide\b|\bopen item\b",
-    re.IGNORECASE,
 )
 _LEGAL: list[re.Pattern[str]] = [
     re.compile(r"\b(?:liable|liability|liabilities)\b", re.IGNORECASE),
@@ -88,25 +85,6 @@ _LEGAL: list[re.Pattern[str]] = [
                r"regulations?|guidance|approval|clearance)\b[^.;]{0,20}\b(?:met|satisfied|violated|breached|apply|do not apply)\b",
                re.IGNORECASE),
 ]
-_HR_STRONG = re.compile(
-    r"\bdisciplin\w+|\bwritten warning\b|\bperformance improvement plan\b|\breprimand\w*|"
-    r"\bdemot\w+|\bprobation\b|\bdock\w* (?:[\w'’]+ ){1,2}(?:bonus|pay)\b|\b(?:good|right|poor) fit for the (?:team|role)\b|"
-    r"\bterminat\w+ (?:the |their |his |her )?(?:contractor|employee|engineer)\w*['’]?s? (?:engagement|contract|employment)\b|"
-    r"\b(?:should|must) be (?:fired|let go|dismissed|terminated)\b|\breported to HR\b|"
-    r"\b(?:removed|taken off|banned) from (?:the )?(?:project|team|rotation|on-call)\b|"
-    r"\bgoes (?:in|on|into) (?:his|her|their) (?:personnel |performance )?(?:file|record)\b|\btermination of\b|"
-    r"\blet (?:him|her|them) go\b|\bget HR\b|\bHR advice\b|\bdocument\w* (?:\w+'s|his|her|their) mistakes\b|"
-    r"\brevok\w* (?:\w+'s|his|her|their) (?:\w+ )?(?:rights|access|privileges) as (?:a )?(?:consequence|punishment)\b",
-    re.IGNORECASE,
-)
-# "PIP" only as the upper-case abbreviation standing alone: products, channels and packages are
-# called pip ("#pip-launches", "pip install", "Pip, the tutor").
-_HR_ABBREVIATION = re.compile(r"(?<![\w#@/.-])PIP(?![\w-])")
-_HR_NEEDS_PERSON = re.compile(
-    r"\bperformance reviews?\b(?! dashboard)|\bbonus(?:es)?\b|"
-    r"\b(?:be|been|get|getting|got) (?:fired|terminated|dismissed|let go)\b|\bfire (?:him|her|them|the \w+)\b",
-    re.IGNORECASE,
-)
 _PERSONISH = re.compile(
     r"\b(?:" + "|".join(sorted(PERSON_NOUNS)) + r")(?:['’]s)?\b|@\w+|\bwhoever\b", re.IGNORECASE
 )
@@ -117,16 +95,12 @@ _PERSONNEL = re.compile(PERSONNEL_ACTION, re.IGNORECASE)
 _DISMISS_OBJECT = re.compile(
     rf"\b{DISMISSAL}\s+(?:him|her|them|(?-i:[A-Z][a-z]+\b)|the\s+(?:[\w-]+\s+)?(?:"
     + "|".join(sorted(PERSON_NOUNS)) + r")\b)", re.IGNORECASE)
-_PERSON_TARGET = re.compile(r"\b(?:him|her|them|his|their)\b|@\w+|\b\w+['’]s\b", re.IGNORECASE)
-# Statements about the process itself ("this review is not the venue for performance feedback").
-_HR_META = re.compile(r"\b(?:not|never|no|nor)\b[^.;]{0,40}\b(?:venue|place|forum|used (?:for|as|in)|input to|"
-                      r"feed into|basis for|part of)\b|\bblameless\b", re.IGNORECASE)
 
 
 def _names_a_person(text: str) -> bool:
     if _PERSONISH.search(text):
         return True
-    for m in _PERSON_TARGET.finditer(text):
+    for m in _WORDS.person_target.finditer(text):
         w = m.group(0)
         if not w.lower().endswith(("'s", "’s")) or name_like(w) or w[:-2].lower() in PERSON_NOUNS:
             return True
@@ -135,15 +109,15 @@ def _names_a_person(text: str) -> bool:
 
 def hr_match(text: str) -> str | None:
     """The HR/personnel phrase in `text`, if any (shared with no-blame: a sanction aimed at a person)."""
-    m = _HR_STRONG.search(text) or _HR_ABBREVIATION.search(text)
+    m = _WORDS.hr_strong.search(text) or _WORDS.hr_abbreviation.search(text)
     if m is not None:
         return m.group(0)
-    if _HR_META.search(text):
+    if _WORDS.hr_meta.search(text):
         return None
     m2 = _DISMISS_OBJECT.search(text)
     if m2 and not looks_system_object(m2.group(0)):
         return m2.group(0)
-    m2 = _HR_NEEDS_PERSON.search(text) or _PERSONNEL.search(text)
+    m2 = _WORDS.hr_needs_person.search(text) or _PERSONNEL.search(text)
     if m2 and _names_a_person(text):
         return m2.group(0)
     return None
@@ -167,7 +141,7 @@ def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     hr = hr_match(text)
     if hr is not None:
         return [Hit(RULE_ID, hr, f"HR/personnel advice is out of scope ('{hr}').", HR_SUGGESTION)]
-    if _DEFERRAL.search(text):
+    if _WORDS.deferral.search(text):
         return []
     for pat in _LEGAL:
         lm = pat.search(text)
