@@ -25,7 +25,7 @@ from agent.validators.rules._prose import prose_rule
 from agent.validators.rules.scope import hr_match
 from agent.validators.sentence import is_person_phrase, mentions_person, name_like, person_np, prepare
 from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, subject_before
-from agent.vocabulary import vocabulary
+from agent.vocabulary import templates, vocabulary
 
 _WORDS = vocabulary("blame")
 
@@ -190,45 +190,8 @@ def _is_person_match(m: re.Match[str], names: Collection[str]) -> bool:
 
 @lru_cache(maxsize=64)
 def _structures(who: str) -> list[tuple[re.Pattern[str], str]]:
-    return [
-        (re.compile(rf"\bit (?:was|is|has been|'s) (?:again |once again |always )?({who}) (?:who|that)\b", re.IGNORECASE),
-         "A cleft ('it was X who ...') singles out a person as the cause."),
-        (re.compile(rf"\b(?:it|this|that)(?: one)?(?: is|'s| was) (?:all )?on ({who})\b", re.IGNORECASE),
-         "'It's on X' assigns the incident to a person."),
-        (re.compile(rf"({who}) (?:is|was) the (?:one|person) (?:who|that)\b", re.IGNORECASE),
-         "A cleft ('X is the one who ...') singles out a person as the cause."),
-        (re.compile(rf"\b(?:caused by|the fault of|due to) ({who})(?!'s)\b", re.IGNORECASE),
-         "Attributes the cause to a person."),
-        (re.compile(rf"\b(?:comes|came|boils|boiled) down to ({who})", re.IGNORECASE),
-         "Reduces the cause to what a person did."),
-        (re.compile(rf"\b(?:because of|blame|thanks to) ({who})(?!'s)(?=[^.;]*\binstead of\b|[^.;]*\bwrong\b)", re.IGNORECASE),
-         "Attributes the bad outcome to a person."),
-        (re.compile(rf"\b(?:if only|had) ({who}) (?:had )?(?:\w+ed|looked|read|seen|done|run|taken|known)\b", re.IGNORECASE),
-         "A hindsight wish aimed at a person."),
-        (re.compile(rf"\bif ({who}) had (?:just |simply |only |actually |even |bothered to |ever )?(?:\w+ed|looked|read|seen|"
-                    r"done|run|taken|known|paid|kept|thought|written|gone|spent)\b", re.IGNORECASE),
-         "A hindsight wish aimed at a person."),
-        (re.compile(rf"\bit (?:was|is|'s|has been) (?:\w+ )?({who})'s\b(?! turn\b)", re.IGNORECASE),
-         "A cleft ('it was X's change') singles out a person's work as the cause."),
-        (re.compile(r"\bit(?: was| is|'s| has been) (?:his|her) (?:[\w-]+ )?(?:config|change|commit|branch|pr|script|code|"
-                    r"deploy|push|edit|migration|notebook|fault|call)\b", re.IGNORECASE),
-         "A cleft ('it's his config') singles out a person's work as the cause."),
-        (re.compile(r"\b(?:thanks to|because of|due to|blame)\s+(?:[\w-]+(?: [\w-]+){0,3}?)\s+(?:forgetting|neglecting|ignoring|"
-                    r"skipping|not bothering|failing to|messing up|sitting on)\b", re.IGNORECASE),
-         "Attributes the bad outcome to someone's omission."),
-        (re.compile(rf"\b(?:another|one) (?:one )?of ({who})'s\b", re.IGNORECASE),
-         "'Another one of X's ...' frames the cause as a person's habit."),
-        (re.compile(rf"\b(?:is|was)\s+(?:ultimately|squarely|entirely|totally|all|really|solely|100%)\s+on\s+({who})",
-                    re.IGNORECASE), "'It is on X' assigns the incident to a person."),
-        (re.compile(r"^\W*who (?:the hell |on earth )?(?:\w+ed|thought|signed off|ran|wrote|set|let|put)\b[^?]*\?[?!]", re.IGNORECASE),
-         "A rhetorical 'who did this?' question looks for a culprit."),
-        # Praise plus an irony marker (eye-roll, facepalm, "/s") is sarcasm aimed at the person praised.
-        (re.compile(rf"\b(?:great|nice|good|amazing|fantastic|brilliant) (?:job|work|call|one),? ({who})\b(?=.*(?:🙄|🤦|/s\b|😒))",
-                    re.IGNORECASE), "Sarcastic praise singles out a person."),
-        (re.compile(r"\bowes? (?:[\w-]+ ){0,4}an? apology\b", re.IGNORECASE), "Demands an apology from a person."),
-        (re.compile(r"\bgoes (?:in|on|into) (?:his|her|their) (?:personnel |performance )?(?:file|record)\b", re.IGNORECASE),
-         "A personnel-file remark aimed at a person."),
-    ]
+    """The person-as-cause structures (agent/vocabulary/blame_structures.yaml) aimed at `who`."""
+    return [(t.fill(who=who), t.why) for t in templates("blame_structures")]
 
 
 def _hit(match: str, message: str) -> Hit:

@@ -25,7 +25,7 @@ from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import DISMISSAL, LEGAL_CONCEPT, LEGAL_VERDICT, PERSONNEL_ACTION, REGULATOR
 from agent.validators.sentence import name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS
-from agent.vocabulary import vocabulary
+from agent.vocabulary import templates, vocabulary
 
 _WORDS = vocabulary("scope")
 
@@ -39,51 +39,9 @@ HR_SUGGESTION = (
     "change (process, control, tooling) instead."
 )
 
-_LAW = (
-    r"(?:GDPR|CCPA|CPRA|HIPAA|COPPA|FERPA|PCI[- ]DSS|SOX|SOC ?2|ISO(?:/IEC)? ?\d{4,5}|(?:EU )?AI Act|"
-    r"Article \d+|\blaws?\b|regulations?|statutes?|contracts?|contractual|SLA|terms of service|copyright|"
-    r"(?:data processing |licen[cs]e |service |vendor )?agreements?|DPA|licen[cs]es?|"
-    r"[A-Z][\w-]+(?: [A-Z][\w-]+)* Act\b|DMA|DSA|ToS|TOS|MSA|EULA|LGPD|PIPEDA|PIPL|export[- ]control\w*|ECOA|FCRA|ADA|GLBA|BIPA|TCPA|DMCA|CFAA|HITECH|NIS ?2|DORA|PSD2|MiFID(?: II)?|"
-    r"CAN-SPAM|Equal Credit Opportunity|Fair Housing|fair[- ]lending|anti-discrimination law)"
-)
 _LEGAL: list[re.Pattern[str]] = [
-    re.compile(r"\b(?:liable|liability|liabilities)\b", re.IGNORECASE),
-    re.compile(rf"\b(?:violat\w*|breach\w*|contraven\w*|infring\w*|non-?complian\w*)\b[^.;]{{0,60}}{_LAW}", re.IGNORECASE),
-    re.compile(rf"{_LAW}[^.;]{{0,40}}\b(?:violat\w*|breach\w*)\b", re.IGNORECASE),
-    re.compile(rf"\b(?:compliant|certified|conform\w*)\b[^.;]{{0,30}}\b(?:with|to|under)\b[^.;]{{0,10}}{_LAW}", re.IGNORECASE),
-    re.compile(r"\b(?:unlawful|illegal|fair use|defamat\w+|lawsuits?|legally|legal issue|legal exposure|"
-               r"illegal discrimination)\b", re.IGNORECASE),
-    re.compile(r"\b(?:claim|liable for|pay|owe \w+)\s+(?:\w+\s)?damages\b|\bowe (?:them|\w+) (?:\w+ )?credits\b", re.IGNORECASE),
-    re.compile(r"\blegal (?:obligation|requirement|duty|duties)\w*", re.IGNORECASE),
-    re.compile(r"\b(?:required|obligated|obliged)\s+to\s+(?:notify|report|disclose|inform)\b", re.IGNORECASE),
-    re.compile(r"\b(?:not )?(?:a )?reportable\b|\bregulators? need not\b", re.IGNORECASE),
-    re.compile(rf"\bunder (?:the )?{_LAW}", re.IGNORECASE),
-    # A law as the agent of an obligation or prohibition: the writer is interpreting the law.
-    re.compile(rf"\b(?:broke|breaks|broken|breaking)\b[^.;]{{0,30}}{_LAW}", re.IGNORECASE),
-    re.compile(rf"{_LAW}\s+(?:\w+\s+)?(?:shields?|protects?|indemnif\w+|required|requires|mandate[sd]?|prohibit(?:s|ed)?|forb(?:ids|ade)|"
-               r"permit(?:s|ted)?|allow(?:s|ed)?|obliges|obliged)\b", re.IGNORECASE),
-    # Compliance or certification status claimed as a fact.
-    re.compile(rf"{_LAW}[^.;]{{0,12}}\b(?:compliant|certified|conformant|approved)\b", re.IGNORECASE),
-    re.compile(rf"\bmee?ts? (?:all )?(?:the )?(?:[\w-]+ ){{0,3}}requirements? (?:of|under|in) {_LAW}", re.IGNORECASE),
-    # Legal concepts decided in the sentence.
-    re.compile(r"\b(?:is|are|was|were|be|been|remain\w*)\s+(?:not\s+|perfectly\s+|fully\s+)?(?:legal|lawful|permissible)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(?:no|a|any) right to (?:erasure|access|rectification|object|be forgotten|an explanation|compensation)\b|"
-               r"\b(?:is|are|is not|are not|isn't|aren't)\s+(?:\w+\s+)?personal data\b|\bduty to (?:notify|report|disclose|warn)\b|"
-               r"\b(?:shielded|protected|covered|indemnified) by (?:our |the )?(?:ToS|terms|contract|EULA|disclaimer|indemnit\w+)\b|"
-               r"\bnegligen\w+ under\b|\b(?:sue|sued|suing)\b|\bcaps? damages\b|\bexport[- ]control violation\b|"
-               r"\b(?:remain|are|is|stay|stays)\s+(?:fully\s+|still\s+)?compliant\b|"
-               r"\bconstitutes? (?:gross )?(?:negligence|a breach|fraud|discrimination)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(?:no|an?|any) (?:legal )?obligation to (?:tell|notify|inform|disclose|report|warn)\b|\bout of compliance\b|"
-               r"\bwaiv\w+ (?:any |all |their |its |our )?(?:claims?|rights?)\b|\bcertified for (?:PHI|PII|PCI|FedRAMP|HIPAA|[\w-]+ workloads)\b",
-               re.IGNORECASE),
-    # A general legal concept asserted (duty of care, binding obligation, copyright attaches, in breach).
-    re.compile(rf"\b{LEGAL_CONCEPT}", re.IGNORECASE),
-    # A regulator's requirements declared met or violated ("meets FDA requirements", "violates FTC rules").
-    re.compile(rf"\b{LEGAL_VERDICT}\b[^.;]{{0,40}}\b{REGULATOR}\b|\b{REGULATOR}\b[^.;]{{0,20}}\b(?:requirements?|rules?|"
-               r"regulations?|guidance|approval|clearance)\b[^.;]{0,20}\b(?:met|satisfied|violated|breached|apply|do not apply)\b",
-               re.IGNORECASE),
+    t.fill(law=_WORDS.law.pattern, legal_concept=LEGAL_CONCEPT, legal_verdict=LEGAL_VERDICT, regulator=REGULATOR)
+    for t in templates("legal_claims")
 ]
 _PERSONISH = re.compile(
     r"\b(?:" + "|".join(sorted(PERSON_NOUNS)) + r")(?:['’]s)?\b|@\w+|\bwhoever\b", re.IGNORECASE
