@@ -30,9 +30,10 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -312,18 +313,29 @@ def _mkdir(w: _Writer, rel: str, member: str) -> None:
         _reject(w.report, member=member, reason="directory leads outside the destination")
 
 
+_Member = TypeVar("_Member", zipfile.ZipInfo, tarfile.TarInfo)
+
+
+def _extract_members(members: Iterable[_Member], extract: Callable[[_Member], bool], name: Callable[[_Member], str],
+                     is_file: Callable[[_Member], bool], report: ExtractReport) -> None:
+    """Extract members in order (zip and tar alike): a member's OS error is reported and the next one
+    tried; when a cap stops the extraction, the files not reached are reported as skipped."""
+    rest = iter(members)
+    for member in rest:
+        try:
+            go_on = extract(member)
+        except OSError as exc:
+            _member_error(report, name(member), exc)
+            continue
+        if not go_on:
+            _skip_rest([name(x) for x in rest if is_file(x)], report)
+            return
+
+
 def _extract_zip(archive: Path, w: _Writer) -> None:
     with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for i, info in enumerate(infos):
-            try:
-                go_on = _zip_member(zf, info, w)
-            except OSError as exc:
-                _member_error(w.report, info.filename, exc)
-                continue
-            if not go_on:
-                _skip_rest([x.filename for x in infos[i + 1:] if not x.is_dir()], w.report)
-                return
+        _extract_members(zf.infolist(), lambda info: _zip_member(zf, info, w), lambda info: info.filename,
+                         lambda info: not info.is_dir(), w.report)
 
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, w: _Writer) -> bool:
@@ -372,16 +384,7 @@ def _link(w: _Writer, rel: str, target: str, member: str) -> None:
 
 def _extract_tar(archive: Path, w: _Writer) -> None:
     with tarfile.open(archive, "r:*") as tf:
-        members = iter(tf)
-        for m in members:
-            try:
-                go_on = _tar_member(tf, m, w)
-            except OSError as exc:
-                _member_error(w.report, m.name, exc)
-                continue
-            if not go_on:
-                _skip_rest([x.name for x in members if x.isfile()], w.report)
-                return
+        _extract_members(tf, lambda m: _tar_member(tf, m, w), lambda m: m.name, lambda m: m.isfile(), w.report)
 
 
 def _tar_member(tf: tarfile.TarFile, m: tarfile.TarInfo, w: _Writer) -> bool:

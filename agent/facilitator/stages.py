@@ -8,7 +8,10 @@ with a model the same goal and commands go into its prompt, so both facilitators
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
+
+import yaml
 
 MAX_QUESTIONS = 3
 
@@ -27,33 +30,13 @@ class Guide:
         return f"Stage {self.number}/7 - {self.name}"
 
 
-GUIDES: dict[str, Guide] = {g.gate: g for g in (
-    Guide("confirm_scope", 1, "Scoping & safety",
-          "Agree what is in scope (services, window, commander role) and that the review is blameless.",
-          "ok | title: <text> | services: a, b | commander: <role> | severity should be P<n> because <reason>",
-          "ok reads the evidence (stage 2)."),
-    Guide("confirm_evidence", 2, "Data collection",
-          "Know which evidence is missing and who can get it; add what people know as notes.",
-          "ok | any sentence of information (kept as citable evidence note:chat:N)",
-          "ok builds the timeline (stage 3)."),
-    Guide("confirm_timeline", 3, "Timeline",
-          "A timeline the responders recognise: every row dated in UTC, sourced, no duplicates.",
-          "ok | drop <n> | move <n> to <HH:MM or ISO time> | reword <n>: <text> | add <time> <event> "
-          "| or say it in words (\"entry 1 is wrong, it started at 13:48\")",
-          "ok runs the multi-lens analysis (stage 4)."),
-    Guide("confirm_hypotheses", 4, "Multi-lens analysis",
-          "Each hypothesis has a test that could refute it, and the team's view with a reason.",
-          "ok | confirm <n> [because ...] | reject <n> because <reason>",
-          "ok drafts the report (stage 5) and reviews it against the hard rules (stage 6)."),
-    Guide("confirm_draft", 6, "Review & refine",
-          "A draft that passes the hard rules and says what the team would sign.",
-          "ok | /report to read it | any correction or information in words",
-          "ok goes on to the action items (stage 7)."),
-    Guide("confirm_actions", 7, "Close & track",
-          "Every action has a role as owner, a due date in the future and a verification.",
-          "ok | owner AI-00n <role> | due AI-00n YYYY-MM-DD | verify AI-00n <how we will know> | adopt C<n>",
-          "ok closes the review and writes the report, tracker files and calendar file."),
-)}
+def _load_guides() -> dict[str, Guide]:
+    """The guides in agent/facilitator/guides.yaml, keyed by gate, in stage order."""
+    raw = yaml.safe_load((resources.files(__package__) / "guides.yaml").read_text(encoding="utf-8"))
+    return {gate: Guide(gate=gate, **fields) for gate, fields in raw.items()}
+
+
+GUIDES: dict[str, Guide] = _load_guides()
 
 
 def questions(gate: str, state: Any) -> list[str]:

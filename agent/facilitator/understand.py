@@ -17,6 +17,9 @@ from datetime import datetime, timezone
 from dateutil import parser as dateparser
 
 from agent.validators.remarks import REPLIES, classify_remark
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("remarks")
 
 IntentKind = str  # rule | tl_move | tl_drop | tl_reword | tl_add | hypothesis | severity | scope | fix | question | info | unclear
 
@@ -37,40 +40,6 @@ _AT = re.compile(rf"^(?:at|around)\s+{_TIME}\s*[:,-]?\s+(.+)$", re.IGNORECASE)
 _MOVE_REV = re.compile(
     rf"\b(?:at|to|from|by|around)\s+{_TIME}.*?{_ROW}\s+(?:is\s+)?(?:wrong|off|incorrect|too early|too late)",
     re.IGNORECASE)
-_HYP = re.compile(
-    r"^(confirm|accept|reject|rule out|discard)\s+(?:hypothesis\s+|h)?#?(\d+)\b\s*[,:;-]?\s*"
-    r"(?:(?:because|since|as|given that|due to)\s+)?(.*)$"
-    r"|^(?:hypothesis\s+|h)#?(\d+)\s+is\s+(wrong|right|correct|confirmed|rejected|ruled out|false|true)\b"
-    r"\s*[,:;-]?\s*(?:(?:because|since|as)\s+)?(.*)$", re.IGNORECASE)
-_SEVERITY = re.compile(
-    r"\bseverity\b.{0,30}?\b(?:should be|is|to|=|as)\s*(P[0-4]|SEV-?[0-4])\b\s*[,.;:-]?\s*"
-    r"(?:(?:because|since|as|given that)\s+(.+))?", re.IGNORECASE)
-_SCOPE = re.compile(r"^(title|services|commander)\s*:\s*(.+?)(?:\s+(?:because|since)\s+(.+))?$", re.IGNORECASE)
-_FIX = re.compile(
-    r"^(?:(?:i think|maybe|honestly|so|ok|okay)[, ]+)?(?:we|you|they|someone|the team|let's|lets)?\s*"
-    r"(?:should|need to|must|have to|ought to|could|will)?\s*(?:just\s+)?"
-    r"(?:add|set|raise|lower|revert|roll back|rollback|pin|cap|increase|decrease|reduce|enable|disable|introduce|"
-    r"switch|change|fix|limit|require|upgrade|downgrade|bump|put|gate|block|alert on|page on)\b"
-    r"|^(?:the |a |our )?(?:fix|solution|remedy) (?:is|would be|should be)\b|^fix\s*:", re.IGNORECASE)
-_CODE_REQUEST = re.compile(
-    r"\b(?:write|give|send|draft|generate|produce|paste|show|make)\b.{0,40}?\b(?:code|patch|script|diff|"
-    r"pull request|PR|function|hotfix|implementation|helm chart|terraform|manifest|yaml)\b", re.IGNORECASE)
-_LEGAL = re.compile(
-    r"\b(?:legal(?:ly)?|liab(?:le|ility)|lawsuits?|sue|counsel|breach(?:ed)?\s+(?:of\s+)?(?:the\s+|our\s+)?"
-    r"(?:contract|sla|dpa|agreement)|regulators?|gdpr|hipaa|indemnif\w*|penalt(?:y|ies)|fines?)\b", re.IGNORECASE)
-_ONE_RUN = re.compile(r"\b(?:once|one run|a single run|one time|single (?:test|run|try)|one (?:test|try|attempt)|"
-                      r"one more time)\b", re.IGNORECASE)
-_SAFE_CLAIM = re.compile(r"\b(?:safe|fixed|works|working|solved|fine|ok|good|stable|gone|resolved|"
-                         r"won't|will not|never|always|no longer)\b", re.IGNORECASE)
-# A named person doing something, followed by a verdict: blame the sentence detectors may miss when the
-# name is not in the evidence (a first name said in the meeting).
-_PERSON_ACT = re.compile(
-    r"(?:^|[\s,;:(])([A-Z][a-z]{2,}|@[\w.-]+)\s+(?:just\s+|simply\s+|basically\s+)?"
-    r"(?:pushed|broke|forgot|ignored|deployed|merged|shipped|missed|messed|screwed|skipped|"
-    r"didn't|did not|failed to|never)\b")
-_VERDICT = re.compile(r"\b(?:bad|wrong|careless|sloppy|lazy|without (?:testing|review|checking|asking)|"
-                      r"forgot|ignored|broke|messed|screwed|didn't|did not|failed to|never|fault|blame)\b",
-                      re.IGNORECASE)
 _NOT_NAMES = frozenset({"The", "This", "That", "Then", "There", "Our", "We", "They", "It", "Its", "And",
                         "But", "Also", "Someone", "Nobody", "Everyone", "Honestly", "Basically", "Maybe",
                         "Yesterday", "Today", "Somebody", "Who", "What", "When", "Why", "How"})
@@ -102,15 +71,15 @@ class Intent:
 def _rule_intent(text: str, names: Collection[str]) -> Intent | None:
     """Remarks the persona answers instead of applying (hard rules, out-of-scope requests)."""
     key = classify_remark(text, names)
-    if key is None and _CODE_REQUEST.search(text):
+    if key is None and _WORDS.code_request.search(text):
         key = "no-production-code"
-    if key is None and _LEGAL.search(text):
+    if key is None and _WORDS.legal.search(text):
         key = "scope-legal"
     if key is None and _blames_a_person(text, names):
         key = "no-blame"
     if key is not None:
         return Intent(kind="rule", text=text, rule=key, reply=REPLIES[key])
-    if _ONE_RUN.search(text) and _SAFE_CLAIM.search(text):
+    if _WORDS.one_run.search(text) and _WORDS.safe_claim.search(text):
         return Intent(kind="rule", text=text, rule="one-run", reply=ONE_RUN_REPLY)
     return None
 
@@ -118,10 +87,10 @@ def _rule_intent(text: str, names: Collection[str]) -> Intent | None:
 def _blames_a_person(text: str, names: Collection[str]) -> bool:
     low = text.lower()
     named = any(n and len(n) >= 2 and re.search(rf"(?<![\w@]){re.escape(n.lower())}\b", low) for n in names)
-    if named and _VERDICT.search(text):
+    if named and _WORDS.verdict.search(text):
         return True
-    for m in _PERSON_ACT.finditer(text):
-        if m.group(1) not in _NOT_NAMES and _VERDICT.search(text[m.start():]):
+    for m in _WORDS.person_act.finditer(text):
+        if m.group(1) not in _NOT_NAMES and _WORDS.verdict.search(text[m.start():]):
             return True
     return False
 
@@ -173,7 +142,7 @@ def _timeline_intent(text: str, at_timeline: bool) -> Intent | None:
 
 
 def _hypothesis_intent(text: str) -> Intent | None:
-    m = _HYP.match(text.strip())
+    m = _WORDS.hyp.match(text.strip())
     if not m:
         return None
     if m.group(1):
@@ -186,10 +155,10 @@ def _hypothesis_intent(text: str) -> Intent | None:
 
 
 def _scope_intent(text: str) -> Intent | None:
-    m = _SEVERITY.search(text)
+    m = _WORDS.severity.search(text)
     if m:
         return Intent(kind="severity", text=text, value=m.group(1).upper(), reason=(m.group(2) or "").strip())
-    m = _SCOPE.match(text.strip())
+    m = _WORDS.scope.match(text.strip())
     if m:
         return Intent(kind="scope", text=text, rule=m.group(1).lower(), value=m.group(2).strip(),
                       reason=(m.group(3) or "").strip())
@@ -203,7 +172,7 @@ def understand(text: str, gate: str, names: Collection[str] = ()) -> Intent:
              or _hypothesis_intent(s) or _scope_intent(s))
     if found is not None:
         return found
-    if _FIX.search(s):
+    if _WORDS.fix.search(s):
         return Intent(kind="fix", text=s)
     if s.endswith("?") or re.match(r"^(?:why|what|how|when|where|who|which|is|are|does|do|did|can|could)\b",
                                    s, re.IGNORECASE):

@@ -1,55 +1,25 @@
 """Word lists that classify what a record says (mitigation, decision, user report, ...).
 
-Kept in one place so timeline, detection and analysis agree on what a "rollback" looks like.
+Kept in one place so timeline, detection and analysis agree on what a "rollback" looks like; the
+words themselves are data in agent/vocabulary/records.yaml.
 """
 
 from __future__ import annotations
 
 import re
 
-MITIGATION = re.compile(
-    r"\b(roll(?:ing|ed)?[ -]?back|rollback|revert(?:ed|ing)?|restart(?:ed|ing)?|failover|fail(?:ed)? over|"
-    r"scal(?:ed|ing) (?:up|out|down)|disabl(?:e|ed|ing)|kill[- ]switch|feature flag (?:off|disabled)|"
-    r"drain(?:ed|ing)?|pin(?:ned|ning)? (?:back|to|resume|the)|re-?enabl(?:e|ed|ing)|resum(?:e|ed|ing) from|downgrad(?:e|ed|ing)|re-?enabled? the|paused?|"
-    r"halt(?:ed|ing)?|mitigat(?:e|ed|ion)|hotfix|block(?:ed|ing)?|cancel(?:led|ed)? the rollout|session killed|kill(?:ed)? (?:the )?(?:agent|session|job|run)|rate[- ]limit(?:ed|ing)?)\b",
-    re.I,
-)
-RECOVERY = re.compile(
-    r"\b(recover(?:ed|ing|y)|back to normal|(?:back |returned )?(?:to|at) baseline|normal again|healthy again|"
-    r"stabili[sz](?:ed|ing)|error rate (?:is )?(?:back|normal)|looks good now|green again)\b",
-    re.I,
-)
-RESOLUTION = re.compile(r"\b(resolved|all clear|closing (?:the )?incident|incident closed)\b", re.I)
-DECISION = re.compile(
-    r"\b(decid(?:e|ed|ing)|decision|let'?s|we will|we'll|going to|agreed|declar(?:e|ed|ing)|"
-    r"incident commander|taking ic|i'?m ic|escalat(?:e|ed|ing)|paging|page (?:the|in))\b",
-    re.I,
-)
-USER_REPORT = re.compile(
-    r"\b(users?|customers?|clients?|support (?:ticket|team)|tickets?|complain\w*|reports? from)\b.{0,60}"
-    r"\b(report\w*|seeing|getting|complain\w*|say|says|said|saying|see|noticed|wrong|stale|errors?|"
-    r"asking|confused|unhappy|angry|frustrated)\b"
-    r"|\b(support ticket|customer report|user report)s?\b",
-    re.I,
-)
-OBSERVATION = re.compile(
-    r"\b(suspicious|looks? (?:wrong|off|odd|weird|broken|too good)|too good to be true|"
-    r"something(?:'s| is) (?:off|wrong)|does(?:n't| not) look right|not right|"
-    r"(?:i'?m |we'?re )?seeing (?:errors|failures|a spike|a drop|elevated|high|lots)|noticed|"
-    r"anomal(?:y|ous)|unexpected(?:ly)?|regress(?:ion|ed)|investigating|looking into)\b",
-    re.I,
-)
-TROUBLE = re.compile(
-    r"\b(timed? ?out|failed|failure|error|crash\w*|oom|out of memory|spike\w*|degrad\w*|dropp?ed|"
-    r"stale|wrong|broken|corrupt\w*|harmful|leak\w*|refus\w*|loop\w*|deleted)\b",
-    re.I,
-)
-DEPLOY = re.compile(
-    r"\b(deploy(?:ed|ing|ment)?|roll(?:ed|ing)? ?out|rollout|upgrad(?:e|ed|ing)|releas(?:e|ed|ing)|"
-    r"promot(?:e|ed|ing)|ship(?:ped)?|applied config|config (?:change|push)|reindex(?:ed|ing)?)\b",
-    re.I,
-)
-CANARY = re.compile(r"\bcanar(?:y|ies)\b", re.I)
+from agent.vocabulary import vocabulary
+
+_SAYS = vocabulary("records")
+MITIGATION = _SAYS.mitigation
+RECOVERY = _SAYS.recovery
+RESOLUTION = _SAYS.resolution
+DECISION = _SAYS.decision
+USER_REPORT = _SAYS.user_report
+OBSERVATION = _SAYS.observation
+TROUBLE = _SAYS.trouble
+DEPLOY = _SAYS.deploy
+CANARY = _SAYS.canary
 
 # Words that carry no signal when matching change descriptions to symptoms.
 STOPWORDS = frozenset(

@@ -29,6 +29,9 @@ from agent.validators.lexicon import (
 )
 from agent.validators.sentence import PRONOUNS, mentions_person, name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS, SYSTEM_NOUNS, subject_before
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("features")
 
 _I = re.IGNORECASE
 
@@ -42,7 +45,6 @@ _PRONOUN = _rx(r"\b(?:" + "|".join(re.escape(p) for p in sorted(PRONOUNS, key=le
 _ROLE = _rx(r"\b(?:" + "|".join(re.escape(p) for p in sorted(PERSON_NOUNS - {"human", "humans"}, key=len, reverse=True))
             + r"|guy|guys|folks|deployer|new hire|intern)s?\b")
 _TEAM_PEOPLE = _rx(r"\b(?:team|teams|squad|crew|department|org|group|folks)\b(?!\s+(?:channel|dashboard|wiki|page))")
-_HANDLE = re.compile(r"(?<![\w.])@[A-Za-z][\w.-]*")
 _WE = _rx(r"\b(?:we|us|our)\b")
 _FAILED_TO = _rx(r"\b(?:failed|fails|fail|failing)\s+to\b")
 _FAULT = _rx(rf"\b{FAULT_VERB}|\b(?:failed|fails)\s+to\b|\b(?:mistakenly|accidentally|inadvertently|carelessly)\b")
@@ -76,7 +78,6 @@ _STATUS = _rx(r"\s*(?:resolved|fixed|restored|mitigated|recovered|completed|proc
 _PAST_UNREAL = _rx(r"\bif\s+(?:\w+\s+){0,6}?had\s+(?:not\s+|just\s+|only\s+|simply\s+|even\s+)?\w+(?:ed|en|wn|ne|ght|ck|un|t)\b|"
                    r"\bif\s+(?:\w+\s+){0,6}?had\s+not\b|\bif\s+(?:it|this|that|there)\s+(?:were|was)\s+not\s+for\b|"
                    r"\bbut\s+for\b|\bhad\s+it\s+not\s+been\b")
-_INVERTED = re.compile(r"(?:^|[,;:]\s*)(?:Had|had)\s+(?:\w+\s+){1,4}?(?:\w+(?:ed|en|wn|ne|ght)|been|known|seen|done|run)\b")
 _IF_ONLY = _rx(r"\bif\s+only\b|\bi\s+wish\b|\bwe\s+wish\b|\bwish(?:ed)?\s+(?:we|they|he|she|someone)\s+had\b")
 _ALL_IT_TOOK = _rx(r"\ball\s+(?:it|that|we|they|he|she|anyone|someone)\s+(?:took|needed|would\s+have\s+(?:taken|needed)|"
                    r"had\s+to\s+do)\b|\bone\s+(?:\w+\s+){0,2}away\s+from\b|\b(?:the\s+)?(?:only\s+)?(?:thing|difference)\s+"
@@ -106,12 +107,6 @@ _WE_WILL = _rx(r"\b(?:we|the\s+team|\w+\s+team)\s+(?:will|are\s+going\s+to|plan\
 _SHOULD_BASE = _rx(r"\b(?:should|must|needs?\s+to|ought\s+to)\s+(?!have\b|not\s+have\b)(?:not\s+)?(?:be\s+)?\w+")
 _OWNER_DUE = _rx(r"\bowner\s*:|\bdue\s*:|\bby\s+(?:q[1-4]|end\s+of|next\s+\w+|\d{4}-\d\d)|\bp[0-3]\b|\[ ?\]|\bticket\b")
 
-# --- scope: law and personnel ---------------------------------------------------------------------------
-_LAW_NAME = re.compile(
-    r"\b(?:GDPR|UK\s+GDPR|CCPA|CPRA|HIPAA|HITECH|COPPA|FERPA|GLBA|SOX|Sarbanes|PCI[- ]?DSS|DMCA|CFAA|ECOA|FCRA|FDCPA|TCPA|"
-    r"BIPA|ADA|LGPD|PIPEDA|PIPL|APPI|PDPA|POPIA|DPDP|DMA|DSA|NIS\s?2|DORA|PSD2|MiFID|CAN-SPAM|Title\s+VII|"
-    r"(?:EU\s+)?AI\s+Act|Data\s+Protection\s+Act|Privacy\s+Act|[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*\s+(?:Act|Directive|Regulation)|"
-    r"Article\s+\d+|Art\.\s*\d+|Section\s+\d+[\w()]*\s+of|§\s*\d+)")
 _LAW_WORD = _rx(r"\b(?:law|laws|legal|legally|illegal\w*|unlawful\w*|lawful\w*|statut\w+|regulat\w+|court|judge\s+would|"
                 r"lawsuit|sue|sued|litigat\w+|contract\w*|agreement|terms\s+of\s+service|tos|sla|licen[cs]\w+|copyright\w*|"
                 r"trademark|patent|privacy\s+law|jurisdiction\w*)\b")
@@ -221,7 +216,7 @@ def _people(text: str, names: tuple[str, ...]) -> set[str]:
         "person_role": bool(_ROLE.search(text)),
         "person_name_shape": any(name_like(t) for t in tokens[1:]) or any(
             n and re.search(rf"\b{re.escape(n)}\b", text, _I) for n in names),
-        "person_handle": bool(_HANDLE.search(text)),
+        "person_handle": bool(_WORDS.handle.search(text)),
         "team_as_people": bool(_TEAM_PEOPLE.search(text)),
         "we_mention": bool(_WE.search(text)),
         "person_any": mentions_person(text, names),
@@ -259,7 +254,7 @@ def _hindsight(text: str) -> set[str]:
     out = _modal_features(text)
     checks = {
         "past_unreal_conditional": bool(_PAST_UNREAL.search(text)),
-        "inverted_conditional": bool(_INVERTED.search(text)),
+        "inverted_conditional": bool(_WORDS.inverted.search(text)),
         "if_only_wish": bool(_IF_ONLY.search(text)),
         "all_it_took": bool(_ALL_IT_TOOK.search(text)),
         "non_event": bool(_NON_EVENT.search(text)),
@@ -277,7 +272,7 @@ def _hindsight(text: str) -> set[str]:
 def _scope(text: str) -> set[str]:
     checks = {
         "legal_concept": bool(_LEGAL_CONCEPT.search(text)),
-        "law_name": bool(_LAW_NAME.search(text)),
+        "law_name": bool(_WORDS.law_name.search(text)),
         "law_word": bool(_LAW_WORD.search(text)),
         "regulator": bool(_REGULATOR.search(text)),
         "obligation_asserted": bool(_OBLIGATION.search(text)),

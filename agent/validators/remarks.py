@@ -11,7 +11,10 @@ import re
 from collections.abc import Collection
 
 from agent.validators.rules import no_blame, no_counterfactual, scope, stochasticity
-from agent.validators.rules.no_production_code import _MUTATING_SHELL, _MUTATING_SQL, _SNIFF_IMPL
+from agent.vocabulary import vocabulary
+
+# The same code cues the no-production-code rule reads.
+_CODE = vocabulary("production_code")
 
 REPLIES: dict[str, str] = {
     "no-blame": (
@@ -47,7 +50,7 @@ def _has_production_code(text: str) -> bool:
     """Code in a remark: an implementation, or shell/SQL that changes state."""
     spans = [m.group(1) for m in _FENCE.finditer(text)] + [m.group(1) for m in _INLINE.finditer(text)]
     for body in spans:
-        if _SNIFF_IMPL.search(body) or _MUTATING_SHELL.search(body) or _MUTATING_SQL.search(body):
+        if _CODE.sniff_impl.search(body) or _CODE.mutating_shell.search(body) or _CODE.mutating_sql.search(body):
             return True
     return False
 

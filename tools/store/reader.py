@@ -8,12 +8,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from tools.models import Evidence, EvidenceKind, Inventory
 from tools.store import schema
 from tools.store.aggregates import StoreAggregates
-from tools.store.rows import row_to_evidence, utc, where
+from tools.store.rows import Filters, row_to_evidence, utc, where
 from tools.store.schema import COLUMNS, NOT_LOG
 
 _E_COLUMNS = ", ".join("e." + c.strip() for c in COLUMNS.split(","))
@@ -62,19 +62,9 @@ class EvidenceReader(StoreAggregates):
     def exists(self, evidence_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM evidence WHERE id=?", (evidence_id,)).fetchone() is not None
 
-    def iter(
-        self,
-        *,
-        kinds: Sequence[EvidenceKind | str] | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        service: str | None = None,
-        levels: Sequence[str] | None = None,
-        source: str | None = None,
-        dated_only: bool = False,
-    ) -> Iterator[Evidence]:
+    def iter(self, *, dated_only: bool = False, **filters: Unpack[Filters]) -> Iterator[Evidence]:
         """Stream matching evidence in time order (undated records last, in file order)."""
-        cond, params = where(kinds=kinds, start=start, end=end, service=service, levels=levels, source=source)
+        cond, params = where(**filters)
         if dated_only:
             cond += (" AND " if cond else " WHERE ") + "ts IS NOT NULL"
         cur = self._db.execute(f"SELECT {COLUMNS} FROM evidence{cond} ORDER BY ts IS NULL, ts, rowid", params)

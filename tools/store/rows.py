@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import orjson
 
@@ -83,17 +83,21 @@ def utc(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
-def where(
-    *,
-    kinds: Sequence[EvidenceKind | str] | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    service: str | None = None,
-    levels: Sequence[str] | None = None,
-    source: str | None = None,
-    prefix: str = "",
-) -> tuple[str, list[Any]]:
+class Filters(TypedDict, total=False):
+    """What a store query may filter on; each left out (or None) does not filter."""
+
+    kinds: Sequence[EvidenceKind | str] | None
+    start: datetime | None
+    end: datetime | None
+    service: str | None
+    levels: Sequence[str] | None
+    source: str | None
+
+
+def where(*, prefix: str = "", **filters: Unpack[Filters]) -> tuple[str, list[Any]]:
     """A WHERE clause (empty when nothing filters) and its parameters."""
+    kinds, levels, source = filters.get("kinds"), filters.get("levels"), filters.get("source")
+    start, end, service = filters.get("start"), filters.get("end"), filters.get("service")
     clauses: list[str] = []
     params: list[Any] = []
     if kinds:

@@ -24,15 +24,14 @@ from agent.model import ValidationFinding
 from agent.validators.base import Context, EvidenceLookup, Rule, finding
 from agent.validators.markdown import Unit, is_marked, metadata, tables
 from agent.validators.patterns import DATE, EVIDENCE_ID, ISO_TS, QUANTITY, TIME_ONLY
+from agent.vocabulary import vocabulary
 
 RULE_ID = "grounded"
+# Words that make a quote look like a log line (so it must cite its record).
+_WORDS = vocabulary("grounded")
 MARK = "Mark it [ASSUMPTION] (or [DATA GAP] with what would close it), cite the record it came from, or register it as a computed fact."
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 _QUOTED = re.compile(r"\"([^\"]{12,})\"|“([^”]{12,})”")
-_LOGISH = re.compile(
-    r"\b(?:ERROR|WARN(?:ING)?|INFO|CRITICAL|FATAL|DEBUG|Traceback|Exception|OOM|OutOfMemory\w*|CUDA|panic|"
-    r"killed|timed out|timeout)\b|\bstatus[=:]\s?\d{3}\b|\bHTTP/\d|\berror:|\w+=\S+\s+\w+=\S+"
-)
 _METRIC = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*_(?:total|seconds|bucket|count|sum|ratio|bytes|ms|rate|usd))(\{.*\})?$")
 _SHA = re.compile(r"(?<![\w:/.-])([0-9a-f]{7,40})(?![\w-])")
 _ITALIC = re.compile(r"(?<!\*)\*(?!\*)[^*]+\*(?!\*)")
@@ -180,7 +179,7 @@ def _check_times(s: _Scan, u: Unit, text: str, iso_spans: list[tuple[int, int]])
 def _check_quoted_logs(s: _Scan, u: Unit, quoted: list[str]) -> None:
     for q in quoted:
         q = q.replace("\\|", "|")  # Markdown table cells escape pipes
-        if len(q) >= 12 and _LOGISH.search(q):
+        if len(q) >= 12 and _WORDS.logish.search(q):
             frags = [f.strip() for f in re.split(r"\.\.\.|…", q) if len(f.strip()) >= 8]
             if frags and not any(s.ev.contains_text(f) for f in frags):
                 s.add(u, "error", f"Quoted log text `{q[:80]}` is not found verbatim in the evidence.", q)

@@ -25,6 +25,9 @@ from agent.validators.rules._prose import prose_rule
 from agent.validators.rules.scope import hr_match
 from agent.validators.sentence import is_person_phrase, mentions_person, name_like, person_np, prepare
 from agent.validators.subjects import SYSTEM_NOUNS, classify_phrase, subject_before
+from agent.vocabulary import templates, vocabulary
+
+_WORDS = vocabulary("blame")
 
 RULE_ID = "no-blame"
 SUGGESTION = (
@@ -50,39 +53,12 @@ _JUDGEMENT = re.compile(
     r"\bowes? (?:[\w-]+ ){0,4}(?:an? )?(?:coffee|beer|drink|pizza|lunch|donuts?|round)\b|\bi struggle to see how\b",
     re.IGNORECASE,
 )
-# A meta statement about blame ("rather than deciding who to blame") is not an accusation.
-_BLAME_META = re.compile(r"\bblameless\b|\b(?:not|rather than|instead of|without|avoid\w*|no)\b[^.;]{0,40}"
-                         r"\b(?:who (?:to blame|is at fault)|blam\w+|fault-?finding)\b", re.IGNORECASE)
-_WHO_META = re.compile(r"\b(?:rather than|instead of|not|without|avoid\w*)\b[^.;]{0,40}\bwho\s*$", re.IGNORECASE)
 # Person-only diligence adjectives, negated: "weren't careful", "not paying attention".
 _NOT_DILIGENT = re.compile(
     rf"\b(?:was|were|is|are|be|been|being|am)\s+(?:not|never)\s+(?:\w+\s+)?(?:being\s+)?{DILIGENCE_ADJ}\b",
     re.IGNORECASE)
 _RECURRENCE = re.compile(RECURRENCE, re.IGNORECASE | re.MULTILINE)
-# Outcomes and manners that make a recurring action an accusation rather than a routine.
-_BAD_TURN = re.compile(
-    r"\b(?:broke|break\w*|tank\w*|haywire|sideways|fell|dipped|drop\w*|crash\w*|wrong|late|stale|outage|"
-    r"regress\w*|degrad\w*|fail\w*|bad|worse|mess\w*|hand-?edit\w*|in prod\b|straight to|untested|unvetted|"
-    r"unreviewed|without|left (?:the rest of )?us|yolo|off a cliff|under a|snuck|slipped)\b",
-    re.IGNORECASE)
 _DISCLAIMER = re.compile(DISCLAIMER_BUT, re.IGNORECASE)
-_NOBODY_THOUGHT = re.compile(r"\b(?:nobody|no one|no-one|none of (?:us|them|the \w+))\b[^.;]{0,40}?\b(?:thought|bothered|cared)"
-                             r"\s+to\b", re.IGNORECASE)
-_CHOSE_NOT = re.compile(r"\b(?:simply |just |deliberately )?(?:chose|decided|opted|elected) not to\b", re.IGNORECASE)
-# "negligence under <law>" is a legal conclusion (scope), not a judgement of a person.
-_LEGAL_FRAME = re.compile(r"\b(?:law|act|regulation|statute|liab\w+|court|tort)s?\b", re.IGNORECASE)
-_POSSESSIVE_FAULT = re.compile(
-    r"(@?[\w-]+(?:\s+[\w-]+){0,2})['’]s (?:mistake|oversight|negligence|carelessness|fault|slip|"
-    r"error in judge?ment|lapse)\b",
-    re.IGNORECASE,
-)
-_FAULT_OF = re.compile(r"\bfault of\s+((?:the |an? )?[@\w-]+(?:\s+[\w-]+){0,3})", re.IGNORECASE)
-# Who a sanction is aimed at: a person or role (not "the team", which scope alone handles).
-_SANCTION_TARGET = re.compile(
-    r"\b(?:engineer|operator|on-call|sre|developer|intern|researcher|scientist|reviewer|manager|lead|"
-    r"owner|contractor|annotator|responder|analyst|employee)s?\b|\b(?:whoever|he|she|him|her|his)\b|@\w+",
-    re.IGNORECASE,
-)
 # Verbs that are faults when a person is their subject.
 _DUTY_VERBS = (
     r"follow|check|read|notice|run|test|verify|update|document|escalate|look|review|validate|pin|"
@@ -93,19 +69,6 @@ _DUTY_VERBS = (
 _HUMAN_ONLY = re.compile(
     rf"\b(?:forgot|forgets|forgotten|neglect\w*|(?:did|does|do) not (?:bother|care)|bothered to|"
     rf"failed to (?:{_DUTY_VERBS})|did not (?:{_DUTY_VERBS})|never (?:{_DUTY_VERBS})|sat on|should(?: not)? have)\b",
-    re.IGNORECASE,
-)
-# Actions done without a control, in a rush, or silently: an omission attributed to whoever acted.
-_OMISSION_CUE = re.compile(
-    r"\bwithout (?:any |a |an |the |anyone |waiting for |running |telling )?(?:[\w-]+ ){0,2}?"
-    r"(?:review\w*|approv\w+|validat\w+|test\w*|check\w*|sign-?off|telling|asking|ticket|notice|warning|"
-    r"ping\w*|notify\w*|inform\w*|consult\w*|looping|coordinat\w*|announc\w*|"
-    r"heads-up|canary|step|gate|looking|reading|a word)\b|"
-    r"\bstraight (?:to|into) (?:main|master|prod\w*|100%)|\bon a friday\b|\bsolo\b|\bat [1-5] ?am\b|\blate-night\b|\bbefore the weekend\b|"
-    r"\btold (?:literally |absolutely )?(?:no one|nobody|no-one)\b|\bnot one person said\b|"
-    r"\bto get (?:their|his|her) (?:change|pr|fix|code) (?:out|in|merged)\b|\bjust for a test\b|"
-    r"\bagain\b(?=.*\b(?:who|turned|pushed|skipped)\b)|\b(?:shipped|merged|deployed|pushed|went ahead|signed (?:it |this |that )?off|"
-    r"approved (?:it|this|that)) anyway\b",
     re.IGNORECASE,
 )
 _ACTION_VERB = r"(?:\w+ed|set|put|ran|cut|wrote|made|took|sent|shipped|built|broke|left|let|hit|gave|did|went)"
@@ -131,24 +94,24 @@ def detect_rules(text: str, section: str = "analysis", names: Collection[str] = 
     text = prepare(text)
     hits: list[Hit] = []
     m = _JUDGEMENT.search(text)
-    if m and (m.group(0).lower() == "to blame" and _BLAME_META.search(text) or _WHO_META.search(text[: m.start()])):
+    if m and (m.group(0).lower() == "to blame" and _WORDS.blame_meta.search(text) or _WORDS.who_meta.search(text[: m.start()])):
         m = None
-    if m and not (m.group(0).lower().startswith("negligen") and _LEGAL_FRAME.search(text)):
+    if m and not (m.group(0).lower().startswith("negligen") and _WORDS.legal_frame.search(text)):
         hits.append(_hit(m.group(0), f"Individual-fault language: '{m.group(0)}'."))
         return hits
     sanction = hr_match(text)
-    if sanction and (_SANCTION_TARGET.search(text) or any(name_like(w) for w in re.findall(r"[\w']+", text)[1:])):
+    if sanction and (_WORDS.sanction_target.search(text) or any(name_like(w) for w in re.findall(r"[\w']+", text)[1:])):
         hits.append(_hit(sanction, f"Recommends a sanction against an individual ('{sanction}')."))
         return hits
     structural = _structural(text, tuple(names)) or _tone(text, tuple(names))
     if structural:
         return [structural]
-    for m in _POSSESSIVE_FAULT.finditer(text):
+    for m in _WORDS.possessive_fault.finditer(text):
         words = m.group(1).split()
         if classify_phrase(words[-1], names) != "system" and words[-1].lower() not in {"process", "team"}:
             hits.append(_hit(m.group(0), f"Attributes the fault to a person: '{m.group(0)}'."))
             return hits
-    m = _FAULT_OF.search(text)
+    m = _WORDS.fault_of.search(text)
     if m and classify_phrase(m.group(1), names) == "person":
         hits.append(_hit(m.group(0), f"Attributes the incident to a person: '{m.group(0)}'."))
         return hits
@@ -172,14 +135,14 @@ def _tone(text: str, names: tuple[str, ...]) -> Hit | None:
         phrase, cls = subject_before(text, m.start(), names)
         if cls != "system" or mentions_person(phrase, names):
             return _hit(m.group(0), f"Judges a person's diligence: '{m.group(0)}'.")
-    n = _NOBODY_THOUGHT.search(text) or (_CHOSE_NOT.search(text) if mentions_person(text, names) else None)
+    n = _WORDS.nobody_thought.search(text) or (_WORDS.chose_not.search(text) if mentions_person(text, names) else None)
     if n:
         return _hit(n.group(0), f"Frames an omission as a person's choice or thoughtlessness: '{n.group(0)}'.")
     d = _DISCLAIMER.search(text)
     if d and mentions_person(text[d.end():], names):
         return _hit(d.group(0), "A 'not pointing fingers, but ...' disclaimer introduces blame of a person.")
     r = _RECURRENCE.search(text)
-    if r and _BAD_TURN.search(text) and mentions_person(text, names):
+    if r and _WORDS.bad_turn.search(text) and mentions_person(text, names):
         return _hit(r.group(0), f"'{r.group(0).strip(' ,')}' frames a bad outcome as a person's habit.")
     return None
 
@@ -204,7 +167,7 @@ def _structural(text: str, names: tuple[str, ...]) -> Hit | None:
         m = pat.search(text)
         if m and _is_person_match(m, names):
             return _hit(m.group(0), why)
-    if _OMISSION_CUE.search(text):
+    if _WORDS.omission_cue.search(text):
         agent = re.search(rf"\bby ({who})", text, re.IGNORECASE) or re.search(
             rf"(?:^|[,;.:]\s*|\b(?:and|then|but|tbh|so|one|that|because|after|when)\s+)({who})\s+(?:\w+ly\s+|has\s+|had\s+)?"
             rf"{_ACTION_VERB}\b",
@@ -227,45 +190,8 @@ def _is_person_match(m: re.Match[str], names: Collection[str]) -> bool:
 
 @lru_cache(maxsize=64)
 def _structures(who: str) -> list[tuple[re.Pattern[str], str]]:
-    return [
-        (re.compile(rf"\bit (?:was|is|has been|'s) (?:again |once again |always )?({who}) (?:who|that)\b", re.IGNORECASE),
-         "A cleft ('it was X who ...') singles out a person as the cause."),
-        (re.compile(rf"\b(?:it|this|that)(?: one)?(?: is|'s| was) (?:all )?on ({who})\b", re.IGNORECASE),
-         "'It's on X' assigns the incident to a person."),
-        (re.compile(rf"({who}) (?:is|was) the (?:one|person) (?:who|that)\b", re.IGNORECASE),
-         "A cleft ('X is the one who ...') singles out a person as the cause."),
-        (re.compile(rf"\b(?:caused by|the fault of|due to) ({who})(?!'s)\b", re.IGNORECASE),
-         "Attributes the cause to a person."),
-        (re.compile(rf"\b(?:comes|came|boils|boiled) down to ({who})", re.IGNORECASE),
-         "Reduces the cause to what a person did."),
-        (re.compile(rf"\b(?:because of|blame|thanks to) ({who})(?!'s)(?=[^.;]*\binstead of\b|[^.;]*\bwrong\b)", re.IGNORECASE),
-         "Attributes the bad outcome to a person."),
-        (re.compile(rf"\b(?:if only|had) ({who}) (?:had )?(?:\w+ed|looked|read|seen|done|run|taken|known)\b", re.IGNORECASE),
-         "A hindsight wish aimed at a person."),
-        (re.compile(rf"\bif ({who}) had (?:just |simply |only |actually |even |bothered to |ever )?(?:\w+ed|looked|read|seen|"
-                    r"done|run|taken|known|paid|kept|thought|written|gone|spent)\b", re.IGNORECASE),
-         "A hindsight wish aimed at a person."),
-        (re.compile(rf"\bit (?:was|is|'s|has been) (?:\w+ )?({who})'s\b(?! turn\b)", re.IGNORECASE),
-         "A cleft ('it was X's change') singles out a person's work as the cause."),
-        (re.compile(r"\bit(?: was| is|'s| has been) (?:his|her) (?:[\w-]+ )?(?:config|change|commit|branch|pr|script|code|"
-                    r"deploy|push|edit|migration|notebook|fault|call)\b", re.IGNORECASE),
-         "A cleft ('it's his config') singles out a person's work as the cause."),
-        (re.compile(r"\b(?:thanks to|because of|due to|blame)\s+(?:[\w-]+(?: [\w-]+){0,3}?)\s+(?:forgetting|neglecting|ignoring|"
-                    r"skipping|not bothering|failing to|messing up|sitting on)\b", re.IGNORECASE),
-         "Attributes the bad outcome to someone's omission."),
-        (re.compile(rf"\b(?:another|one) (?:one )?of ({who})'s\b", re.IGNORECASE),
-         "'Another one of X's ...' frames the cause as a person's habit."),
-        (re.compile(rf"\b(?:is|was)\s+(?:ultimately|squarely|entirely|totally|all|really|solely|100%)\s+on\s+({who})",
-                    re.IGNORECASE), "'It is on X' assigns the incident to a person."),
-        (re.compile(r"^\W*who (?:the hell |on earth )?(?:\w+ed|thought|signed off|ran|wrote|set|let|put)\b[^?]*\?[?!]", re.IGNORECASE),
-         "A rhetorical 'who did this?' question looks for a culprit."),
-        # Praise plus an irony marker (eye-roll, facepalm, "/s") is sarcasm aimed at the person praised.
-        (re.compile(rf"\b(?:great|nice|good|amazing|fantastic|brilliant) (?:job|work|call|one),? ({who})\b(?=.*(?:🙄|🤦|/s\b|😒))",
-                    re.IGNORECASE), "Sarcastic praise singles out a person."),
-        (re.compile(r"\bowes? (?:[\w-]+ ){0,4}an? apology\b", re.IGNORECASE), "Demands an apology from a person."),
-        (re.compile(r"\bgoes (?:in|on|into) (?:his|her|their) (?:personnel |performance )?(?:file|record)\b", re.IGNORECASE),
-         "A personnel-file remark aimed at a person."),
-    ]
+    """The person-as-cause structures (agent/vocabulary/blame_structures.yaml) aimed at `who`."""
+    return [(t.fill(who=who), t.why) for t in templates("blame_structures")]
 
 
 def _hit(match: str, message: str) -> Hit:

@@ -25,6 +25,9 @@ from agent.validators.base import Hit
 from agent.validators.learned import combine
 from agent.validators.rules._prose import prose_rule
 from agent.validators.sentence import prepare
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("counterfactual")
 
 RULE_ID = "no-counterfactual"
 SUGGESTION = (
@@ -32,30 +35,6 @@ SUGGESTION = (
     "(e.g. 'the drift alert went to a retired rotation' instead of 'we should have caught the drift')."
 )
 
-_MODAL_PERFECT = re.compile(
-    r"\b(should|ought to|would|could|might)(?: not| never)?(?: \w+ly| really| just| all| even| never| not)? have"
-    r"(?! to\b)(?: \w+ly| just| all| really)?(?: been)?(?: \w+ly)? ([\w-]+)",
-    re.IGNORECASE,
-)
-# Verbs of prevention, detection or benefit: "could/would have <these>" imagines a better past.
-_OUTCOME = re.compile(
-    r"(?:prevent|avoid|catch|caught|stop|detect|spot|notic|flag|sav|test|foresee|foreseen|predict|block|"
-    r"mitigat|contain|reduc|shorten|minimi[sz]|warn|fix|escalat|known|turn|help|mattered|spared|check|verif|"
-    r"review|shown up|surfac|limit|kept|fine|ok|okay|non-event|able|worth|made|told|given|meant|let|allow|enabl|"
-    r"bought|cut|point|reveal|expos|highlight|halt|paus|abort|rolled|revert|interven|kill|cancel|gated|alert)\w*",
-    re.IGNORECASE,
-)
-# An explicit unreal condition ("if we had ...", "had the flag defaulted ...") marks would/could/might.
-_CONDITION = re.compile(r"\bif\b[^.;]*\b(?:had|were)\b|(?:^|[.;:,•]\s*)had (?:\w+ ){1,4}?(?:\w+ed|been|known|seen|run)\b|"
-                        r"\bif only\b|\bhad (?:the|we|they|it|this|that|our) (?:[\w-]+ ){0,2}?(?:been|\w+ed)\b|"
-                        r"\bwith (?:a|an|the|proper|better|one)\b", re.IGNORECASE)
-# "could have just/simply/easily X": the easy alternative is a counterfactual whatever the verb.
-_EASY = re.compile(r"\b(?:just|simply|easily)\b", re.IGNORECASE)
-_EPISTEMIC_STATUS = re.compile(r"\bas of\b|\bby now\b|\bat this (?:point|time)\b|\bfor (?:all|most) (?:affected )?\w+\b",
-                               re.IGNORECASE)
-_WARNING = re.compile(r"\b(?:avoid|beware|resist|guard against|careful|free of|no|without|not)\b[^.;]{0,30}"
-                      r"\b(?:hindsight|counterfactual)|\bhindsight bias\b|\bhindsight note\b|"
-                      r"\bobvious\b[^.;]*\bnow\b[^.;]*\bat the time\b", re.IGNORECASE)
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\ball (?:it|that|we|this) (?:needed|took|would have taken|needs|takes|would take|required) (?:was|is)\b",
@@ -110,19 +89,18 @@ _ELLIPTICAL: list[re.Pattern[str]] = [
     re.compile(r"\bif\b[^.;]{0,60}\bhad (?:just|only|simply|even|actually) \w+", re.IGNORECASE),
     re.compile(r"\bwould(?: not| never)? be\b[^.;]*\bif\b[^.;]*\bhad (?:been |\w+ed|\w+en)\b", re.IGNORECASE),
 ]
-_NEGATED_OBVIOUS = re.compile(r"\b(?:not|non-|no|wasn't|isn't|n't)\s*(?:\w+\s)?obvious", re.IGNORECASE)
 
 
 def _modal_perfect(text: str) -> re.Match[str] | None:
-    for m in _MODAL_PERFECT.finditer(text):
+    for m in _WORDS.modal_perfect.finditer(text):
         modal, verb = m.group(1).lower(), m.group(2)
         if modal in {"should", "ought to"}:
-            if modal == "should" and _EPISTEMIC_STATUS.search(text[m.end():]):
+            if modal == "should" and _WORDS.epistemic_status.search(text[m.end():]):
                 continue  # "should have been resolved as of 13:04" reports a status, not a wish
             return m
         # would/could/might have: an inference about what happened ("affected jobs would have failed",
         # "the spike could have come from ...") unless it imagines prevention or rests on an unreal condition.
-        if _OUTCOME.fullmatch(verb) or _CONDITION.search(text) or _EASY.search(m.group(0)):
+        if _WORDS.outcome.fullmatch(verb) or _WORDS.condition.search(text) or _WORDS.easy.search(m.group(0)):
             return m
     return None
 
@@ -134,7 +112,7 @@ def detect(text: str, section: str = "analysis", names: Collection[str] = ()) ->
 
 def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     text = prepare(text)
-    if _WARNING.search(text):
+    if _WORDS.warning.search(text):
         return []
     mp = _modal_perfect(text)
     if mp:
@@ -151,7 +129,7 @@ def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
         m = pat.search(text)
         if not m:
             continue
-        if "obvious" in m.group(0).lower() and _NEGATED_OBVIOUS.search(text):
+        if "obvious" in m.group(0).lower() and _WORDS.negated_obvious.search(text):
             continue
         return [
             Hit(

@@ -11,6 +11,9 @@ import re
 
 from agent.model import ValidationFinding
 from agent.validators.base import Context, Rule, finding
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("production_code")
 
 RULE_ID = "no-production-code"
 _IMPL_LANGS = {"python", "py", "python3", "go", "golang", "java", "rust", "rs", "js", "javascript", "ts",
@@ -18,18 +21,6 @@ _IMPL_LANGS = {"python", "py", "python3", "go", "golang", "java", "rust", "rs", 
                "dockerfile", "terraform", "hcl", "jsx", "tsx"}
 _SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh", "shell-session"}
 _SQL_LANGS = {"sql", "postgresql", "postgres", "mysql", "sqlite", "bigquery"}
-_SNIFF_IMPL = re.compile(r"^\s*(?:def \w+\(|class \w+[:(]|import \w+|from \w+ import|func \w+\(|package \w+|"
-                         r"public (?:static )?(?:class|void)|fn \w+\(|#include)", re.MULTILINE)
-_MUTATING_SHELL = re.compile(
-    r"\bkubectl\s+(?:apply|delete|edit|scale|patch|replace|create|drain|cordon|set|annotate|label|rollout\s+(?:restart|undo))\b|"
-    r"(?:^|[;&|]\s*|\s)(?:sudo\s+)?(?:rm|mv|dd|mkfs|chmod|chown|truncate)\s|\bgit\s+(?:push|commit|reset|rebase|merge|tag)\b|"
-    r"\bhelm\s+(?:install|upgrade|rollback|uninstall|delete)\b|\bterraform\s+(?:apply|destroy|import)\b|"
-    r"\bdocker\s+(?:rm|rmi|kill|stop|push)\b|\bcurl\b[^\n]*-X\s*(?:POST|PUT|PATCH|DELETE)\b|\bsed\s+-i\b|"
-    r"\bsystemctl\s+(?:restart|stop|start|disable)\b|\baws\s+\S+\s+(?:delete|put|create|update)-",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MUTATING_SQL = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|DROP\s+(?:TABLE|INDEX|DATABASE)|"
-                           r"ALTER\s+TABLE|TRUNCATE|CREATE\s+(?:TABLE|INDEX)|GRANT|REVOKE)\b", re.IGNORECASE)
 
 
 def check(ctx: Context) -> list[ValidationFinding]:
@@ -38,20 +29,20 @@ def check(ctx: Context) -> list[ValidationFinding]:
         sec = ctx.doc.section_at(b.start).title
         lang = b.lang
         first = b.body.strip().splitlines()[0] if b.body.strip() else ""
-        if lang in _IMPL_LANGS or (not lang and _SNIFF_IMPL.search(b.body)):
+        if lang in _IMPL_LANGS or (not lang and _WORDS.sniff_impl.search(b.body)):
             out.append(finding(RULE_ID, "error", f"Code block in `{lang or 'unlabelled'}` looks like an implementation, "
                                "not a diagnostic query.", line=b.start, section=sec, text=first,
                                suggestion="Describe the change in prose in an action item; keep only read-only "
                                           "diagnostic queries (SQL, PromQL, LogQL) or example rules."))
         elif lang in _SHELL_LANGS or not lang:
-            m = _MUTATING_SHELL.search(b.body)
+            m = _WORDS.mutating_shell.search(b.body)
             if m:
                 out.append(finding(RULE_ID, "error", f"Shell block mutates state (`{m.group(0).strip()}`).",
                                    line=b.start, section=sec, text=first,
                                    suggestion="Keep read-only commands (get, describe, logs, grep); describe "
                                               "remediation steps in the runbook action instead."))
         if lang in _SQL_LANGS or (not lang and re.search(r"\bSELECT\b", b.body)):
-            m = _MUTATING_SQL.search(b.body)
+            m = _WORDS.mutating_sql.search(b.body)
             if m:
                 out.append(finding(RULE_ID, "error", f"SQL block mutates data (`{m.group(0)}`).", line=b.start,
                                    section=sec, text=first, suggestion="Only read-only diagnostic SELECTs belong here."))

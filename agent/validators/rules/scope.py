@@ -25,6 +25,9 @@ from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import DISMISSAL, LEGAL_CONCEPT, LEGAL_VERDICT, PERSONNEL_ACTION, REGULATOR
 from agent.validators.sentence import name_like, prepare
 from agent.validators.subjects import PERSON_NOUNS
+from agent.vocabulary import templates, vocabulary
+
+_WORDS = vocabulary("scope")
 
 RULE_ID = "scope"
 LEGAL_SUGGESTION = (
@@ -36,77 +39,10 @@ HR_SUGGESTION = (
     "change (process, control, tooling) instead."
 )
 
-_LAW = (
-    r"(?:GDPR|CCPA|CPRA|HIPAA|COPPA|FERPA|PCI[- ]DSS|SOX|SOC ?2|ISO(?:/IEC)? ?\d{4,5}|(?:EU )?AI Act|"
-    r"Article \d+|\blaws?\b|regulations?|statutes?|contracts?|contractual|SLA|terms of service|copyright|"
-    r"(?:data processing |licen[cs]e |service |vendor )?agreements?|DPA|licen[cs]es?|"
-    r"[A-Z][\w-]+(?: [A-Z][\w-]+)* Act\b|DMA|DSA|ToS|TOS|MSA|EULA|LGPD|PIPEDA|PIPL|export[- ]control\w*|ECOA|FCRA|ADA|GLBA|BIPA|TCPA|DMCA|CFAA|HITECH|NIS ?2|DORA|PSD2|MiFID(?: II)?|"
-    r"CAN-SPAM|Equal Credit Opportunity|Fair Housing|fair[- ]lending|anti-discrimination law)"
-)
-_DEFERRAL = re.compile(
-    r"\bwhether\b|\bdetermin\w+|\b(?:for|to|with) (?:the )?(?:legal|privacy|compliance)\b|\bescalat\w+ to\b|"
-    r"\bnot interpret\b|\bno legal determination\b|\bmapping only\b|\bmaps? to\b|\bcorresponds? to\b|\bout of scope\b|"
-    r"\bassess\w*\b|\bwill decide\b|\bopen item\b",
-    re.IGNORECASE,
-)
 _LEGAL: list[re.Pattern[str]] = [
-    re.compile(r"\b(?:liable|liability|liabilities)\b", re.IGNORECASE),
-    re.compile(rf"\b(?:violat\w*|breach\w*|contraven\w*|infring\w*|non-?complian\w*)\b[^.;]{{0,60}}{_LAW}", re.IGNORECASE),
-    re.compile(rf"{_LAW}[^.;]{{0,40}}\b(?:violat\w*|breach\w*)\b", re.IGNORECASE),
-    re.compile(rf"\b(?:compliant|certified|conform\w*)\b[^.;]{{0,30}}\b(?:with|to|under)\b[^.;]{{0,10}}{_LAW}", re.IGNORECASE),
-    re.compile(r"\b(?:unlawful|illegal|fair use|defamat\w+|lawsuits?|legally|legal issue|legal exposure|"
-               r"illegal discrimination)\b", re.IGNORECASE),
-    re.compile(r"\b(?:claim|liable for|pay|owe \w+)\s+(?:\w+\s)?damages\b|\bowe (?:them|\w+) (?:\w+ )?credits\b", re.IGNORECASE),
-    re.compile(r"\blegal (?:obligation|requirement|duty|duties)\w*", re.IGNORECASE),
-    re.compile(r"\b(?:required|obligated|obliged)\s+to\s+(?:notify|report|disclose|inform)\b", re.IGNORECASE),
-    re.compile(r"\b(?:not )?(?:a )?reportable\b|\bregulators? need not\b", re.IGNORECASE),
-    re.compile(rf"\bunder (?:the )?{_LAW}", re.IGNORECASE),
-    # A law as the agent of an obligation or prohibition: the writer is interpreting the law.
-    re.compile(rf"\b(?:broke|breaks|broken|breaking)\b[^.;]{{0,30}}{_LAW}", re.IGNORECASE),
-    re.compile(rf"{_LAW}\s+(?:\w+\s+)?(?:shields?|protects?|indemnif\w+|required|requires|mandate[sd]?|prohibit(?:s|ed)?|forb(?:ids|ade)|"
-               r"permit(?:s|ted)?|allow(?:s|ed)?|obliges|obliged)\b", re.IGNORECASE),
-    # Compliance or certification status claimed as a fact.
-    re.compile(rf"{_LAW}[^.;]{{0,12}}\b(?:compliant|certified|conformant|approved)\b", re.IGNORECASE),
-    re.compile(rf"\bmee?ts? (?:all )?(?:the )?(?:[\w-]+ ){{0,3}}requirements? (?:of|under|in) {_LAW}", re.IGNORECASE),
-    # Legal concepts decided in the sentence.
-    re.compile(r"\b(?:is|are|was|were|be|been|remain\w*)\s+(?:not\s+|perfectly\s+|fully\s+)?(?:legal|lawful|permissible)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(?:no|a|any) right to (?:erasure|access|rectification|object|be forgotten|an explanation|compensation)\b|"
-               r"\b(?:is|are|is not|are not|isn't|aren't)\s+(?:\w+\s+)?personal data\b|\bduty to (?:notify|report|disclose|warn)\b|"
-               r"\b(?:shielded|protected|covered|indemnified) by (?:our |the )?(?:ToS|terms|contract|EULA|disclaimer|indemnit\w+)\b|"
-               r"\bnegligen\w+ under\b|\b(?:sue|sued|suing)\b|\bcaps? damages\b|\bexport[- ]control violation\b|"
-               r"\b(?:remain|are|is|stay|stays)\s+(?:fully\s+|still\s+)?compliant\b|"
-               r"\bconstitutes? (?:gross )?(?:negligence|a breach|fraud|discrimination)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(?:no|an?|any) (?:legal )?obligation to (?:tell|notify|inform|disclose|report|warn)\b|\bout of compliance\b|"
-               r"\bwaiv\w+ (?:any |all |their |its |our )?(?:claims?|rights?)\b|\bcertified for (?:PHI|PII|PCI|FedRAMP|HIPAA|[\w-]+ workloads)\b",
-               re.IGNORECASE),
-    # A general legal concept asserted (duty of care, binding obligation, copyright attaches, in breach).
-    re.compile(rf"\b{LEGAL_CONCEPT}", re.IGNORECASE),
-    # A regulator's requirements declared met or violated ("meets FDA requirements", "violates FTC rules").
-    re.compile(rf"\b{LEGAL_VERDICT}\b[^.;]{{0,40}}\b{REGULATOR}\b|\b{REGULATOR}\b[^.;]{{0,20}}\b(?:requirements?|rules?|"
-               r"regulations?|guidance|approval|clearance)\b[^.;]{0,20}\b(?:met|satisfied|violated|breached|apply|do not apply)\b",
-               re.IGNORECASE),
+    t.fill(law=_WORDS.law.pattern, legal_concept=LEGAL_CONCEPT, legal_verdict=LEGAL_VERDICT, regulator=REGULATOR)
+    for t in templates("legal_claims")
 ]
-_HR_STRONG = re.compile(
-    r"\bdisciplin\w+|\bwritten warning\b|\bperformance improvement plan\b|\breprimand\w*|"
-    r"\bdemot\w+|\bprobation\b|\bdock\w* (?:[\w'’]+ ){1,2}(?:bonus|pay)\b|\b(?:good|right|poor) fit for the (?:team|role)\b|"
-    r"\bterminat\w+ (?:the |their |his |her )?(?:contractor|employee|engineer)\w*['’]?s? (?:engagement|contract|employment)\b|"
-    r"\b(?:should|must) be (?:fired|let go|dismissed|terminated)\b|\breported to HR\b|"
-    r"\b(?:removed|taken off|banned) from (?:the )?(?:project|team|rotation|on-call)\b|"
-    r"\bgoes (?:in|on|into) (?:his|her|their) (?:personnel |performance )?(?:file|record)\b|\btermination of\b|"
-    r"\blet (?:him|her|them) go\b|\bget HR\b|\bHR advice\b|\bdocument\w* (?:\w+'s|his|her|their) mistakes\b|"
-    r"\brevok\w* (?:\w+'s|his|her|their) (?:\w+ )?(?:rights|access|privileges) as (?:a )?(?:consequence|punishment)\b",
-    re.IGNORECASE,
-)
-# "PIP" only as the upper-case abbreviation standing alone: products, channels and packages are
-# called pip ("#pip-launches", "pip install", "Pip, the tutor").
-_HR_ABBREVIATION = re.compile(r"(?<![\w#@/.-])PIP(?![\w-])")
-_HR_NEEDS_PERSON = re.compile(
-    r"\bperformance reviews?\b(?! dashboard)|\bbonus(?:es)?\b|"
-    r"\b(?:be|been|get|getting|got) (?:fired|terminated|dismissed|let go)\b|\bfire (?:him|her|them|the \w+)\b",
-    re.IGNORECASE,
-)
 _PERSONISH = re.compile(
     r"\b(?:" + "|".join(sorted(PERSON_NOUNS)) + r")(?:['’]s)?\b|@\w+|\bwhoever\b", re.IGNORECASE
 )
@@ -117,16 +53,12 @@ _PERSONNEL = re.compile(PERSONNEL_ACTION, re.IGNORECASE)
 _DISMISS_OBJECT = re.compile(
     rf"\b{DISMISSAL}\s+(?:him|her|them|(?-i:[A-Z][a-z]+\b)|the\s+(?:[\w-]+\s+)?(?:"
     + "|".join(sorted(PERSON_NOUNS)) + r")\b)", re.IGNORECASE)
-_PERSON_TARGET = re.compile(r"\b(?:him|her|them|his|their)\b|@\w+|\b\w+['’]s\b", re.IGNORECASE)
-# Statements about the process itself ("this review is not the venue for performance feedback").
-_HR_META = re.compile(r"\b(?:not|never|no|nor)\b[^.;]{0,40}\b(?:venue|place|forum|used (?:for|as|in)|input to|"
-                      r"feed into|basis for|part of)\b|\bblameless\b", re.IGNORECASE)
 
 
 def _names_a_person(text: str) -> bool:
     if _PERSONISH.search(text):
         return True
-    for m in _PERSON_TARGET.finditer(text):
+    for m in _WORDS.person_target.finditer(text):
         w = m.group(0)
         if not w.lower().endswith(("'s", "’s")) or name_like(w) or w[:-2].lower() in PERSON_NOUNS:
             return True
@@ -135,15 +67,15 @@ def _names_a_person(text: str) -> bool:
 
 def hr_match(text: str) -> str | None:
     """The HR/personnel phrase in `text`, if any (shared with no-blame: a sanction aimed at a person)."""
-    m = _HR_STRONG.search(text) or _HR_ABBREVIATION.search(text)
+    m = _WORDS.hr_strong.search(text) or _WORDS.hr_abbreviation.search(text)
     if m is not None:
         return m.group(0)
-    if _HR_META.search(text):
+    if _WORDS.hr_meta.search(text):
         return None
     m2 = _DISMISS_OBJECT.search(text)
     if m2 and not looks_system_object(m2.group(0)):
         return m2.group(0)
-    m2 = _HR_NEEDS_PERSON.search(text) or _PERSONNEL.search(text)
+    m2 = _WORDS.hr_needs_person.search(text) or _PERSONNEL.search(text)
     if m2 and _names_a_person(text):
         return m2.group(0)
     return None
@@ -167,7 +99,7 @@ def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     hr = hr_match(text)
     if hr is not None:
         return [Hit(RULE_ID, hr, f"HR/personnel advice is out of scope ('{hr}').", HR_SUGGESTION)]
-    if _DEFERRAL.search(text):
+    if _WORDS.deferral.search(text):
         return []
     for pat in _LEGAL:
         lm = pat.search(text)

@@ -23,6 +23,9 @@ from agent.validators.learned import combine
 from agent.validators.rules._prose import prose_rule
 from agent.validators.lexicon import ABSENCE_CLAIM, ABSOLUTE_MANNER
 from agent.validators.sentence import prepare
+from agent.vocabulary import vocabulary
+
+_WORDS = vocabulary("stochasticity")
 
 RULE_ID = "stochasticity"
 SUGGESTION = (
@@ -30,17 +33,6 @@ SUGGESTION = (
     "and mark untested generalisations as *hypotheses* or [ASSUMPTION]."
 )
 
-_MODEL = re.compile(
-    r"\b(?:model|models|llm|llms|checkpoint|assistant|chatbot|agent|agents|classifier|reranker model|"
-    r"judge(?: model)?|reward model|summari[sz]er(?: model)?|guardrail(?: model)?|system prompt|prompt|"
-    r"gpt-?[\w.-]*|claude[\w.-]*|llama[\w.-]*|mistral[\w.-]*|mixtral[\w.-]*|gemini[\w.-]*|qwen[\w.-]*|"
-    r"fine-tuned \w+|detector|filter|guard|reranker|retriever|rag(?: pipeline| system| stack)?|(?:learned|trained|rl|sampling) policy|student model|"
-    r"distilled \w+|copilot|bot|extractor|recommender|ranker|robots?(?!\.)|autopilot|policy head|vision system|(?:planner|planning|driving|grasp|control) policy|"
-    r"tagger|captioner|moderator model|transcriber)\b"
-    # "model registry", "model server": infrastructure named after the model is deterministic.
-    r"(?! (?:registry|server|endpoint|config|version|file|artifact|card|id|cache|store|gateway|router|name)s?\b)",
-    re.IGNORECASE,
-)
 _ABSOLUTE = re.compile(
     r"(?<![\w-])(?:always|never|reliably|consistently|invariably|deterministically|unfailingly)(?![\w-])|"
     r"\bguarantee[sd]?\b|\bwill no longer\b|\bno longer (?:produces?|leaks?|hallucinates?)\b|"
@@ -68,28 +60,6 @@ _ABSOLUTE = re.compile(
     re.IGNORECASE,
 )
 _ABSENCE = re.compile(ABSENCE_CLAIM, re.IGNORECASE)
-_PRONOUN_SUBJECT = re.compile(r"\b(?:it|its|they|their)\b", re.IGNORECASE)  # refers back to the model named before
-# "was never measured/tested": people did (not) do something to the model; not a claim about its behaviour.
-_PASSIVE_AFTER = re.compile(r"^\s*(?:been\s+)?(?:measured|tested|evaluated|checked|trained|validated|benchmarked|"
-                            r"deployed|shown|given|exposed|audited|reviewed|run|updated|retrained|monitored)\b", re.IGNORECASE)
-_EVERY_TIME = re.compile(r"\bevery (?:time|single time)\b|\bwhenever\b", re.IGNORECASE)
-_HEDGE = re.compile(
-    r"\bin this (?:run|eval|replay|session|sample)\b|\b\d[\d,]* of \d[\d,]*\b|\bsampled\b|\breplay\w*\b|"
-    r"\(n ?= ?\d|\bnot guaranteed\b|\bcannot claim\b|\bcan't claim\b|\bmay\b|\bmight\b|\btended to\b|"
-    r"\[ASSUMPTION\]|\[DATA GAP\]|\bhypothes\w+|\bnot (?:yet )?established\b|\bso far\b|\bin our tests\b|"
-    r"\bin the \d+ runs\b|\bwe observed\b",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(r"\b(?:not|n't|no)\s+(?:\w+\s+)?$", re.IGNORECASE)
-# Verbs where the model is the recipient of a deterministic system action.
-_RECEIVING = re.compile(
-    r"^\s*(?:received|receives|saw|sees|got|gets|had access|has access|was (?:given|shown|sent|called|"
-    r"loaded|served|deployed|invoked)|were (?:given|shown|sent|called))\b",
-    re.IGNORECASE,
-)
-_MODAL_BEFORE = re.compile(r"\b(?:would|could|should|might)\s+$", re.IGNORECASE)  # "would never have shipped"
-_CLAUSE = re.compile(r"[;:]|\bbecause\b|\bwhile\b|\bwhereas\b|\bbut\b|\band\b|\bso\b|\bversus\b", re.IGNORECASE)
-_ELIDED = re.compile(r"\s*(?:\w+ly\s*)?")  # "the agent has been fixed and [it] will now ..."
 
 
 def _italic_sentence(text: str) -> bool:
@@ -104,26 +74,26 @@ def detect(text: str, section: str = "analysis", names: Collection[str] = ()) ->
 
 def detect_rules(text: str, section: str = "analysis") -> list[Hit]:
     text = prepare(text)
-    if _HEDGE.search(text) or _italic_sentence(text):
+    if _WORDS.hedge.search(text) or _italic_sentence(text):
         return []
     for a in _ABSOLUTE.finditer(text):
-        if _NEGATED.search(text[: a.start()]):
+        if _WORDS.negated.search(text[: a.start()]):
             continue
-        if _RECEIVING.match(text[a.end():]) or _MODAL_BEFORE.search(text[: a.start()]) or _PASSIVE_AFTER.match(text[a.end():]):
+        if _WORDS.receiving.match(text[a.end():]) or _WORDS.modal_before.search(text[: a.start()]) or _WORDS.passive_after.match(text[a.end():]):
             continue
         clause_start = 0
-        for c in _CLAUSE.finditer(text[: a.start()]):
+        for c in _WORDS.clause.finditer(text[: a.start()]):
             clause_start = c.end()
         clause = text[clause_start: a.start()]
-        if _MODEL.search(clause) or (a.group(0).lower() == "100% of" and _MODEL.search(text)) or (
-            (_PRONOUN_SUBJECT.search(clause) or _ELIDED.fullmatch(clause)) and _MODEL.search(text[:clause_start])
+        if _WORDS.model.search(clause) or (a.group(0).lower() == "100% of" and _WORDS.model.search(text)) or (
+            (_WORDS.pronoun_subject.search(clause) or _WORDS.elided.fullmatch(clause)) and _WORDS.model.search(text[:clause_start])
         ):
             return [_hit(a.group(0))]
     ab = _ABSENCE.search(text)
-    if ab and _MODEL.search(text):
+    if ab and _WORDS.model.search(text):
         return [_hit(ab.group(0))]
-    if _EVERY_TIME.search(text) and _MODEL.search(text):
-        return [_hit(_EVERY_TIME.search(text).group(0))]  # type: ignore[union-attr]
+    if _WORDS.every_time.search(text) and _WORDS.model.search(text):
+        return [_hit(_WORDS.every_time.search(text).group(0))]  # type: ignore[union-attr]
     return []
 
 
