@@ -42,7 +42,9 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
 
 
 # A warning-level notification pages nobody; an alert that does, or a page, is how on-call hears.
-_LOW_SEVERITY = re.compile(r"severity (?:warning|warn|info|low|minor|none)\b|- '(?:warning|info)'|\((?:warning|info)\)", re.I)
+# A quoted chat line shows a code span as "… warning …" (timeline.snippet keeps quotes verbatim).
+_LOW_SEVERITY = re.compile(r"severity (?:warning|warn|info|low|minor|none)\b|- '(?:warning|info)'|- … (?:warning|info) …"
+                           r"|\((?:warning|info)\)", re.I)
 # A relayed user report is the organisation detecting when it escalates or speaks for several
 # reports; one customer's anecdote in a support channel usually waits ("probably a phrasing thing").
 _CHANNEL = re.compile(r"#[\w.-]+")
