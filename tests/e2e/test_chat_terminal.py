@@ -58,8 +58,9 @@ def _say(child: pexpect.spawn, text: str, expect: str | None = None) -> None:
         child.expect_exact(expect)
 
 
-def _review(child: pexpect.spawn) -> None:
-    """The script: remarks at the gates where people make them, then ok through to closing."""
+def _review(child: pexpect.spawn) -> str:
+    """The script: remarks at the gates where people make them, then ok through to closing; returns
+    the id the adopted candidate action got (it follows however many actions the draft has)."""
     child.expect_exact("Stage 1/7")
     for remark, reply in REMARKS_AT_SCOPE:
         _say(child, remark, reply)
@@ -77,9 +78,12 @@ def _review(child: pexpect.spawn) -> None:
     _say(child, "what does the load test cost to run per release?", "Kept as open question 2")
     _say(child, "owner AI-001 Priya", "Owners are roles")
     _say(child, "due AI-001 2020-01-01", "must be after the postmortem date")
-    _say(child, "adopt C1", "C1 adopted as AI-004")
-    _say(child, "verify AI-004 20 of 20 load-test runs at peak batch pass", "AI-004 verify set")
+    _say(child, "adopt C1")
+    child.expect(r"C1 adopted as (AI-\d{3})")
+    adopted = child.match.group(1).decode() if isinstance(child.match.group(1), bytes) else child.match.group(1)
+    _say(child, f"verify {adopted} 20 of 20 load-test runs at peak batch pass", f"{adopted} verify set")
     _say(child, "ok", "Session closed")
+    return adopted
 
 
 def _after_close(child: pexpect.spawn) -> str:
@@ -91,7 +95,7 @@ def _after_close(child: pexpect.spawn) -> str:
     return child.logfile_read.getvalue()
 
 
-def _check_outputs(folder: Path) -> dict[str, Any]:
+def _check_outputs(folder: Path, adopted: str) -> dict[str, Any]:
     names = {p.name for p in folder.iterdir()}
     assert {"postmortem.md", "postmortem.json", "actions.csv", "actions.json", "follow-up-review.ics"} <= names
     md = (folder / "postmortem.md").read_text(encoding="utf-8")
@@ -101,7 +105,7 @@ def _check_outputs(folder: Path) -> dict[str, Any]:
     ics = (folder / "follow-up-review.ics").read_text(encoding="utf-8")
     assert ics.startswith("BEGIN:VCALENDAR") and "DTSTART;VALUE=DATE:" in ics
     csv_text = (folder / "actions.csv").read_text(encoding="utf-8")
-    assert csv_text.splitlines()[0].startswith("Summary,Description") and "AI-004" in csv_text
+    assert csv_text.splitlines()[0].startswith("Summary,Description") and adopted in csv_text
     data = json.loads((folder / "postmortem.json").read_text(encoding="utf-8"))
     assert data["review_discussion"]["notes"][0]["id"] == "note:chat:1"
     for item in data["action_items"]:
@@ -113,9 +117,9 @@ def test_offline_review_in_a_terminal(tmp_path: Path) -> None:
     out = tmp_path / "out"
     child = _spawn([str(DUMP), "--workdir", str(tmp_path / "wd"), "--llm", "offline", "-o", str(out)], _base_env())
     child.expect_exact("engine offline")
-    _review(child)
+    adopted = _review(child)
     _after_close(child)
-    _check_outputs(out)
+    _check_outputs(out, adopted)
 
 
 def _stub(mode: str) -> Iterator[Any]:
@@ -148,10 +152,10 @@ def test_review_against_the_stub(tmp_path: Path, mode: str) -> None:
                         POSTMORTEM_LLM_MAX_RETRIES="0", POSTMORTEM_LLM_TIMEOUT="10")
         child = _spawn([str(DUMP), "--workdir", str(tmp_path / "wd"), "--llm", "openai", "-o", str(out)], env)
         child.expect_exact("model stub-model")
-        _review(child)
+        adopted = _review(child)
         screen = _after_close(child)
         chats = [b for b in fake.bodies() if not b.get("tools") and not b.get("response_format")]
-    data = _check_outputs(out)
+    data = _check_outputs(out, adopted)
     assert chats, "free-form remarks reach the model"
     for body in chats:
         system = " ".join(m["content"] for m in body["messages"] if m["role"] == "system")
