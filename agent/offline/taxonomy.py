@@ -75,7 +75,8 @@ TAXONOMY: tuple[Mode, ...] = (
          _p(r"reranker (?:fallback|timeout|disabled|unavailable)|fall(?:ing)? back to bm25")),
     Mode("agentic.runaway_loop", "Agent runaway loop",
          _p(r"runaway|infinite loop|max(?:imum)? (?:iterations|steps)|step limit|recursion limit|same tool call|tool call loop|loop detected|\d{3,} (?:tool )?calls|token (?:budget )?burn|budget burn|"
-            r"repeat\w* (?:the same|\w+ with the same)|\blooping\b")),  # not "crashlooping" (a pod restart loop)
+            r"repeat\w* (?:the same|\w+ with the same)|(?<!crash )(?<!crash-)\blooping\b")),
+    # "looping" alone, never a pod's "crashlooping" / "crash looping" (a restart loop, not an agent).
     Mode("agentic.destructive_tool_call", "Destructive / irreversible tool call",
          _p(r"destructive|irreversibl\w*|drop table|deleted? (?:\d+ )?(?:rows|records|files|tickets|accounts)|rm -rf|truncate table|wiped")),
     Mode("agentic.argument_hallucination", "Tool argument hallucination",

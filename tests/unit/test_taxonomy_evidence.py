@@ -41,3 +41,9 @@ def test_mode_with_a_system_record_is_reported_and_cites_it(tmp_path: Path) -> N
     cls = _classify(tmp_path, ev)
     assert "serving.oom" in cls.modes
     assert "log:30" in cls.evidence["serving.oom"]
+
+
+def test_a_pod_crash_loop_is_not_an_agent_loop() -> None:
+    pattern = taxonomy.MODES["agentic.runaway_loop"].pattern
+    assert not pattern.search("pods crash looping since 23:10") and not pattern.search("crash-looping pod")
+    assert pattern.search("the agent kept looping on the same tool")
