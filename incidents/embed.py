@@ -65,7 +65,9 @@ class MiniLM:
         hd = d // self.heads
         split = lambda y: y.reshape(b, t, self.heads, hd).transpose(0, 2, 1, 3)  # noqa: E731
         q, k, v = (split(self._lin(x, f"{p}.self.{n}")) for n in ("query", "key", "value"))
-        att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd)  # a Python float keeps float32 (NEP 50) + (1.0 - mask[:, None, None, :]) * -1e9
+        # Padding keys get -1e9 so a text's vector does not depend on the batch it was padded in.
+        # math.sqrt gives a Python float, which keeps the array float32 (NEP 50).
+        att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd) + (1.0 - mask[:, None, None, :]) * -1e9
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
         ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
