@@ -23,6 +23,11 @@ from incidents.models import Embedding, Incident
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's sentence-transformers max_seq_length
+# Long texts are embedded as 150-word chunks (about 200 tokens, under MAX_TOKENS) and compared by
+# the best chunk pair: one vector of the first 256 tokens ignores most of a long postmortem. On the
+# public corpus' tuning half this beat title+summary and title+summary+details (benchmarks/similar.py).
+CHUNK_WORDS = 150
+VECTORS_KEY = f"{MODEL_NAME}/chunks{CHUNK_WORDS}"  # incident_embeddings.model: how the rows were made
 BATCH = 16
 _reason = ""
 
@@ -65,7 +70,9 @@ class MiniLM:
         hd = d // self.heads
         split = lambda y: y.reshape(b, t, self.heads, hd).transpose(0, 2, 1, 3)  # noqa: E731
         q, k, v = (split(self._lin(x, f"{p}.self.{n}")) for n in ("query", "key", "value"))
-        att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd)  # a Python float keeps float32 (NEP 50) + (1.0 - mask[:, None, None, :]) * -1e9
+        # Padding keys get -1e9 so a text's vector does not depend on the batch it was padded in.
+        # math.sqrt gives a Python float, which keeps the array float32 (NEP 50).
+        att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd) + (1.0 - mask[:, None, None, :]) * -1e9
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
         ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
@@ -118,9 +125,15 @@ def encoder() -> MiniLM | None:
     return None
 
 
+def chunks(text_: str) -> list[str]:
+    """Consecutive CHUNK_WORDS-word pieces of the text (one empty piece for empty text)."""
+    words = text_.split()
+    return [" ".join(words[i:i + CHUNK_WORDS]) for i in range(0, max(len(words), 1), CHUNK_WORDS)]
+
+
 def doc_text(inc: Incident) -> str:
-    # The title and summary carry the gist; the model reads at most 256 tokens anyway.
-    return f"{inc.title}. {inc.summary or inc.search_text}"[:4000]
+    # Everything full text indexes (search_text starts with the summary), after the title.
+    return f"{inc.title}. {inc.search_text}"
 
 
 def _hash(s: str) -> str:
@@ -128,8 +141,10 @@ def _hash(s: str) -> str:
 
 
 def ensure_vectors(session: Session, enc: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, matrix) of every incident's vector, computing and storing missing or stale ones."""
-    have = {e.incident_id: e for e in session.scalars(select(Embedding).where(Embedding.model == enc.name))}
+    """(owner ids, chunk matrix): one row per chunk of every incident, computing missing or stale ones.
+
+    An incident's chunk vectors are stored together in one row (float32 bytes, `dim` wide)."""
+    have = {e.incident_id: e for e in session.scalars(select(Embedding).where(Embedding.model == VECTORS_KEY))}
     todo: list[tuple[Incident, str]] = []
     for inc in session.scalars(select(Incident)):
         t = doc_text(inc)
@@ -137,32 +152,40 @@ def ensure_vectors(session: Session, enc: Any) -> tuple[np.ndarray, np.ndarray]:
         if e is None or e.text_hash != _hash(t):
             todo.append((inc, t))
     if todo:
-        vecs = enc.embed([t for _, t in todo])
-        for (inc, t), v in zip(todo, vecs):
+        pieces = [chunks(t) for _, t in todo]
+        vecs = enc.embed([c for p in pieces for c in p])
+        start = 0
+        for (inc, t), p in zip(todo, pieces):
+            block = vecs[start:start + len(p)].astype(np.float32)
+            start += len(p)
             old = have.get(inc.id)
             if old is not None:
                 session.delete(old)
                 session.flush()
-            have[inc.id] = Embedding(incident_id=inc.id, model=enc.name, dim=int(v.shape[0]),
-                                     vector=v.astype(np.float32).tobytes(), text_hash=_hash(t))
+            have[inc.id] = Embedding(incident_id=inc.id, model=VECTORS_KEY, dim=int(block.shape[1]),
+                                     vector=block.tobytes(), text_hash=_hash(t))
             session.add(have[inc.id])
         session.commit()
-    ids = np.array(sorted(have), dtype=np.int64)
-    mat = np.stack([np.frombuffer(have[i].vector, dtype=np.float32) for i in ids]) if len(ids) else np.zeros((0, 384))
-    return ids, mat
+    blocks = [(i, np.frombuffer(have[i].vector, dtype=np.float32).reshape(-1, have[i].dim)) for i in sorted(have)]
+    if not blocks:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 384), np.float32)
+    owners = np.concatenate([np.full(len(b), i, dtype=np.int64) for i, b in blocks])
+    return owners, np.concatenate([b for _, b in blocks])
 
 
-@lru_cache(maxsize=256)
-def _query_vector(enc: Any, query_text: str) -> np.ndarray:
+@lru_cache(maxsize=512)
+def _query_vectors(enc: Any, query_text: str) -> np.ndarray:
     # Memoised: the hybrid and the embedding-only ranker (and repeated CLI calls) share one pass.
-    return enc.embed([query_text])[0]
+    return enc.embed(chunks(query_text))
 
 
 def scores(session: Session, enc: Any, query_text: str) -> dict[int, float]:
-    """Cosine similarity of the query to every incident, clipped at 0 (unrelated is 0)."""
-    ids, mat = ensure_vectors(session, enc)
-    if not len(ids) or not query_text.strip():
+    """Best cosine over (incident chunk, query chunk) pairs, clipped at 0 (unrelated is 0)."""
+    owners, mat = ensure_vectors(session, enc)
+    if not len(owners) or not query_text.strip():
         return {}
-    q = _query_vector(enc, query_text[:4000])
-    sims = np.clip(mat @ q, 0.0, 1.0)
-    return {int(i): float(s) for i, s in zip(ids, sims)}
+    best = np.clip((mat @ _query_vectors(enc, query_text).T).max(axis=1), 0.0, 1.0)
+    out: dict[int, float] = {}
+    for i, v in zip(owners.tolist(), best.tolist()):
+        out[i] = max(out.get(i, 0.0), v)
+    return out

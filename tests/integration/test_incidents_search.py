@@ -101,3 +101,18 @@ def test_embeddings_rank_paraphrase(sqlite_url: str) -> None:  # noqa: F811
     with db.open_db(sqlite_url)() as s:
         res = search(s, Query(text="accelerator memory exhausted while serving"), k=1, rankers=("embedding",))
         assert "OOM" in res.hits[0].title
+
+
+def test_search_falls_back_without_embeddings(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """With the model unavailable, search ranks on full text + structure and says why."""
+    embed = pytest.importorskip("incidents.embed")
+    monkeypatch.setattr(embed, "encoder", lambda: None)
+    monkeypatch.setattr(embed, "_reason", "install the embeddings extra: tokenizers missing")
+    _fill(sqlite_url)
+    with db.open_db(sqlite_url)() as s:
+        res = search(s, Query(text="inference engine ran out of GPU memory after an upgrade",
+                              tags={"failure_mode": ["serving.oom"]}), k=2)
+        assert res.rankers == ["fulltext", "structure"]
+        assert res.note == "embeddings off: install the embeddings extra: tokenizers missing"
+        assert [h.title for h in res.hits] == ["vLLM OOM after engine upgrade", "Triton OOM after batch size change"]
+        assert all(set(h.components) == {"fulltext", "structure"} for h in res.hits)
