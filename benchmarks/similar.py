@@ -120,39 +120,52 @@ def run(corpus: Path, url: str, k: int, seed: int = 7) -> dict[str, dict[str, di
     t0 = time.perf_counter()
     labels, recs = _load(corpus, url)
     print(f"imported {len(recs)} incidents in {time.perf_counter() - t0:.1f} s")
-    factory = dbmod.open_db(url)
+    queries, halves = _queries(labels, recs)
+    with dbmod.open_db(url)() as s:
+        rankings = _ranked(s, recs, queries, halves, k)
+    rnd = random.Random(seed)
+    majority = _majority_order(labels, seed)
+    rankings["random"] = {i: rnd.sample([j for j in labels if j != i], DEPTH) for i in queries}
+    rankings["majority-label"] = {i: [j for j in majority if j != i][:DEPTH] for i in queries}
+    return {name: {h: _mean(r, queries, qs, k) for h, qs in halves.items()} for name, r in rankings.items()}
+
+
+def _queries(labels: dict[int, Any], recs: dict[int, IncidentRecord]
+             ) -> tuple[dict[int, set[int]], dict[str, list[int]]]:
+    """Queries with at least one relevant incident, and their split into tuning and held-out halves."""
     queries = {i: {j for j in labels if j != i and relevant(labels[i], labels[j])} for i in labels}
     queries = {i: r for i, r in queries.items() if r}
     halves = {h: [i for i in queries if half(recs[i].source_ref) == h] for h in ("tuning", "held-out")}
     print(f"queries with >=1 relevant incident: {len(queries)} of {len(labels)} "
           f"(tuning {len(halves['tuning'])}, held-out {len(halves['held-out'])}); "
           f"mean relevant per query {sum(map(len, queries.values())) / len(queries):.1f}")
-    rnd = random.Random(seed)
-    majority = _majority_order(labels, seed)
+    return queries, halves
+
+
+def _ranked(s: Any, recs: dict[int, IncidentRecord], queries: dict[int, set[int]],
+            halves: dict[str, list[int]], k: int) -> dict[str, dict[int, list[int]]]:
+    """Each ranker's top DEPTH per query; the fusion is picked on the tuning half only."""
     rankings: dict[str, dict[int, list[int]]] = {}
-    with factory() as s:
-        # Cost first, in a process that has not loaded the model yet (else it measures nothing).
-        has_emb = _embedding_cost(s)
-        if not has_emb:
-            print("embeddings: not installed (pip install -e '.[embeddings]'); skipped")
-        comps = {i: components(s, _query(i, recs[i]))[0] for i in queries}
-        for name in ("fulltext", "structure", "embedding"):
-            if name in comps[next(iter(comps))]:
-                rankings[name] = {i: [d for d, _ in top(c[name], DEPTH, {i})] for i, c in comps.items()}
-        fusions = _fusions(has_emb)
-        tuned = {n: {i: [d for d, _ in top(f(comps[i]), DEPTH, {i})] for i in queries} for n, f in fusions.items()}
-        score = {n: _mean(r, queries, halves["tuning"], k) for n, r in tuned.items()}
-        pick = max(score, key=lambda n: (score[n][f"P@{k}"], score[n]["MRR"]))
-        print(f"fusion picked on the tuning half: {pick} (of {len(fusions)} candidates)")
-        rankings["hybrid-rrf"] = tuned["rrf-k60"]
-        rankings["hybrid-tuned"] = tuned[pick]
-        t = time.perf_counter()
-        rankings["hybrid"] = {i: [h.id for h in search(s, _query(i, recs[i]), k=DEPTH).hits] for i in queries}
-        print(f"search() default: {default_weights(comps[next(iter(comps))])}, "
-              f"{1000 * (time.perf_counter() - t) / len(queries):.0f} ms/query")
-    rankings["random"] = {i: rnd.sample([j for j in labels if j != i], DEPTH) for i in queries}
-    rankings["majority-label"] = {i: [j for j in majority if j != i][:DEPTH] for i in queries}
-    return {name: {h: _mean(r, queries, qs, k) for h, qs in halves.items()} for name, r in rankings.items()}
+    # Cost first, in a process that has not loaded the model yet (else it measures nothing).
+    has_emb = _embedding_cost(s)
+    if not has_emb:
+        print("embeddings: not installed (pip install -e '.[embeddings]'); skipped")
+    comps = {i: components(s, _query(i, recs[i]))[0] for i in queries}
+    for name in ("fulltext", "structure", "embedding"):
+        if name in comps[next(iter(comps))]:
+            rankings[name] = {i: [d for d, _ in top(c[name], DEPTH, {i})] for i, c in comps.items()}
+    fusions = _fusions(has_emb)
+    tuned = {n: {i: [d for d, _ in top(f(comps[i]), DEPTH, {i})] for i in queries} for n, f in fusions.items()}
+    score = {n: _mean(r, queries, halves["tuning"], k) for n, r in tuned.items()}
+    pick = max(score, key=lambda n: (score[n][f"P@{k}"], score[n]["MRR"]))
+    print(f"fusion picked on the tuning half: {pick} (of {len(fusions)} candidates)")
+    rankings["hybrid-rrf"] = tuned["rrf-k60"]
+    rankings["hybrid-tuned"] = tuned[pick]
+    t = time.perf_counter()
+    rankings["hybrid"] = {i: [h.id for h in search(s, _query(i, recs[i]), k=DEPTH).hits] for i in queries}
+    print(f"search() default: {default_weights(comps[next(iter(comps))])}, "
+          f"{1000 * (time.perf_counter() - t) / len(queries):.0f} ms/query")
+    return rankings
 
 
 def _mean(ranked: dict[int, list[int]], rel: dict[int, set[int]], qs: list[int], k: int) -> dict[str, float]:
