@@ -44,10 +44,13 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn installs its own handlers; let its records reach the root handler instead.
+    # uvicorn installs its own handlers and levels; let its records reach the root handler instead,
+    # filtered by the one level set here (a server started earlier in the process may have left
+    # "warning" on its loggers).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers.clear()
+        lg.setLevel(logging.NOTSET)
         lg.propagate = True
     # Alembic announces each of its plugins at INFO whenever a process checks the schema.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
