@@ -91,15 +91,15 @@ class FlagAuditReader:
     needs_year = False
 
     def sniff(self, path: Path, head: str) -> bool:
-        s = common.json_head(head)
-        if s is None:
+        sample = common.json_sample(head, 3)
+        if sample is None:
             return False
-        sample = common.json_lines_objects(s, 3) if common.one_entry_per_line(s) else common.doc_items(common.first_json_value(s), _LIST_KEYS)
-        if sample:
-            first = sample[0]
+        entries = sample.lines if sample.lines is not None else common.doc_items(sample.doc, _LIST_KEYS)
+        if entries:
+            first = entries[0]
             return isinstance(first, dict) and any(shape(first) for shape in _SHAPES)
         # A document bigger than the sniff window: judge by the keys of its first entries.
-        return any(_head_matches(s, pats) for pats in (_LD_HEAD, _UNLEASH_HEAD, _FLAGSMITH_HEAD))
+        return any(_head_matches(sample.text, pats) for pats in (_LD_HEAD, _UNLEASH_HEAD, _FLAGSMITH_HEAD))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         with open(path, "rb") as f:
