@@ -598,18 +598,6 @@ def looks_like_jsonl(head: str) -> bool:
             and len(json_lines_objects(parts[0], 1)) == 1)
 
 
-def json_lines_sniff(
-    head: str, is_record: Callable[[dict[str, Any]], bool], long_first_line: Callable[[str], bool]
-) -> bool:
-    """A JSON Lines format's sniff: at least half of the leading objects are its records; a head
-    holding no whole first line (one record longer than the sniff window) is judged by
-    `long_first_line` on the head as it is."""
-    objs = json_lines_objects(head)
-    if objs:
-        return sum(1 for o in objs if is_record(o)) * 2 >= len(objs)
-    return first_line_unterminated(head) and long_first_line(head)
-
-
 def first_line_unterminated(head: str) -> bool:
     """The head holds no complete first line (a JSON line longer than the sniff window)."""
     return "\n" not in head.lstrip("\ufeff \t\r\n")
@@ -663,6 +651,52 @@ def json_sample(head: str, n: int) -> JsonSample | None:
     if one_entry_per_line(s):
         return JsonSample(s, json_lines_objects(s, n), None)
     return JsonSample(s, None, first_json_value(s))
+
+
+class JsonExportReader:
+    """An export written as JSON Lines or as one document. A subclass declares its name and how
+    many leading lines a sniff reads in its class line, and judges the sample of a JSON head."""
+
+    name: str
+    needs_year = False
+    sample_lines: int
+
+    def __init_subclass__(cls, *, name: str, sample_lines: int, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name, cls.sample_lines = name, sample_lines
+
+    def sniff(self, path: Path, head: str) -> bool:
+        sample = json_sample(head, self.sample_lines)
+        return sample is not None and self.judge(sample)
+
+    def judge(self, sample: JsonSample) -> bool:
+        raise NotImplementedError
+
+
+class JsonLinesFormatReader:
+    """A format of one JSON object a line. A subclass declares its name and its two sniff tests in
+    its class line: is a leading object one of its records, and does a head holding no whole first
+    line (one record longer than the sniff window) look like one."""
+
+    name: str
+    needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
+    is_record: Callable[[dict[str, Any]], bool]
+    long_first_line: Callable[[str], bool]
+
+    def __init_subclass__(
+        cls, *, name: str, is_record: Callable[[dict[str, Any]], bool],
+        long_first_line: Callable[[str], bool], **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = name
+        cls.is_record, cls.long_first_line = staticmethod(is_record), staticmethod(long_first_line)  # type: ignore[assignment]
+
+    def sniff(self, path: Path, head: str) -> bool:
+        objs = json_lines_objects(head)
+        if objs:
+            return sum(1 for o in objs if self.is_record(o)) * 2 >= len(objs)
+        return first_line_unterminated(head) and self.long_first_line(head)
 
 
 def one_entry_per_line(head: str) -> bool:

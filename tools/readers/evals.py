@@ -184,14 +184,8 @@ def _is_suite(item: dict[str, Any]) -> bool:
     return named and (outcome(item) is not None or bool(_numeric_metrics(item)))
 
 
-class EvalResultsReader:
-    name = "eval"
-    needs_year = False
-
-    def sniff(self, path: Path, head: str) -> bool:
-        sample = common.json_sample(head, 5)
-        if sample is None:
-            return False
+class EvalResultsReader(common.JsonExportReader, name="eval", sample_lines=5):
+    def judge(self, sample: common.JsonSample) -> bool:
         if sample.lines is not None:
             return sum(1 for o in sample.lines if is_sample(o)) * 2 > len(sample.lines)
         if sample.doc is not None:

@@ -86,14 +86,8 @@ def _head_matches(head: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
     return all(p.search(head) for p in patterns)
 
 
-class FlagAuditReader:
-    name = "flags"
-    needs_year = False
-
-    def sniff(self, path: Path, head: str) -> bool:
-        sample = common.json_sample(head, 3)
-        if sample is None:
-            return False
+class FlagAuditReader(common.JsonExportReader, name="flags", sample_lines=3):
+    def judge(self, sample: common.JsonSample) -> bool:
         entries = sample.lines if sample.lines is not None else common.doc_items(sample.doc, _LIST_KEYS)
         if entries:
             first = entries[0]

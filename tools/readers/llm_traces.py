@@ -215,14 +215,7 @@ def _long_trace(head: str) -> bool:
     return head.lstrip().startswith("{") and _LONG_TRACE.search(head) is not None and _LONG_INPUT.search(head) is not None
 
 
-class LlmTraceReader:
-    name = "trace.llm"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
-
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.json_lines_sniff(head, is_trace, _long_trace)
-
+class LlmTraceReader(common.JsonLinesFormatReader, name="trace.llm", is_record=is_trace, long_first_line=_long_trace):
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         rid = common.id_part(rel)
         file_service = common.service_from_name(rel, ctx.services)

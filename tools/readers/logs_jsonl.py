@@ -160,14 +160,8 @@ def _long_log_line(head: str) -> bool:
     return _LONG_LINE.match(head.lstrip()) is not None
 
 
-class JsonLinesLogReader:
-    name = "log.jsonl"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
-
-    def sniff(self, path: Path, head: str) -> bool:
-        return common.json_lines_sniff(head, _is_log_line, _long_log_line)
-
+class JsonLinesLogReader(common.JsonLinesFormatReader, name="log.jsonl", is_record=_is_log_line,
+                         long_first_line=_long_log_line):
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service, id_prefix = common.log_origin(rel, ctx)
         tz, year = ctx.default_tz, ctx.year_hint
