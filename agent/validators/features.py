@@ -169,6 +169,42 @@ _FUTURE_MODEL = _rx(r"\bwill\s+(?:not\s+|never\s+|now\s+|always\s+)?(?:\w+\s+)?(
 _SECTIONS = ("analysis", "action_items", "summary", "timeline", "chat")
 
 
+# Features that fire when one pattern is found in the sentence, keyed by feature name, one table a
+# family; those with more to them (two patterns, a negation, a subject) are worked out in the
+# family's function below.
+_Found = dict[str, re.Pattern[str]]
+_PEOPLE_FOUND: _Found = {
+    "person_pronoun": _PRONOUN, "person_role": _ROLE, "person_handle": _WORDS.handle,
+    "team_as_people": _TEAM_PEOPLE, "we_mention": _WE,
+}
+_BLAME_FOUND: _Found = {
+    "failed_to": _FAILED_TO, "supposed_to": _SUPPOSED, "diligence_negated": _NOT_DILIGENT,
+    "judgement_word": _JUDGEMENT, "recurrence_sarcasm": _RECUR, "irony_marker": _IRONY, "disclaimer_but": _DISCLAIM,
+    "blame_meta": _BLAME_META, "cleft": _CLEFT, "possessive_fault": _POSSESSIVE_FAULT,
+    "omission_manner": _OMISSION_MANNER, "rhetorical_who": _RHETORICAL_WHO,
+}
+_HINDSIGHT_FOUND: _Found = {
+    "past_unreal_conditional": _PAST_UNREAL, "inverted_conditional": _WORDS.inverted, "if_only_wish": _IF_ONLY,
+    "all_it_took": _ALL_IT_TOOK, "non_event": _NON_EVENT, "prevention_verb": _PREVENT, "hindsight_cue": _HINDSIGHT,
+    "counterfactual_result": _COUNTERFACTUAL_RESULT, "imperative_start": _IMPERATIVE, "we_will": _WE_WILL,
+    "should_base_verb": _SHOULD_BASE, "owner_due": _OWNER_DUE,
+}
+_SCOPE_FOUND: _Found = {
+    "legal_concept": _LEGAL_CONCEPT, "law_name": _WORDS.law_name, "law_word": _LAW_WORD, "regulator": _REGULATOR,
+    "obligation_asserted": _OBLIGATION, "compliance_asserted": _COMPLIANCE, "referral_counsel": _REFERRAL,
+    "framework_mapping": _FRAMEWORK, "personnel_action": _SANCTION, "dismissal_verb": _DISMISS, "hr_word": _HR_WORD,
+    "process_noun": _ABS_PROCESS,
+}
+_STOCHASTIC_FOUND: _Found = {
+    "deterministic_subject": _DETERMINISTIC, "measured_rate": _RATE, "sample_size": _SAMPLE,
+    "single_run": _SINGLE_RUN, "hedge": _HEDGE, "future_permanence": _FUTURE_MODEL,
+}
+
+
+def _found(table: _Found, text: str) -> set[str]:
+    return {name for name, pattern in table.items() if pattern.search(text)}
+
+
 def _first_clause_subject(text: str, names: tuple[str, ...]) -> str:
     """'person' / 'system' / 'unknown' for the subject before the first finite verb-ish word."""
     m = re.search(r"\b(?:is|was|were|are|has|had|have|did|does|do|will|would|should|could|can|must|might|\w+ed|"
@@ -212,16 +248,11 @@ def _people(text: str, names: tuple[str, ...]) -> set[str]:
     out: set[str] = set()
     tokens = re.findall(r"[\w'-]+", text)
     checks = {
-        "person_pronoun": bool(_PRONOUN.search(text)),
-        "person_role": bool(_ROLE.search(text)),
         "person_name_shape": any(name_like(t) for t in tokens[1:]) or any(
             n and re.search(rf"\b{re.escape(n)}\b", text, _I) for n in names),
-        "person_handle": bool(_WORDS.handle.search(text)),
-        "team_as_people": bool(_TEAM_PEOPLE.search(text)),
-        "we_mention": bool(_WE.search(text)),
         "person_any": mentions_person(text, names),
     }
-    out |= {k for k, v in checks.items() if v}
+    out |= _found(_PEOPLE_FOUND, text) | {k for k, v in checks.items() if v}
     subj = _first_clause_subject(text, names)
     out.add(f"subject_{subj}")
     return out
@@ -231,60 +262,20 @@ def _blame(text: str, names: tuple[str, ...]) -> set[str]:
     fault_subj = _fault_subjects(text, names)
     checks = {
         "fault_verb": bool(_FAULT.search(text) or _DID_NOT.search(text)),
-        "failed_to": bool(_FAILED_TO.search(text)),
         "person_fault": "person" in fault_subj,
         "system_fault": "system" in fault_subj,
-        "supposed_to": bool(_SUPPOSED.search(text)),
-        "diligence_negated": bool(_NOT_DILIGENT.search(text)),
-        "judgement_word": bool(_JUDGEMENT.search(text)),
-        "recurrence_sarcasm": bool(_RECUR.search(text)),
-        "irony_marker": bool(_IRONY.search(text)),
-        "disclaimer_but": bool(_DISCLAIM.search(text)),
         "blame_word": bool(_BLAME_WORD.search(text)) and not _BLAME_META.search(text),
-        "blame_meta": bool(_BLAME_META.search(text)),
-        "cleft": bool(_CLEFT.search(text)),
-        "possessive_fault": bool(_POSSESSIVE_FAULT.search(text)),
-        "omission_manner": bool(_OMISSION_MANNER.search(text)),
-        "rhetorical_who": bool(_RHETORICAL_WHO.search(text)),
     }
-    return {k for k, v in checks.items() if v}
+    return _found(_BLAME_FOUND, text) | {k for k, v in checks.items() if v}
 
 
 def _hindsight(text: str) -> set[str]:
     out = _modal_features(text)
-    checks = {
-        "past_unreal_conditional": bool(_PAST_UNREAL.search(text)),
-        "inverted_conditional": bool(_WORDS.inverted.search(text)),
-        "if_only_wish": bool(_IF_ONLY.search(text)),
-        "all_it_took": bool(_ALL_IT_TOOK.search(text)),
-        "non_event": bool(_NON_EVENT.search(text)),
-        "prevention_verb": bool(_PREVENT.search(text)),
-        "hindsight_cue": bool(_HINDSIGHT.search(text)),
-        "counterfactual_result": bool(_COUNTERFACTUAL_RESULT.search(text)),
-        "imperative_start": bool(_IMPERATIVE.search(text)),
-        "we_will": bool(_WE_WILL.search(text)),
-        "should_base_verb": bool(_SHOULD_BASE.search(text)),
-        "owner_due": bool(_OWNER_DUE.search(text)),
-    }
-    return out | {k for k, v in checks.items() if v}
+    return out | _found(_HINDSIGHT_FOUND, text)
 
 
 def _scope(text: str) -> set[str]:
-    checks = {
-        "legal_concept": bool(_LEGAL_CONCEPT.search(text)),
-        "law_name": bool(_WORDS.law_name.search(text)),
-        "law_word": bool(_LAW_WORD.search(text)),
-        "regulator": bool(_REGULATOR.search(text)),
-        "obligation_asserted": bool(_OBLIGATION.search(text)),
-        "compliance_asserted": bool(_COMPLIANCE.search(text)),
-        "referral_counsel": bool(_REFERRAL.search(text)),
-        "framework_mapping": bool(_FRAMEWORK.search(text)),
-        "personnel_action": bool(_SANCTION.search(text)),
-        "dismissal_verb": bool(_DISMISS.search(text)),
-        "hr_word": bool(_HR_WORD.search(text)),
-        "process_noun": bool(_ABS_PROCESS.search(text)),
-    }
-    return {k for k, v in checks.items() if v}
+    return _found(_SCOPE_FOUND, text)
 
 
 def _stochastic(text: str) -> set[str]:
@@ -294,16 +285,10 @@ def _stochastic(text: str) -> set[str]:
         "absolute_word": absolute,
         "model_subject": model,
         "model_absolute": model and absolute,
-        "deterministic_subject": bool(_DETERMINISTIC.search(text)),
-        "measured_rate": bool(_RATE.search(text)),
-        "sample_size": bool(_SAMPLE.search(text)),
-        "single_run": bool(_SINGLE_RUN.search(text)),
-        "hedge": bool(_HEDGE.search(text)),
-        "future_permanence": bool(_FUTURE_MODEL.search(text)),
         "negation": bool(re.search(r"\b(?:not|never|no)\b", text, _I)),
         "question": text.rstrip().endswith("?"),
     }
-    return {k for k, v in checks.items() if v}
+    return _found(_STOCHASTIC_FOUND, text) | {k for k, v in checks.items() if v}
 
 
 @lru_cache(maxsize=4096)
