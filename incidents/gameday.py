@@ -20,8 +20,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, Field
 
-from agent.offline.change_model import PROPOSAL, ROLLBACK
 from agent.offline.detection import human_duration
+from agent.vocabulary import vocabulary
 from incidents.families import family_of
 from incidents.models import Incident
 from tools.models import Evidence, EvidenceKind, Inventory
@@ -45,6 +45,7 @@ TRIGGER_INJECT: dict[str, str] = {
     "infra": "apply the triggering infrastructure change in staging",
 }
 
+_CHANGES = vocabulary("changes")  # rollback and proposal wording, shared with agent/offline/change_model.py
 # An action that promises an alert or page; its verification (or text) may state the time.
 _ALERTING = re.compile(r"\b(alert\w*|pag(?:e|es|ed|ing))\b", re.I)
 _PROMISED_TIME = re.compile(r"\b(?:within|for|under|in less than|in under)\s+(\d+(?:\.\d+)?)\s*"
@@ -54,7 +55,7 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 _NOT_GRADED = re.compile(r"\backnowledg\w*|\bescalat\w*", re.I)
 _BACKTICKED = re.compile(r"`([^`]+)`")
 # A rollback that happened (not "should we roll back?", not "decision: roll back") as responders and
-# deploy tooling write it. A CHANGE record is an executed change, so change_model.ROLLBACK suffices there.
+# deploy tooling write it. A CHANGE record is an executed change, so the changes vocabulary's `rollback` suffices there.
 _ROLLBACK_DONE = re.compile(r"\brolled[ -]?back\b|\brolling[ -]?back\b|\breverted\b|"
                             r"\b(?:rollback|roll-back|revert)\b.{0,60}\b(?:started|starting|completed?|done|"
                             r"succeeded|finished|in progress|applied|triggered)\b", re.I)
@@ -113,7 +114,7 @@ def criterion_kind(verification: str) -> CriterionKind:
     """Which check a verification method asks for; `manual` when the evidence cannot decide it."""
     if _NOT_GRADED.search(verification):
         return "manual"
-    if ROLLBACK.search(verification) or _CANARY_STOP.search(verification):
+    if _CHANGES.rollback.search(verification) or _CANARY_STOP.search(verification):
         return "rollback_seen"
     if _ALERTING.search(verification) or re.search(r"\bfire[sd]?\b", verification, re.I):
         return "alert_fires"
@@ -267,11 +268,11 @@ class _Evidence:
     def rollback(self) -> Evidence | None:
         kinds = [EvidenceKind.CHANGE, EvidenceKind.CHAT, EvidenceKind.LOG]
         for ev in self.store.iter(kinds=kinds, start=self.start, dated_only=True):
-            if ev.flags or PROPOSAL.search(ev.text):
+            if ev.flags or _CHANGES.proposal.search(ev.text):
                 continue  # instruction-like text, or a question/proposal, shows no rollback
             if ev.kind is EvidenceKind.LOG and not _DEPLOY_WORDS.search(ev.text):
                 continue  # only deploy tooling's log lines speak for a rollout
-            done = ROLLBACK if ev.kind is EvidenceKind.CHANGE else _ROLLBACK_DONE
+            done = _CHANGES.rollback if ev.kind is EvidenceKind.CHANGE else _ROLLBACK_DONE
             if done.search(ev.text) or _CANARY_STOP.search(ev.text):
                 return ev
         return None

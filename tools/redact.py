@@ -16,7 +16,11 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
 
 _NOT_BEFORE_PHONE = r"(?<![\w.:/+\-])"
 _NOT_AFTER_PHONE = r"(?![\w:/\-]|\.\d)"
@@ -114,153 +118,33 @@ class _Kind:
     valid: Callable[[str], bool] | None = None
 
 
+class _Pattern(BaseModel):
+    """One entry of tools/secret_patterns.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    regex: list[str]  # pieces of one regex, joined with nothing between
+    flags: list[Literal["IGNORECASE", "MULTILINE", "DOTALL"]] = []
+    group: int = 0
+    triggers: tuple[str, ...] = ()
+
+    def kind(self) -> _Kind:
+        bits = 0
+        for flag in self.flags:
+            bits |= re.RegexFlag[flag]
+        return _Kind(self.name, re.compile("".join(self.regex), bits), self.group, self.triggers)
+
+
+def _pattern_kinds() -> list[_Kind]:
+    """The kinds of tools/secret_patterns.yaml, in file order (the order they are tried in)."""
+    raw = yaml.safe_load((resources.files(__package__) / "secret_patterns.yaml").read_text(encoding="utf-8"))
+    return [_Pattern.model_validate(entry).kind() for entry in raw]
+
+
 # Order matters: specific token shapes before generic assignments, URLs before emails.
 _KINDS: list[_Kind] = [
-    _Kind(
-        "private_key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
-            # A whole block, or a fragment cut off before its END line (JSON-escaped "\n" too).
-            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|(?:[A-Za-z0-9+/=\s]|\\n|\\r)*)",
-            re.S,
-        ),
-        0,
-    ),
-    _Kind("anthropic_key", re.compile(r"(?<![\w\-])sk-ant-[A-Za-z0-9_\-]{20,}"), 0),
-    _Kind(
-        "openai_key",
-        re.compile(r"(?<![\w\-])sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
-        0,
-    ),
-    _Kind("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), 0),
-    _Kind(
-        "aws_secret_key",
-        # Forty base64 characters are only a secret when labelled as one.
-        re.compile(
-            r"(?i)(\b(?:aws_?)?secret_?access_?key[\"']?\s*[=:]\s*[\"']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
-        ),
-        2,
-    ),
-    _Kind(
-        "github_token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b"),
-        0,
-    ),
-    _Kind("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"), 0),
-    *(_Kind(name, re.compile(rx), group, trig) for name, rx, trig, group in (
-        # One row per vendor shape (gitleaks' and detect-secrets' default rules as the spec):
-        # a fixed prefix, so each is cheap to screen for and cannot hit ordinary words.
-        ("slack_app_token", r"\bxapp-\d-[A-Za-z0-9]+-\d+-[A-Za-z0-9]+", ("xapp-",), 0),
-        ("slack_webhook", r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{10,}",
-         ("hooks.slack.com",), 0),
-        ("discord_webhook", r"https?://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/\d+/[\w\-]{20,}", ("/api/webhooks/",), 0),
-        ("gitlab_token", r"\b(?:glpat|gldt|glptt|glrt|glcbt|glimt|glft|glsoat|gloas|glagent)-[A-Za-z0-9_\-]{20,}",
-         ("glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glft-", "glsoat-", "gloas-", "glagent-"), 0),
-        ("gitlab_runner_token", r"\bGR1348941[A-Za-z0-9_\-]{20,}", ("gr1348941",), 0),
-        ("huggingface_token", r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}", ("hf_", "api_org_"), 0),
-        ("stripe_key", r"\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|\bwhsec_[A-Za-z0-9]{20,}",
-         ("sk_live_", "rk_live_", "sk_test_", "rk_test_", "sk_prod_", "rk_prod_", "whsec_"), 0),
-        ("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}(?![\w\-])", ("aiza",), 0),
-        ("google_oauth", r"\bGOCSPX-[\w\-]{20,}|\bya29\.[\w\-]{20,}", ("gocspx-", "ya29."), 0),
-        ("sendgrid_key", r"\bSG\.[\w\-]{16,32}\.[\w\-]{30,64}", ("sg.",), 0),
-        ("twilio_key", r"\bSK[0-9a-fA-F]{32}\b", ("sk",), 0),
-        ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",), 0),
-        ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[\w\-]{40,}", ("pypi-",), 0),
-        ("rubygems_token", r"\brubygems_[a-f0-9]{48}\b", ("rubygems_",), 0),
-        ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b", ("dapi",), 0),
-        ("digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", ("_v1_",), 0),
-        ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", ("shpat_", "shpca_", "shppa_", "shpss_"), 0),
-        ("square_token", r"\bsq0(?:atp|csp)-[\w\-]{22,43}|\bEAAA[\w\-+=]{60}", ("sq0atp-", "sq0csp-", "eaaa"), 0),
-        ("facebook_token", r"\bEAA[BCDM][A-Za-z0-9]{100,}", ("eaab", "eaac", "eaad", "eaam"), 0),
-        ("hashicorp_token", r"\bhv[sb]\.[\w\-]{24,}|\b[a-z0-9]{14}\.atlasv1\.[\w\-=]{60,70}", ("hvs.", "hvb.", ".atlasv1."), 0),
-        ("grafana_token", r"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b|\bglc_[A-Za-z0-9+/]{32,}={0,2}", ("glsa_", "glc_"), 0),
-        ("newrelic_key", r"\bNR(?:AK|JS|II)-[A-Za-z0-9]{19,32}\b", ("nrak-", "nrjs-", "nrii-"), 0),
-        ("postman_key", r"\bPMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}\b", ("pmak-",), 0),
-        ("linear_key", r"\blin_api_[A-Za-z0-9]{40}\b", ("lin_api_",), 0),
-        ("sentry_token", r"\bsntry[su]_[\w=+/]{40,}", ("sntrys_", "sntryu_"), 0),
-        ("planetscale_token", r"\bpscale_(?:tkn|pw|oauth)_[\w=.\-]{32,64}", ("pscale_",), 0),
-        ("doppler_token", r"\bdp\.(?:pt|st|ct|sa|scim|audit)\.[A-Za-z0-9]{40,44}", ("dp.pt.", "dp.st.", "dp.ct.", "dp.sa."), 0),
-        ("dynatrace_token", r"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}", ("dt0c01.",), 0),
-        ("age_secret_key", r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}", ("age-secret-key-",), 0),
-        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{20}\b", ("ltai",), 0),
-        ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}", ("xkeysib-",), 0),
-        ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", ("-us",), 0),
-        ("mailgun_key", r"\b(?:key|pubkey)-[0-9a-f]{32}\b", ("key-",), 0),
-        ("atlassian_token", r"\bATATT3[A-Za-z0-9_\-=]{60,}", ("atatt",), 0),
-        ("telegram_bot_token", r"\b\d{8,10}:AA[\w\-]{33}(?![\w\-])", (":aa",), 0),
-        ("artifactory_key", r"(?<![\w])AKC[A-Za-z0-9]{30,}(?![\w])", ("akc",), 0),
-        ("azure_storage_key", r"(?i)(\b(?:AccountKey|SharedAccessKey)=)([A-Za-z0-9+/]{20,}={0,2})",
-         ("accountkey=", "sharedaccesskey="), 2),
-        ("azure_sas", r"([?&;]sig=)([A-Za-z0-9%+/=]{16,})", ("sig=",), 2),
-    )),
-    _Kind(
-        "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{8,}"),
-        0,
-    ),
-    _Kind(
-        "bearer_token",
-        re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9_\-.=+/~]{16,})"),
-        2,
-    ),
-    _Kind(
-        "url_password",
-        re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I),
-        2,
-    ),
-    _Kind(
-        "authorization",
-        # An Authorization header's credentials whatever the scheme (Basic, Digest, token ...).
-        re.compile(
-            r"(?i)(\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|digest|token|apikey|sharedkey|negotiate)?\s*)"
-            r"([^\s\"',;]{8,})"
-        ),
-        2,
-        ("authorization",),
-    ),
-    _Kind(
-        "basic_auth",
-        # "Basic <base64>" outside a header: base64 that holds a digit, "+", "/" or "=" (not "Basic auth enabled").
-        re.compile(r"(?<![\w])(Basic\s+)((?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2})(?![\w+/=])"),
-        2,
-        ("basic ",),
-    ),
-    _Kind(
-        "cli_password",
-        # Command lines: --password VALUE, --token=VALUE, -p'VALUE' ...
-        re.compile(
-            r"(?i)((?<![\w\-])--?(?:password|passwd|pass|pwd|token|secret|api-?key|api_key|access-token|auth-token|"
-            r"client-secret|secret-key)(?:=|\s+)[\"']?)([^\s\"']{4,})"
-        ),
-        2,
-        ("--pass", "--pwd", "--token", "--secret", "--api", "--access-token", "--auth-token", "--client-secret",
-         "-password", "-pass ", "-token"),
-    ),
-    _Kind(
-        "cli_password",
-        # mysql/mysqldump/mysqladmin take the password glued to -p ("-pS3cret").
-        re.compile(r"(\bmysql(?:dump|admin|sh)?\b[^\n|;&]*?\s-p)([^\s\"']{3,})"),
-        2,
-        ("mysql",),
-    ),
-    _Kind(
-        "password",
-        # A value after a secret label; the label may sit inside a longer name after "_", "-", "."
-        # or letters (DB_PASSWORD, PGPASSWORD, x-api-key, spring.datasource.password).
-        re.compile(
-            r"(?i)((?<![a-z0-9_.\-])[a-z0-9_.\-]*?(?:password|passwd|passphrase|pswd|pwd|pass|secret|"
-            r"api[_-]?key|apikey|access[_-]?key|account[_-]?key|private[_-]?key(?:[_-]?id)?|secret[_-]?key|"
-            r"signing[_-]?key|encryption[_-]?key|master[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|"
-            r"refresh[_-]?token|session[_-]?token|sas[_-]?token|token|credentials?)[\"']?\s*[=:]\s*[\"']?)"
-            r"([^\s\"',;&]{6,})"
-        ),
-        2,
-    ),
-    _Kind(
-        "email",
-        re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b"),
-        0,
-    ),
+    *_pattern_kinds(),  # tools/secret_patterns.yaml: the kinds that are a regex alone, in order
     _Kind("card_number", re.compile(
         r"(?<![\d\-.])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ \-])\d{6}\2\d{4,5})(?![\d\-]|\.\d)"),
         0, valid=lambda v: _card_ok(v)),

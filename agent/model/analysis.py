@@ -8,18 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.model.commander import Commander
-from agent.model.findings import (
-    AILensItem,
-    Barrier,
-    Detection,
-    Finding,
-    Hypothesis,
-    Impact,
-    ReviewType,
-    Severity,
-    TriggerCandidate,
-    WhyStep,
-)
+from agent.model.findings import AILensItem, Barrier, Detection, Finding, Hypothesis, Impact
+from agent.model.findings import ReviewType, Severity, TriggerCandidate, WhyStep
 from agent.model.mechanism import Mechanism
 from agent.model.component import FailingComponent
 from agent.model.window import IncidentWindow

@@ -3,12 +3,11 @@ candidates, hypotheses, whys, barriers, findings and the AI lens, with the words
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_serializer
+from pydantic import BaseModel, Field
 
-from agent.model.formats import iso_z
+from agent.model.formats import ZTime
 
 Severity = Literal["P0", "P1", "P2", "P3"]
 ReviewType = Literal["full", "light"]
@@ -26,7 +25,7 @@ FAILURE_CATEGORIES = ("training", "serving", "rag", "agentic", "eval", "safety",
 
 
 class TimelineEvent(BaseModel):
-    timestamp: datetime
+    timestamp: ZTime
     event: str
     evidence: list[str] = Field(default_factory=list)
     # anomaly | trigger | deploy | alert | page | ack | escalation | decision | mitigation |
@@ -34,19 +33,15 @@ class TimelineEvent(BaseModel):
     category: str = "context"
     assumed: bool = False  # timestamp came from a naive source and a zone rule was applied
 
-    @field_serializer("timestamp", when_used="json")
-    def _ser_ts(self, v: datetime) -> str:
-        return iso_z(v)
-
 
 class Detection(BaseModel):
     detected_by: str = "[DATA GAP]"  # alert | user report | canary | on-call observation | ...
     detection_detail: str = ""
-    first_anomaly_at: datetime | None = None
-    detected_at: datetime | None = None
-    acknowledged_at: datetime | None = None
-    mitigated_at: datetime | None = None
-    resolved_at: datetime | None = None
+    first_anomaly_at: ZTime | None = None
+    detected_at: ZTime | None = None
+    acknowledged_at: ZTime | None = None
+    mitigated_at: ZTime | None = None
+    resolved_at: ZTime | None = None
     time_to_detect_s: float | None = None
     time_to_acknowledge_s: float | None = None
     time_to_mitigate_s: float | None = None
@@ -55,12 +50,6 @@ class Detection(BaseModel):
     # The page that was acknowledged and its first ack: what time to acknowledge is measured on.
     ack_evidence: list[str] = Field(default_factory=list)
     data_gaps: list[str] = Field(default_factory=list)
-
-    @field_serializer(
-        "first_anomaly_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at", when_used="json"
-    )
-    def _ser_ts(self, v: datetime | None) -> str | None:
-        return None if v is None else iso_z(v)
 
 
 class ImpactMetric(BaseModel):
@@ -78,13 +67,9 @@ class Impact(BaseModel):
     business_impact: str = ""
     safety_exposure: str = ""
     # The span the figures are measured over: first to last symptom (agent/offline/impact.py).
-    window_start: datetime | None = None
-    window_end: datetime | None = None
+    window_start: ZTime | None = None
+    window_end: ZTime | None = None
     window_definition: str = ""
-
-    @field_serializer("window_start", "window_end", when_used="json")
-    def _ser_ts(self, v: datetime | None) -> str | None:
-        return None if v is None else iso_z(v)
 
 
 class TriggerCandidate(BaseModel):
@@ -96,15 +81,11 @@ class TriggerCandidate(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     score: float = 0.0
     reasons: list[str] = Field(default_factory=list)
-    at: datetime | None = None  # when it reached production (a commit's deploy time when known)
+    at: ZTime | None = None  # when it reached production (a commit's deploy time when known)
     diff_summary: str = ""
-    authored_at: datetime | None = None
-    landed_at: datetime | None = None  # a commit's committer (merge/squash) time
+    authored_at: ZTime | None = None
+    landed_at: ZTime | None = None  # a commit's committer (merge/squash) time
     production_evidence: str | None = None  # the record that shows `at`
-
-    @field_serializer("at", "authored_at", "landed_at", when_used="json")
-    def _ser_ts(self, v: datetime | None) -> str | None:
-        return None if v is None else iso_z(v)
 
 
 class Finding(BaseModel):
@@ -143,11 +124,7 @@ class Barrier(BaseModel):
     note: str = ""
     evidence: list[str] = Field(default_factory=list)
     kind: BarrierKind = "control"
-    since: datetime | None = None  # when the barrier's state began (a precursor's first point, a bypass's record)
-
-    @field_serializer("since", when_used="json")
-    def _ser_since(self, v: datetime | None) -> str | None:
-        return None if v is None else iso_z(v)
+    since: ZTime | None = None  # when the barrier's state began (a precursor's first point, a bypass's record)
 
 
 class AILensItem(BaseModel):

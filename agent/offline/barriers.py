@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from agent.model import Barrier, Detection, Finding
 from agent.offline import detection as det
 from agent.offline.gaps import quote, sentences
+from agent.vocabulary import vocabulary
 from tools.models import Evidence, EvidenceKind
 from tools.store.reader import EvidenceReader
 
@@ -225,15 +226,8 @@ def _precursor_row(name: str, runs: list[_Hot], since: datetime, onset: datetime
 
 # --- (b) disabled or bypassed safeguards -----------------------------------------------------
 
-SAFEGUARDS: list[tuple[str, re.Pattern[str]]] = [
-    ("Canary / staged rollout", re.compile(r"\bcanar(?:y|ies)\b|\bstaged rollout\b", re.I)),
-    ("Change freeze", re.compile(r"\bfreeze\b", re.I)),
-    ("Eval gate", re.compile(r"\bevals?\b|\beval gate\b", re.I)),
-    ("Release gate / CI check", re.compile(r"\bgate\b|\bci\b|\bchecks?\b|\btests?\b|\bpre-commit\b|--no-verify", re.I)),
-    ("Alerting rule", re.compile(r"\balert(?:s|ing)?\b|\bpag(?:e|ing)\b|\bmonitor\w*", re.I)),
-    ("Review / approval", re.compile(r"\breview\w*\b|\bapprov\w*", re.I)),
-    ("Guardrail", re.compile(r"\bguardrails?\b|\bsafety filter\b", re.I)),
-]
+# Label and pattern of each safeguard, in order: the first that a sentence names is the one bypassed.
+SAFEGUARDS = vocabulary("safeguards").items()
 BYPASS = re.compile(
     r"\bdisabl\w*|\bskip(?:ped|ping|s)?\b|\bbypass\w*|\bturn(?:ed)? off\b|\bswitch(?:ed)? off\b|"
     r"\btemporarily off\b|\bmade optional\b|\boptional\b|\bfreeze exception\b|\bexception to the freeze\b|"

@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agent.vocabulary import vocabulary
 from tools.models import Evidence, EvidenceKind
 from tools.store.reader import EvidenceReader
 
@@ -36,25 +37,8 @@ SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
 PR = re.compile(r"(?:\bPR\s*#?|pull request #|\(#|(?<![\w&])#|merge request [\w./-]*!)(\d{1,7})\b", re.I)
 VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+(?:\.\d+)?(?:[-.+]?(?:post|rc|alpha|beta|dev|r)\d*)?\b|"
                      r"(?<=[:@])[\w][\w.-]{0,40}\d[\w.-]*")
-# A commit that undoes another: git's own wording, and the usual "roll back"/"revert #N" subjects.
-REVERT = re.compile(r'^\s*(?:revert|roll ?back|rollback|undo)\b|this reverts commit ([0-9a-f]{7,40})', re.I | re.M)
-REVERT_QUOTED = re.compile(r'^Revert "(.+)"', re.M)
-UNDO_ACTIONS = re.compile(r"disabl|rolled.?back|rollback|revert|turned.?off|archiv|delet|restor", re.I)
-NON_PROD = re.compile(r"\b(staging|stage|dev|development|test|qa|sandbox|preview)\b", re.I)
-# Deploy announcements in chat/notes: a verb of shipping (not a question, not a proposal).
-ANNOUNCE = re.compile(r"\b(deployed|deploying|rolled out|rolling out|shipped|released|promoted|"
-                      r"synced|upgraded|merged and deployed|is live|went live|now live)\b", re.I)
-ROLLBACK = re.compile(r"\b(roll(?:ed|ing)?[ -]?back|rollback|revert(?:ed|ing)?|downgrad(?:e|ed|ing))\b", re.I)
-# A commit that ships dark: "behind checkout_v2_enabled", "gated by flag `new-ranker`", "behind the
-# feature flag 'x'". The key is matched exactly against flag change records, so a loose capture
-# ("behind schedule") links nothing.
-FLAG_GATE = re.compile(r"\b(?:behind|gated (?:by|behind)|guarded by)\s+(?:(?:the|a|an)\s+)?"
-                       r"(?:(?:feature[- ]?)?flags?\s+)?[`'\"]?([A-Za-z][\w.:-]*[\w])", re.I)
-# Flag actions that expose users to what the flag guards (not creating it, not adding a strategy
-# to a flag that is still off).
-EXPOSE = re.compile(r"enabl|turn\w* on|activat|launch|rollout|ramp|updat|switch\w* on|\bon\b", re.I)
-PROPOSAL = re.compile(r"\?\s*$|\b(should we|shall we|can we|could we|propose|proposing|plan to|"
-                      r"planning to|will deploy|going to|about to|let'?s)\b", re.I)
+# Reverts, rollbacks, deploy announcements, flag gates: agent/vocabulary/changes.yaml.
+_WORDS = vocabulary("changes")
 
 
 class Change(BaseModel):
@@ -105,9 +89,9 @@ def commit_change(ev: Evidence) -> Change:
     message = str(ev.attrs.get("message") or ev.text)
     files = [str(f) for f in ev.attrs.get("files") or []]
     prs = [str(p) for p in ev.attrs.get("prs") or []] or sorted(set(PR.findall(_clip(message, 400))))
-    reverts = [m.group(1) for m in REVERT_QUOTED.finditer(message)]
-    reverts += [m.group(1) for m in REVERT.finditer(message) if m.group(1)]
-    if REVERT.search(message) and not reverts:
+    reverts = [m.group(1) for m in _WORDS.revert_quoted.finditer(message)]
+    reverts += [m.group(1) for m in _WORDS.revert.finditer(message) if m.group(1)]
+    if _WORDS.revert.search(message) and not reverts:
         reverts.append(_clip(message))
     return Change(
         kind="commit", ref=sha, summary=_clip(ev.text) or sha, touched=files,
@@ -115,7 +99,7 @@ def commit_change(ev: Evidence) -> Change:
         reached_production_at=ev.ts, production_evidence=ev.id,
         production_basis="commit time (no deploy record names it)", evidence=[ev.id], prs=prs,
         versions=versions_in(message), reverts=reverts, text=message + " " + " ".join(files),
-        gates=sorted({m.group(1) for m in FLAG_GATE.finditer(message)} - {"flag", "feature", "the"}),
+        gates=sorted({m.group(1) for m in _WORDS.flag_gate.finditer(message)} - {"flag", "feature", "the"}),
     )
 
 
@@ -129,7 +113,7 @@ def _kind_of(change_type: str) -> ChangeKind:
 def audit_change(ev: Evidence) -> Change | None:
     a = ev.attrs
     env = str(a.get("environment") or "")
-    if env and NON_PROD.search(env) and not re.search(r"prod", env, re.I):
+    if env and _WORDS.non_prod.search(env) and not re.search(r"prod", env, re.I):
         return None  # a staging flip never reached the users the incident hurt
     target = str(a.get("target") or "")
     version = str(a.get("version") or "")
@@ -144,7 +128,7 @@ def audit_change(ev: Evidence) -> Change | None:
         production_basis=f"{a.get('change_type') or 'change'} audit record", evidence=[ev.id],
         versions=versions_in(f"{version} {after}"), shas=SHA.findall(f"{version} {ev.text}".lower()),
         prs=sorted(set(PR.findall(ev.text))), action=action, environment=env,
-        reverts=[target] if target and (UNDO_ACTIONS.search(action) or _ramped_to_zero(a)) else [],
+        reverts=[target] if target and (_WORDS.undo_actions.search(action) or _ramped_to_zero(a)) else [],
         text=text + " " + before,
     )
 
@@ -243,7 +227,7 @@ def _log_change(ev: Evidence, kind: ChangeKind) -> Change:
     shas = sorted(set(SHA.findall(ev.text.lower())))
     run = kv.get("run_id") or (shas[0] if shas else "") or kv.get("revision", "")
     ref = f"{what}@{run}" if what and run else (what or run or ev.id)
-    undoes = (shas + [what]) if ROLLBACK.search(ev.text) else []
+    undoes = (shas + [what]) if _WORDS.rollback.search(ev.text) else []
     return Change(
         kind=kind, ref=ref, summary=_clip(ev.text), reverts=[x for x in undoes if x],
         touched=[x for x in (what, kv.get("task_id", ""), ev.service or "") if x],
@@ -273,18 +257,18 @@ def _dedupe_runs(changes: list[Change]) -> list[Change]:
 
 def announcement(ev: Evidence) -> Change | None:
     """"deployed v2.3.1 / #41 / abc1234 to prod" said by a bot or a person (not a proposal)."""
-    if ev.flags or not ANNOUNCE.search(ev.text) or PROPOSAL.search(ev.text):
+    if ev.flags or not _WORDS.announce.search(ev.text) or _WORDS.proposal.search(ev.text):
         return None
     prs = sorted(set(PR.findall(ev.text)))
     shas = sorted(set(SHA.findall(ev.text.lower())))
     versions = versions_in(ev.text)
     if not (prs or shas or versions):
         return None
-    if NON_PROD.search(ev.text) and not re.search(r"\bprod", ev.text, re.I):
+    if _WORDS.non_prod.search(ev.text) and not re.search(r"\bprod", ev.text, re.I):
         return None
     ref = next(iter(shas), "") or (f"#{prs[0]}" if prs else versions[0])
     who = "bot" if ev.attrs.get("bot") else "responder"
-    undoes = shas + [f"#{p}" for p in prs] + versions if ROLLBACK.search(ev.text) else []
+    undoes = shas + [f"#{p}" for p in prs] + versions if _WORDS.rollback.search(ev.text) else []
     return Change(kind="deploy", ref=ref, reverts=undoes, summary=_clip(ev.text), reached_production_at=ev.ts,
                   production_evidence=ev.id, production_basis=f"deploy announced in chat/notes ({who})",
                   evidence=[ev.id], prs=prs, shas=shas, versions=versions, text=ev.text)
@@ -341,7 +325,7 @@ def link(commits: list[Change], others: list[Change]) -> list[Change]:
 def _fold_flag(commit: Change, flag: Change) -> None:
     """A commit shipped behind a flag reaches production when the flag first exposes users to it
     in production; every later step of the ramp is cited as its production evidence."""
-    exposes = bool(EXPOSE.search(flag.action or flag.text))
+    exposes = bool(_WORDS.expose.search(flag.action or flag.text))
     first = commit.production_evidence == (commit.evidence[0] if commit.evidence else None)
     if first and exposes and flag.reached_production_at is not None:
         commit.reached_production_at = flag.reached_production_at

@@ -95,29 +95,36 @@ def _score(ev: Evidence) -> tuple[str, float] | None:
 
 
 @dataclass
-class Degraded:
-    """Marked answers in the window against the share before onset."""
+class AnswerCount:
+    """Answer records over one span, and how many of them came back degraded."""
 
     answers: int = 0
     degraded: int = 0
-    baseline_answers: int = 0
-    baseline_degraded: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    records: list[Evidence] = field(default_factory=list)  # the degraded ones, in time order
-    score_floor: tuple[str, float] | None = None
+
+    def add(self, degraded: bool) -> None:
+        self.answers += 1
+        self.degraded += degraded
 
     @property
     def share(self) -> float:
         return self.degraded / self.answers if self.answers else 0.0
 
-    @property
-    def baseline_share(self) -> float:
-        return self.baseline_degraded / self.baseline_answers if self.baseline_answers else 0.0
+
+@dataclass
+class Degraded:
+    """Marked answers in the window against the share before onset."""
+
+    window: AnswerCount = field(default_factory=AnswerCount)
+    baseline: AnswerCount = field(default_factory=AnswerCount)  # the span before onset
+    reasons: dict[str, int] = field(default_factory=dict)
+    records: list[Evidence] = field(default_factory=list)  # the degraded ones, in time order
+    score_floor: tuple[str, float] | None = None
 
     @property
     def significant(self) -> bool:
         """Enough marked answers, and clearly more than before onset."""
-        return self.degraded >= MIN_DEGRADED and self.share >= max(2 * self.baseline_share, self.baseline_share + 0.05)
+        before = self.baseline.share
+        return self.window.degraded >= MIN_DEGRADED and self.window.share >= max(2 * before, before + 0.05)
 
 
 def _score_floor(records: list[Evidence]) -> tuple[str, float] | None:
@@ -155,17 +162,15 @@ def measure(store: EvidenceReader, onset: datetime, end: datetime | None) -> Deg
     for ev in before:
         is_answer, why = judge(ev)
         if is_answer:
-            out.baseline_answers += 1
-            out.baseline_degraded += why is not None
+            out.baseline.add(why is not None)
     for n, ev in enumerate(store.iter(kinds=[EvidenceKind.LOG, EvidenceKind.TRACE], start=onset, end=end)):
         if n >= MAX_SCAN:
             break
         is_answer, why = judge(ev)
         if not is_answer:
             continue
-        out.answers += 1
+        out.window.add(why is not None)
         if why is not None:
-            out.degraded += 1
             label = why.split("=")[0] if "=" in why else why
             out.reasons[label] = out.reasons.get(label, 0) + 1
             out.records.append(ev)

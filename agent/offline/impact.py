@@ -113,15 +113,15 @@ def _degraded_impacts(imp: Impact, q: degraded.Degraded) -> None:
     ids = _dedupe([q.records[0].id, q.records[-1].id])
     marks = ", ".join(f"{k} ({n})" for k, n in sorted(q.reasons.items(), key=lambda kv: -kv[1])[:4])
     imp.metrics.append(ImpactMetric(
-        name="degraded answers during impact", value=float(q.degraded), unit="answers", evidence=ids,
+        name="degraded answers during impact", value=float(q.window.degraded), unit="answers", evidence=ids,
         detail=f"answer records in the window marked degraded by their own fields: {marks}; HTTP status "
                "does not show these (the requests succeeded)"))
     imp.metrics.append(ImpactMetric(
-        name="degraded answer share during impact", value=_round(100 * q.share), unit="%", evidence=ids,
-        detail=f"{q.degraded} of {q.answers} answer records in the window"))
+        name="degraded answer share during impact", value=_round(100 * q.window.share), unit="%", evidence=ids,
+        detail=f"{q.window.degraded} of {q.window.answers} answer records in the window"))
     imp.metrics.append(ImpactMetric(
-        name="degraded answer share before onset (baseline)", value=_round(100 * q.baseline_share), unit="%",
-        evidence=ids, detail=f"{q.baseline_degraded} of {q.baseline_answers} answer records in the "
+        name="degraded answer share before onset (baseline)", value=_round(100 * q.baseline.share), unit="%",
+        evidence=ids, detail=f"{q.baseline.degraded} of {q.baseline.answers} answer records in the "
                              f"{int(degraded.BASELINE_SPAN.total_seconds() // 3600)} h before onset"))
 
 

@@ -9,22 +9,14 @@ only when no request record carries such a field at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.vocabulary import vocabulary
 from tools.models import Evidence
 
-# Whole attribute names: `user`, `user_id`, `userId`, `end_user`, `customer-id`, `student_id`...
-_USER_KEY = re.compile(
-    r"^(?:end[_-]?)?(?:user|uid|customer|account|student|learner|member|subscriber|patient|client_user|"
-    r"caller|principal)(?:[_.-]?(?:id|name|uuid|hash|key))?$|^uid$", re.I)
-_TENANT_KEY = re.compile(
-    r"^(?:tenant|org|organi[sz]ation|workspace|company|school|customer_org|account_org|team)"
-    r"(?:[_.-]?(?:id|name|uuid|slug|key))?$", re.I)
-_SESSION_KEY = re.compile(r"^(?:session|conversation|chat)[_.-]?id$", re.I)
-# `user=u-17`, `user_id: "abc"`, `tenant_id=acme` in a text line (keys as above).
-_PAIR = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]{0,30})\s*[=:]\s*\"?([\w@.:/+-]{1,80})\"?")
+# User, tenant and session attribute names, and `key=value` pairs in text: agent/vocabulary/users.yaml.
+_WORDS = vocabulary("users")
 _EMPTY = {"", "-", "none", "null", "nil", "anonymous", "unknown", "n/a"}
 
 
@@ -32,14 +24,14 @@ def ids_of(ev: Evidence) -> dict[str, tuple[str, str]]:
     """{"user"|"tenant"|"session": (field name, value)} for the first such field of each kind."""
     found: dict[str, tuple[str, str]] = {}
     pairs: list[tuple[str, object]] = list(ev.attrs.items())
-    pairs += [(m.group(1), m.group(2)) for m in _PAIR.finditer(ev.text[:600])]
+    pairs += [(m.group(1), m.group(2)) for m in _WORDS.pair.finditer(ev.text[:600])]
     for key, value in pairs:
         if isinstance(value, bool) or not isinstance(value, str | int):
             continue
         v = str(value).strip()
         if v.lower() in _EMPTY:
             continue
-        for what, pat in (("user", _USER_KEY), ("tenant", _TENANT_KEY), ("session", _SESSION_KEY)):
+        for what, pat in (("user", _WORDS.user_key), ("tenant", _WORDS.tenant_key), ("session", _WORDS.session_key)):
             if what not in found and pat.match(str(key)):
                 found[what] = (str(key), v)
     return found

@@ -40,99 +40,22 @@ def _rx(src: str) -> re.Pattern[str]:
     return re.compile(src, _I)
 
 
-# --- people -------------------------------------------------------------------------------------------
+# Patterns built from shared word lists; the ones that are a regex alone are agent/vocabulary/features.yaml.
+# --- people and blame ---------------------------------------------------------------------------------
 _PRONOUN = _rx(r"\b(?:" + "|".join(re.escape(p) for p in sorted(PRONOUNS, key=len, reverse=True)) + r"|his|hers)\b")
 _ROLE = _rx(r"\b(?:" + "|".join(re.escape(p) for p in sorted(PERSON_NOUNS - {"human", "humans"}, key=len, reverse=True))
             + r"|guy|guys|folks|deployer|new hire|intern)s?\b")
-_TEAM_PEOPLE = _rx(r"\b(?:team|teams|squad|crew|department|org|group|folks)\b(?!\s+(?:channel|dashboard|wiki|page))")
-_WE = _rx(r"\b(?:we|us|our)\b")
-_FAILED_TO = _rx(r"\b(?:failed|fails|fail|failing)\s+to\b")
 _FAULT = _rx(rf"\b{FAULT_VERB}|\b(?:failed|fails)\s+to\b|\b(?:mistakenly|accidentally|inadvertently|carelessly)\b")
-_DID_NOT = _rx(r"\b(?:did|does|do|was|were)\s+not\s+(?:even\s+)?(?:check|test|verify|read|look|review|follow|notice|"
-               r"escalate|update|run|ask|tell|wait|confirm|bother|care|respond|acknowledge|document|flag)\b|"
-               r"\bnever\s+(?:checked|tested|verified|read|looked|reviewed|followed|noticed|escalated|updated|ran|"
-               r"asked|told|waited|confirmed|responded|acknowledged|documented|flagged)\b")
-_SUPPOSED = _rx(r"\b(?:was|were|is|are)\s+supposed\s+to\b|\bwas\s+(?:meant|expected)\s+to\b|\bhad\s+one\s+job\b")
 _NOT_DILIGENT = _rx(rf"\b(?:not|never|n't|hardly|barely)\s+(?:\w+\s+)?(?:being\s+)?{DILIGENCE_ADJ}\b|\bun(?:professional|focused)\b")
 _JUDGEMENT = _rx(rf"\b{JUDGEMENT_WORD}\b")
 _RECUR = re.compile(RECURRENCE, _I | re.MULTILINE)
 _DISCLAIM = _rx(DISCLAIMER_BUT)
-_BLAME_WORD = _rx(r"\b(?:blame\w*|fault|culprit|responsible\s+for|accountable|on\s+(?:his|her|their)\s+(?:head|watch)|"
-                  r"owns?\s+this\s+(?:one|mess)|(?:his|her|their)\s+(?:call|doing|decision))\b")
-_BLAME_META = _rx(r"\bblameless\b|\b(?:no|not|without|rather\s+than|instead\s+of)\b[^.;]{0,30}\bblam")
-_CLEFT = _rx(r"\bit\s+(?:was|is|'s)\s+(?:\w+\s+){0,2}(?:who|that)\b|\b(?:the\s+one|the\s+person)\s+who\b|"
-             r"\b(?:it|this)\s+(?:is|was|'s)\s+(?:all\s+)?on\s+\w+")
-_POSSESSIVE_FAULT = _rx(r"\b(?:\w+'s|his|her|their)\s+(?:mistake|oversight|negligence|fault|slip|lapse|error|screw-?up|"
-                        r"carelessness|blunder|bad\s+call)\b")
-_OMISSION_MANNER = _rx(r"\bwithout\s+(?:any\s+|a\s+|the\s+)?(?:review|approval|testing|tests?|checking|telling|asking|"
-                       r"sign-?off|a\s+ticket|warning|notice|looking|reading|waiting)\b|\bstraight\s+(?:to|into)\s+"
-                       r"(?:main|master|prod\w*)|\banyway\b|\bon\s+a\s+friday\b|\bat\s+\d\s*(?:am|pm)\b|\bsolo\b")
 _SANCTION = _rx(PERSONNEL_ACTION)
 _DISMISS = _rx(rf"\b{DISMISSAL}\b")
-_RHETORICAL_WHO = _rx(r"^\W*who\b[^?]*\?")
-_IRONY = _rx(r"🙄|🤦|🙃|😒|/s\b|\bslow\s+clap\b|\bthanks\s+a\s+lot\b|\bgreat\s+job\b|\bnice\s+(?:one|work)\b|\blol\b|\blmao\b")
 
-# --- hindsight ------------------------------------------------------------------------------------------
-_MODAL_PERFECT = _rx(r"\b(should|could|would|might|must|may)\s+(not\s+)?(?:\w+ly\s+|have\s+)?have\s+(?:\w+ly\s+)?(\w+)")
-_STATUS = _rx(r"\s*(?:resolved|fixed|restored|mitigated|recovered|completed|processed)\b[^.;]{0,60}\bas\s+of\b")
-_PAST_UNREAL = _rx(r"\bif\s+(?:\w+\s+){0,6}?had\s+(?:not\s+|just\s+|only\s+|simply\s+|even\s+)?\w+(?:ed|en|wn|ne|ght|ck|un|t)\b|"
-                   r"\bif\s+(?:\w+\s+){0,6}?had\s+not\b|\bif\s+(?:it|this|that|there)\s+(?:were|was)\s+not\s+for\b|"
-                   r"\bbut\s+for\b|\bhad\s+it\s+not\s+been\b")
-_IF_ONLY = _rx(r"\bif\s+only\b|\bi\s+wish\b|\bwe\s+wish\b|\bwish(?:ed)?\s+(?:we|they|he|she|someone)\s+had\b")
-_ALL_IT_TOOK = _rx(r"\ball\s+(?:it|that|we|they|he|she|anyone|someone)\s+(?:took|needed|would\s+have\s+(?:taken|needed)|"
-                   r"had\s+to\s+do)\b|\bone\s+(?:\w+\s+){0,2}away\s+from\b|\b(?:the\s+)?(?:only\s+)?(?:thing|difference)\s+"
-                   r"between\b|\bstood\s+between\b|\bjust\s+(?:one|a\s+single)\s+\w+\s+(?:would|could)\b")
-_NON_EVENT = _rx(r"\bnon-?event\b|\bnever\s+(?:would\s+have\s+)?(?:happen(?:ed|s)?|occurred)\b|\bwould\s+not\s+(?:be|have\s+been)\s+"
-                 r"(?:here|talking|writing|having)\b|\bnone\s+of\s+this\s+(?:would|will)\b|\bwe\s+would\s+(?:not|never)\b|"
-                 r"\bwould\s+(?:have\s+)?(?:been\s+)?(?:fine|okay|ok|a\s+footnote|a\s+blip|nothing)\b|\bnothing\s+would\s+have\b")
-_PREVENT = _rx(r"\b(?:prevent\w*|avert\w*|avoid\w*|caught|catch|stopp?\w*|saved|spared|blocked|averted|spotted|"
-               r"noticed|flagged|contained)\b")
-_HINDSIGHT = _rx(r"\b(?:obvious\w*|in\s+hindsight|in\s+retrospect|looking\s+back|red\s+flags?|warning\s+signs?|writing\s+on\s+"
-                 r"the\s+wall|plain\s+as\s+day|clear\s+as\s+day|staring\s+(?:us|them|him|her)\s+in\s+the\s+face|"
-                 r"should\s+have\s+known|knew\s+(?:better|full\s+well)|no[- ]brainer|easily\s+(?:avoid|prevent|caught)\w*|"
-                 r"trivially|of\s+course|predictabl\w+|foreseeable|bound\s+to\s+happen|waiting\s+to\s+happen|"
-                 r"clearly|plainly|simply)\b")
-_COUNTERFACTUAL_RESULT = _rx(r"\bwould\s+have\s+(?:\w+\s+)?(?:\w+ed|caught|seen|known|been|found|gone|run|taken|shown|"
-                             r"made|kept)\b|\bwould\s+(?:still\s+)?be\s+(?:up|running|fine|alive|live|serving)\b")
-
-# --- forward-looking action shape ----------------------------------------------------------------------
-_IMPERATIVE = _rx(r"^\W*(?:add|create|implement|introduce|build|write|set\s+up|enable|require|enforce|document|automate|"
-                  r"move|migrate|replace|remove|deprecate|schedule|run|review|audit|track|monitor|alert|page|rotate|pin|"
-                  r"gate|block|update|extend|define|assign|publish|train|retrain|evaluate|measure|investigate|"
-                  r"expand|reduce|increase|limit|cap|make|ensure|instrument|backfill|raise|lower|adopt|draft|"
-                  r"establish|switch|split|version|tag|label|test|validate|verify|check|escalate|share|hold|"
-                  r"clarify|consolidate|standardi[sz]e|refactor|deploy|roll\s+out|pilot|prototype|own)\b")
-_WE_WILL = _rx(r"\b(?:we|the\s+team|\w+\s+team)\s+(?:will|are\s+going\s+to|plan\s+to|intend\s+to|'ll)\b|\bwill\s+(?:add|"
-               r"create|implement|introduce|build|write|enable|require|enforce|document|automate|own|track|review)\b")
-_SHOULD_BASE = _rx(r"\b(?:should|must|needs?\s+to|ought\s+to)\s+(?!have\b|not\s+have\b)(?:not\s+)?(?:be\s+)?\w+")
-_OWNER_DUE = _rx(r"\bowner\s*:|\bdue\s*:|\bby\s+(?:q[1-4]|end\s+of|next\s+\w+|\d{4}-\d\d)|\bp[0-3]\b|\[ ?\]|\bticket\b")
-
-_LAW_WORD = _rx(r"\b(?:law|laws|legal|legally|illegal\w*|unlawful\w*|lawful\w*|statut\w+|regulat\w+|court|judge\s+would|"
-                r"lawsuit|sue|sued|litigat\w+|contract\w*|agreement|terms\s+of\s+service|tos|sla|licen[cs]\w+|copyright\w*|"
-                r"trademark|patent|privacy\s+law|jurisdiction\w*)\b")
+# --- scope -----------------------------------------------------------------------------------------------
 _LEGAL_CONCEPT = _rx(LEGAL_CONCEPT)
 _REGULATOR = re.compile(REGULATOR)
-_OBLIGATION = _rx(r"\b(?:required|obligated|obliged|mandated|bound)\s+(?:by\s+\w+\s+)?to\b|\bobligations?\b|\bduty\s+to\b|"
-                  r"\b(?:must|have\s+to|need\s+to)\s+(?:notify|report|disclose|inform)\s+(?:the\s+)?(?:regulator|authorit\w+|"
-                  r"users|customers|data\s+subjects|individuals)\b|\b(?:need|needs)\s+not\s+(?:notify|report|disclose)\b|"
-                  r"\b(?:no|not)\s+(?:\w+\s+)?(?:notifiable|reportable)\b|\b(?:notifiable|reportable)\b|\bliab\w+\b")
-_COMPLIANCE = _rx(r"\b(?:non-?)?complian(?:t|ce)\b|\bin\s+breach\b|\bbreach(?:ed|es)?\s+(?:of\s+)?(?:the\s+)?(?:contract|law|"
-                  r"terms|agreement|duty|regulation|sla|dpa)\b|\bviolat\w+\b|\binfring\w+\b|\bcontraven\w+\b|"
-                  r"\b(?:is|are|was|were)\s+(?:not\s+)?(?:legal|lawful|permitted|allowed\s+under)\b|\bexempt\b|"
-                  r"\bcovered\s+(?:by|under)\b|\bfair\s+use\b|\bpersonal\s+data\b|\bmeets?\s+(?:the\s+)?requirements?\b")
-_REFERRAL = _rx(r"\b(?:counsel|legal\s+team|lawyers?|attorneys?|dpo|privacy\s+(?:team|office\w*|officer)|compliance\s+"
-                r"(?:team|office\w*)|legal\s+review|legal\s+(?:to|for)\s+(?:review|decide|determine|assess)|hr\s+"
-                r"(?:business\s+partner|team))\b[^.;]{0,60}?\b(?:to\s+(?:determine|decide|assess|review|advise)|will\s+"
-                r"(?:determine|decide|assess|advise)|for\s+(?:a\s+)?(?:determination|review|assessment|advice))\b|"
-                r"\b(?:escalat\w+|refer\w+|rout\w+|sent|forward\w*|flag\w*|rais\w+)\s+(?:\w+\s+){0,4}(?:to|with)\s+(?:the\s+)?"
-                r"(?:legal|counsel|privacy|compliance|dpo)\b|\bwhether\b|\bno\s+(?:legal\s+)?(?:determination|conclusion|"
-                r"opinion)\b|\bnot\s+(?:a\s+)?legal\s+(?:advice|opinion)\b")
-_FRAMEWORK = _rx(r"\b(?:nist|ai\s+rmf|iso(?:/iec)?\s*\d{4,5}|soc\s*2|mitre|atlas|att&ck|owasp|llm\d\d|cwe-\d+|cis\s+controls?|"
-                 r"taxonomy|category|control\s+[a-z]{0,3}[\d.]+)\b|\bmaps?\s+to\b|\bmapped\s+to\b|\bcorresponds?\s+to\b|"
-                 r"\btagged\s+as\b|\bclassified\s+(?:as|under)\b")
-_HR_WORD = _rx(r"\b(?:hr|human\s+resources|personnel|performance\s+(?:review|improvement|evaluation|plan)|pip|promotion|bonus|"
-               r"salary|pay|raise|employment|contract\s+renewal|termination|disciplin\w+|probation|warning\s+letter)\b")
-_ABS_PROCESS = _rx(r"\b(?:the\s+)?(?:process|checklist|policy|runbook|tooling|gate|control|review\s+process)\b")
 
 # --- stochasticity ----------------------------------------------------------------------------------------
 _ABSOLUTE = _rx(rf"(?<![\w-])(?:always|never|reliably|consistently|invariably|deterministically|guarantee[sd]?|"
@@ -141,32 +64,46 @@ _ABSOLUTE = _rx(rf"(?<![\w-])(?:always|never|reliably|consistently|invariably|de
                 rf"bulletproof|foolproof|unbreakable|airtight|immune|robust|trustworthy|solved|eliminat\w+|"
                 rf"fully|completely|entirely|totally|all\s+(?:cases|inputs|requests|prompts|users))(?![\w-])|"
                 rf"\b{ABSOLUTE_MANNER}\b|\b{ABSENCE_CLAIM}")
-_MODEL = _rx(r"\b(?:model|models|llm|llms|checkpoint|assistant|chatbot|agent|agents|classifier|ranker|reranker|retriever|"
-             r"judge|grader|reward\s+model|summari[sz]er|guardrail|prompt|system\s+prompt|gpt-?[\w.-]*|claude[\w.-]*|"
-             r"llama[\w.-]*|mistral[\w.-]*|gemini[\w.-]*|qwen[\w.-]*|copilot|bot|(?:learned|trained|rl)\s+policy|detector|moderat\w+|"
-             r"recommender|tagger|captioner|transcriber|embedder|extractor|planner|fine-?tune\w*|autopilot|robot\w*|"
-             r"neural\s+net\w*|transformer)\b(?!\s+(?:registry|server|endpoint|config|version|file|card|"
-             r"id|cache|store|gateway|router|name)s?\b)")
-_DETERMINISTIC = _rx(r"\b(?:config|configuration|script|cron|database|db|regex|parser|scheduler|load\s+balancer|"
-                     r"firewall|queue|cache|proxy|dns|certificate|cert|disk|node|pod|cluster|index|schema|migration|"
-                     r"feature\s+flag|flag|allowlist|denylist|blocklist|rate\s+limiter|limiter|validator|schema\s+check|"
-                     r"unit\s+test|ci|pipeline|cronjob|job|backup|replica|api\s+gateway|timeout|retry|circuit\s+breaker|"
-                     r"sandbox|permission\w*|iam|acl|role|token\s+budget|max_tokens|json\s+schema|checksum|hash)\b")
-_RATE = _rx(r"\b\d+(?:\.\d+)?\s*%|\b\d[\d,]*\s*(?:/|of|out\s+of)\s*\d[\d,]*\b|\b(?:rate|ratio|fraction|share|proportion|"
-            r"probability|p\d\d|percentile|confidence\s+interval|ci\s*=|±)\b")
-_SAMPLE = _rx(r"\bn\s*=\s*\d+|\b\d[\d,]*\s+(?:runs|samples|trials|seeds|generations|completions|attempts|prompts|queries|"
-              r"requests|conversations|episodes|rollouts|evals?|cases|examples|items)\b|\bsampled\b|\btemperature\b|\bt\s*=\s*0?\.\d")
-_SINGLE_RUN = _rx(r"\b(?:in|on|during|from)\s+(?:this|that|one|a\s+single|the\s+single|our|the)\s+(?:\w+\s+)?(?:run|test|trial|"
-                  r"eval\w*|session|replay|attempt|try|demo|sample)\b|\bonce\b|\bone\s+(?:run|test|trial|sample|example|"
-                  r"prompt|attempt)\b|\bwhen\s+(?:we|i)\s+(?:tried|tested|ran)\b|\bin\s+(?:staging|testing|the\s+demo)\b|"
-                  r"\bafter\s+the\s+(?:fix|patch|change|update|retrain\w*)\b")
-_HEDGE = _rx(r"\b(?:may|might|could|likely|unlikely|tends?\s+to|tended\s+to|usually|often|sometimes|rarely|mostly|most|"
-             r"seems?|appears?|observed|measured|in\s+our\s+tests|so\s+far|not\s+(?:yet\s+)?(?:established|guaranteed|proven)|"
-             r"hypothes\w+|assum\w+|estimate\w*|expect\w*|we\s+believe|we\s+think)\b|\[assumption\]|\[data\s+gap\]")
-_FUTURE_MODEL = _rx(r"\bwill\s+(?:not\s+|never\s+|now\s+|always\s+)?(?:\w+\s+)?(?:again|anymore|any\s+more|from\s+now\s+on|"
-                    r"going\s+forward)\b|\bhas\s+learn\w+\b|\bknows\s+(?:not\s+)?to\b|\bwon'?t\s+\w+\s+again\b")
 
 _SECTIONS = ("analysis", "action_items", "summary", "timeline", "chat")
+
+
+# Features that fire when one pattern is found in the sentence, keyed by feature name, one table a
+# family; those with more to them (two patterns, a negation, a subject) are worked out in the
+# family's function below.
+_Found = dict[str, re.Pattern[str]]
+_PEOPLE_FOUND: _Found = {
+    "person_pronoun": _PRONOUN, "person_role": _ROLE, "person_handle": _WORDS.handle,
+    "team_as_people": _WORDS.team_people, "we_mention": _WORDS.we,
+}
+_BLAME_FOUND: _Found = {
+    "failed_to": _WORDS.failed_to, "supposed_to": _WORDS.supposed, "diligence_negated": _NOT_DILIGENT,
+    "judgement_word": _JUDGEMENT, "recurrence_sarcasm": _RECUR, "irony_marker": _WORDS.irony,
+    "disclaimer_but": _DISCLAIM, "blame_meta": _WORDS.blame_meta, "cleft": _WORDS.cleft,
+    "possessive_fault": _WORDS.possessive_fault, "omission_manner": _WORDS.omission_manner,
+    "rhetorical_who": _WORDS.rhetorical_who,
+}
+_HINDSIGHT_FOUND: _Found = {
+    "past_unreal_conditional": _WORDS.past_unreal, "inverted_conditional": _WORDS.inverted,
+    "if_only_wish": _WORDS.if_only, "all_it_took": _WORDS.all_it_took, "non_event": _WORDS.non_event,
+    "prevention_verb": _WORDS.prevent, "hindsight_cue": _WORDS.hindsight,
+    "counterfactual_result": _WORDS.counterfactual_result, "imperative_start": _WORDS.imperative,
+    "we_will": _WORDS.we_will, "should_base_verb": _WORDS.should_base, "owner_due": _WORDS.owner_due,
+}
+_SCOPE_FOUND: _Found = {
+    "legal_concept": _LEGAL_CONCEPT, "law_name": _WORDS.law_name, "law_word": _WORDS.law_word,
+    "regulator": _REGULATOR, "obligation_asserted": _WORDS.obligation, "compliance_asserted": _WORDS.compliance,
+    "referral_counsel": _WORDS.referral, "framework_mapping": _WORDS.framework, "personnel_action": _SANCTION,
+    "dismissal_verb": _DISMISS, "hr_word": _WORDS.hr_word, "process_noun": _WORDS.abs_process,
+}
+_STOCHASTIC_FOUND: _Found = {
+    "deterministic_subject": _WORDS.deterministic, "measured_rate": _WORDS.rate, "sample_size": _WORDS.sample,
+    "single_run": _WORDS.single_run, "hedge": _WORDS.hedge, "future_permanence": _WORDS.future_model,
+}
+
+
+def _found(table: _Found, text: str) -> set[str]:
+    return {name for name, pattern in table.items() if pattern.search(text)}
 
 
 def _first_clause_subject(text: str, names: tuple[str, ...]) -> str:
@@ -184,7 +121,7 @@ def _first_clause_subject(text: str, names: tuple[str, ...]) -> str:
 def _fault_subjects(text: str, names: tuple[str, ...]) -> set[str]:
     """Classes of the subjects of every fault verb in the sentence."""
     out: set[str] = set()
-    for pat in (_FAULT, _FAILED_TO, _DID_NOT, _SUPPOSED):
+    for pat in (_FAULT, _WORDS.failed_to, _WORDS.did_not, _WORDS.supposed):
         for m in pat.finditer(text):
             phrase, cls = subject_before(text, m.start(), names)
             words = phrase.split()
@@ -196,10 +133,10 @@ def _fault_subjects(text: str, names: tuple[str, ...]) -> set[str]:
 
 def _modal_features(text: str) -> set[str]:
     out: set[str] = set()
-    for m in _MODAL_PERFECT.finditer(text):
+    for m in _WORDS.modal_perfect.finditer(text):
         modal = m.group(1).lower()
         # "should have been resolved as of 12:30": a status update, not hindsight.
-        if modal == "should" and m.group(3).lower() == "been" and _STATUS.match(text[m.end(3):]):
+        if modal == "should" and m.group(3).lower() == "been" and _WORDS.status.match(text[m.end(3):]):
             out.add("modal_perfect_status")
             continue
         out.add(f"modal_perfect_{modal}")
@@ -212,16 +149,11 @@ def _people(text: str, names: tuple[str, ...]) -> set[str]:
     out: set[str] = set()
     tokens = re.findall(r"[\w'-]+", text)
     checks = {
-        "person_pronoun": bool(_PRONOUN.search(text)),
-        "person_role": bool(_ROLE.search(text)),
         "person_name_shape": any(name_like(t) for t in tokens[1:]) or any(
             n and re.search(rf"\b{re.escape(n)}\b", text, _I) for n in names),
-        "person_handle": bool(_WORDS.handle.search(text)),
-        "team_as_people": bool(_TEAM_PEOPLE.search(text)),
-        "we_mention": bool(_WE.search(text)),
         "person_any": mentions_person(text, names),
     }
-    out |= {k for k, v in checks.items() if v}
+    out |= _found(_PEOPLE_FOUND, text) | {k for k, v in checks.items() if v}
     subj = _first_clause_subject(text, names)
     out.add(f"subject_{subj}")
     return out
@@ -230,80 +162,34 @@ def _people(text: str, names: tuple[str, ...]) -> set[str]:
 def _blame(text: str, names: tuple[str, ...]) -> set[str]:
     fault_subj = _fault_subjects(text, names)
     checks = {
-        "fault_verb": bool(_FAULT.search(text) or _DID_NOT.search(text)),
-        "failed_to": bool(_FAILED_TO.search(text)),
+        "fault_verb": bool(_FAULT.search(text) or _WORDS.did_not.search(text)),
         "person_fault": "person" in fault_subj,
         "system_fault": "system" in fault_subj,
-        "supposed_to": bool(_SUPPOSED.search(text)),
-        "diligence_negated": bool(_NOT_DILIGENT.search(text)),
-        "judgement_word": bool(_JUDGEMENT.search(text)),
-        "recurrence_sarcasm": bool(_RECUR.search(text)),
-        "irony_marker": bool(_IRONY.search(text)),
-        "disclaimer_but": bool(_DISCLAIM.search(text)),
-        "blame_word": bool(_BLAME_WORD.search(text)) and not _BLAME_META.search(text),
-        "blame_meta": bool(_BLAME_META.search(text)),
-        "cleft": bool(_CLEFT.search(text)),
-        "possessive_fault": bool(_POSSESSIVE_FAULT.search(text)),
-        "omission_manner": bool(_OMISSION_MANNER.search(text)),
-        "rhetorical_who": bool(_RHETORICAL_WHO.search(text)),
+        "blame_word": bool(_WORDS.blame_word.search(text)) and not _WORDS.blame_meta.search(text),
     }
-    return {k for k, v in checks.items() if v}
+    return _found(_BLAME_FOUND, text) | {k for k, v in checks.items() if v}
 
 
 def _hindsight(text: str) -> set[str]:
     out = _modal_features(text)
-    checks = {
-        "past_unreal_conditional": bool(_PAST_UNREAL.search(text)),
-        "inverted_conditional": bool(_WORDS.inverted.search(text)),
-        "if_only_wish": bool(_IF_ONLY.search(text)),
-        "all_it_took": bool(_ALL_IT_TOOK.search(text)),
-        "non_event": bool(_NON_EVENT.search(text)),
-        "prevention_verb": bool(_PREVENT.search(text)),
-        "hindsight_cue": bool(_HINDSIGHT.search(text)),
-        "counterfactual_result": bool(_COUNTERFACTUAL_RESULT.search(text)),
-        "imperative_start": bool(_IMPERATIVE.search(text)),
-        "we_will": bool(_WE_WILL.search(text)),
-        "should_base_verb": bool(_SHOULD_BASE.search(text)),
-        "owner_due": bool(_OWNER_DUE.search(text)),
-    }
-    return out | {k for k, v in checks.items() if v}
+    return out | _found(_HINDSIGHT_FOUND, text)
 
 
 def _scope(text: str) -> set[str]:
-    checks = {
-        "legal_concept": bool(_LEGAL_CONCEPT.search(text)),
-        "law_name": bool(_WORDS.law_name.search(text)),
-        "law_word": bool(_LAW_WORD.search(text)),
-        "regulator": bool(_REGULATOR.search(text)),
-        "obligation_asserted": bool(_OBLIGATION.search(text)),
-        "compliance_asserted": bool(_COMPLIANCE.search(text)),
-        "referral_counsel": bool(_REFERRAL.search(text)),
-        "framework_mapping": bool(_FRAMEWORK.search(text)),
-        "personnel_action": bool(_SANCTION.search(text)),
-        "dismissal_verb": bool(_DISMISS.search(text)),
-        "hr_word": bool(_HR_WORD.search(text)),
-        "process_noun": bool(_ABS_PROCESS.search(text)),
-    }
-    return {k for k, v in checks.items() if v}
+    return _found(_SCOPE_FOUND, text)
 
 
 def _stochastic(text: str) -> set[str]:
-    model = bool(_MODEL.search(text))
+    model = bool(_WORDS.model.search(text))
     absolute = bool(_ABSOLUTE.search(text))
     checks = {
         "absolute_word": absolute,
         "model_subject": model,
         "model_absolute": model and absolute,
-        "deterministic_subject": bool(_DETERMINISTIC.search(text)),
-        "measured_rate": bool(_RATE.search(text)),
-        "sample_size": bool(_SAMPLE.search(text)),
-        "single_run": bool(_SINGLE_RUN.search(text)),
-        "hedge": bool(_HEDGE.search(text)),
-        "future_permanence": bool(_FUTURE_MODEL.search(text)),
         "negation": bool(re.search(r"\b(?:not|never|no)\b", text, _I)),
         "question": text.rstrip().endswith("?"),
     }
-    return {k for k, v in checks.items() if v}
+    return _found(_STOCHASTIC_FOUND, text) | {k for k, v in checks.items() if v}
 
 
 @lru_cache(maxsize=4096)

@@ -6,19 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agent.vocabulary import vocabulary
+
 SectionKind = str  # summary | impact | timeline | detection | analysis | root_causes | lessons | action_items | other
 
-# Order matters: the first pattern that matches a heading wins.
-_KIND_PATTERNS: list[tuple[SectionKind, re.Pattern[str]]] = [
-    ("action_items", re.compile(r"\baction items?\b|\bfollow[- ]up actions\b", re.IGNORECASE)),
-    ("root_causes", re.compile(r"\broot causes?\b|\bcontributing factors?\b", re.IGNORECASE)),
-    ("lessons", re.compile(r"\blessons? learned\b|\bwhat went well\b|\bwhat could (?:be )?improved?\b", re.IGNORECASE)),
-    ("timeline", re.compile(r"\btimeline\b", re.IGNORECASE)),
-    ("detection", re.compile(r"\bdetection\b|\binitial response\b", re.IGNORECASE)),
-    ("analysis", re.compile(r"\b(?:technical )?analysis\b|\bai[- ]specific\b|\bfive whys\b|\b5 whys\b", re.IGNORECASE)),
-    ("summary", re.compile(r"\bexecutive summary\b|\btl;?dr\b|^summary$", re.IGNORECASE)),
-    ("impact", re.compile(r"^impact$", re.IGNORECASE)),
-]
+# Order matters: the first pattern that matches a heading wins (agent/vocabulary/sections.yaml).
+_KIND_PATTERNS: list[tuple[SectionKind, re.Pattern[str]]] = vocabulary("sections").items()
 CANONICAL_ORDER: list[SectionKind] = [
     "summary", "timeline", "detection", "analysis", "root_causes", "lessons", "action_items",
 ]

@@ -65,6 +65,10 @@ class Vocabulary:
     def keys(self) -> list[str]:
         return list(self._patterns)
 
+    def items(self) -> list[tuple[str, re.Pattern[str]]]:
+        """Key and pattern of every entry, in file order (for tables where the first match wins)."""
+        return list(self._patterns.items())
+
 
 def _load(family: str) -> object:
     text = (resources.files(__package__) / f"{family}.yaml").read_text(encoding="utf-8")

@@ -116,4 +116,4 @@ def test_low_score_against_baseline_floor(tmp_path: Path) -> None:
     during = [rec(100 + i, T0 + timedelta(minutes=i), 0.2) for i in range(10)]
     store = _store(tmp_path, before + during)
     q = degraded.measure(store, T0, T0 + timedelta(hours=1))
-    assert q.degraded == 10 and q.baseline_degraded == 0 and q.significant
+    assert q.window.degraded == 10 and q.baseline.degraded == 0 and q.significant

@@ -285,6 +285,26 @@ def looks_like_continuation(line: str) -> bool:
 
 
 LineParser = Callable[[str, int], Evidence | None]
+# (line number, parse_ts result or None, service or None for the file's, level, text, attrs)
+LineRecord = Callable[[int, tuple[datetime | None, bool] | None, str | None, str | None, str, dict[str, Any]], Evidence]
+
+
+def line_record(rel: str, ctx: ReadContext) -> LineRecord:
+    """The builder of one log file's line records: id `log:<path>:<line>`, locator `line <n>`, the
+    file's service unless the line names one, and no time (not assumed) where parse_ts found none.
+    Arguments are positional: it runs once per record of every line-format log."""
+    file_service, id_prefix = log_origin(rel, ctx)
+    kind = EvidenceKind.LOG
+    undated = UNDATED
+
+    def record(lineno: int, when: tuple[datetime | None, bool] | None, service: str | None,
+               level: str | None, text: str, attrs: dict[str, Any]) -> Evidence:
+        ts, assumed = when or undated
+        n = str(lineno)
+        return make(kind, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
+                    service=service or file_service, level=level, text=text, attrs=attrs)
+
+    return record
 
 
 def read_line_records(
@@ -368,7 +388,9 @@ def read_line_records(
 
 class LineFormatReader:
     """A log format with one record per line (plus continuations), recognised by `pattern` at the
-    start of a line. A subclass names itself and builds the per-line parser of one file."""
+    start of a line. A subclass declares what sets it apart in its class line
+    (`class R(LineFormatReader, name="log.x", what="x line", pattern=X)`) and builds the per-line
+    parser of one file, starting from `line_record(rel, ctx)`."""
 
     name: str
     needs_year = False
@@ -376,6 +398,15 @@ class LineFormatReader:
     pattern: re.Pattern[str]
     what = "record"  # what a line is called in the notes on lines that are no record
     multiline = True  # stack-trace lines join the record before them
+
+    def __init_subclass__(
+        cls, *, name: str, what: str, pattern: re.Pattern[str] | None = None,
+        needs_year: bool = False, multiline: bool = True, **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name, cls.what, cls.needs_year, cls.multiline = name, what, needs_year, multiline
+        if pattern is not None:  # without one, the subclass sniffs in its own way
+            cls.pattern = pattern
 
     def sniff(self, path: Path, head: str) -> bool:
         return lines_match(head, self.pattern)
@@ -600,6 +631,72 @@ def doc_items(doc: Any, list_keys: tuple[str, ...]) -> list[Any] | None:
             if isinstance(doc.get(key), list):
                 return doc[key]
     return None
+
+
+@dataclass(frozen=True)
+class JsonSample:
+    """What a file head holds as JSON, for a sniff: the leading objects of JSON Lines, or else the
+    first document (None when it does not fit in the head)."""
+
+    text: str  # the head from its first JSON character
+    lines: list[dict[str, Any]] | None  # JSON Lines: up to n leading objects; None for a document
+    doc: Any
+
+
+def json_sample(head: str, n: int) -> JsonSample | None:
+    """The JSON a head opens with, read as JSON Lines or as one document; None when it is not JSON."""
+    s = json_head(head)
+    if s is None:
+        return None
+    if one_entry_per_line(s):
+        return JsonSample(s, json_lines_objects(s, n), None)
+    return JsonSample(s, None, first_json_value(s))
+
+
+class JsonExportReader:
+    """An export written as JSON Lines or as one document. A subclass declares its name and how
+    many leading lines a sniff reads in its class line, and judges the sample of a JSON head."""
+
+    name: str
+    needs_year = False
+    sample_lines: int
+
+    def __init_subclass__(cls, *, name: str, sample_lines: int, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name, cls.sample_lines = name, sample_lines
+
+    def sniff(self, path: Path, head: str) -> bool:
+        sample = json_sample(head, self.sample_lines)
+        return sample is not None and self.judge(sample)
+
+    def judge(self, sample: JsonSample) -> bool:
+        raise NotImplementedError
+
+
+class JsonLinesFormatReader:
+    """A format of one JSON object a line. A subclass declares its name and its two sniff tests in
+    its class line: is a leading object one of its records, and does a head holding no whole first
+    line (one record longer than the sniff window) look like one."""
+
+    name: str
+    needs_year = False
+    splittable = True  # one record per line (plus continuations): big files are read in slices
+    is_record: Callable[[dict[str, Any]], bool]
+    long_first_line: Callable[[str], bool]
+
+    def __init_subclass__(
+        cls, *, name: str, is_record: Callable[[dict[str, Any]], bool],
+        long_first_line: Callable[[str], bool], **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = name
+        cls.is_record, cls.long_first_line = staticmethod(is_record), staticmethod(long_first_line)  # type: ignore[assignment]
+
+    def sniff(self, path: Path, head: str) -> bool:
+        objs = json_lines_objects(head)
+        if objs:
+            return sum(1 for o in objs if self.is_record(o)) * 2 >= len(objs)
+        return first_line_unterminated(head) and self.long_first_line(head)
 
 
 def one_entry_per_line(head: str) -> bool:

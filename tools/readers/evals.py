@@ -184,21 +184,14 @@ def _is_suite(item: dict[str, Any]) -> bool:
     return named and (outcome(item) is not None or bool(_numeric_metrics(item)))
 
 
-class EvalResultsReader:
-    name = "eval"
-    needs_year = False
-
-    def sniff(self, path: Path, head: str) -> bool:
-        s = common.json_head(head)
-        if s is None:
-            return False
-        if common.one_entry_per_line(s):
-            objs = common.json_lines_objects(s, 5)
-            return sum(1 for o in objs if is_sample(o)) * 2 > len(objs)
-        doc = common.first_json_value(s)
-        if doc is not None:
-            return doc_kind(doc) is not None
+class EvalResultsReader(common.JsonExportReader, name="eval", sample_lines=5):
+    def judge(self, sample: common.JsonSample) -> bool:
+        if sample.lines is not None:
+            return sum(1 for o in sample.lines if is_sample(o)) * 2 > len(sample.lines)
+        if sample.doc is not None:
+            return doc_kind(sample.doc) is not None
         # Bigger than the sniff window: lm-eval metric keys ("acc,none") or promptfoo's own keys.
+        s = sample.text
         return all(p.search(s) for p in _LM_EVAL_HEAD) or _PROMPTFOO_HEAD.search(s) is not None
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:

@@ -86,20 +86,14 @@ def _head_matches(head: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
     return all(p.search(head) for p in patterns)
 
 
-class FlagAuditReader:
-    name = "flags"
-    needs_year = False
-
-    def sniff(self, path: Path, head: str) -> bool:
-        s = common.json_head(head)
-        if s is None:
-            return False
-        sample = common.json_lines_objects(s, 3) if common.one_entry_per_line(s) else common.doc_items(common.first_json_value(s), _LIST_KEYS)
-        if sample:
-            first = sample[0]
+class FlagAuditReader(common.JsonExportReader, name="flags", sample_lines=3):
+    def judge(self, sample: common.JsonSample) -> bool:
+        entries = sample.lines if sample.lines is not None else common.doc_items(sample.doc, _LIST_KEYS)
+        if entries:
+            first = entries[0]
             return isinstance(first, dict) and any(shape(first) for shape in _SHAPES)
         # A document bigger than the sniff window: judge by the keys of its first entries.
-        return any(_head_matches(s, pats) for pats in (_LD_HEAD, _UNLEASH_HEAD, _FLAGSMITH_HEAD))
+        return any(_head_matches(sample.text, pats) for pats in (_LD_HEAD, _UNLEASH_HEAD, _FLAGSMITH_HEAD))
 
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         with open(path, "rb") as f:

@@ -210,21 +210,12 @@ def is_trace(obj: dict[str, Any]) -> bool:
     return body is not None and "model" in body and "custom_id" in obj
 
 
-class LlmTraceReader:
-    name = "trace.llm"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+def _long_trace(head: str) -> bool:
+    """A first record longer than the sniff window (long RAG prompts): judged by its keys."""
+    return head.lstrip().startswith("{") and _LONG_TRACE.search(head) is not None and _LONG_INPUT.search(head) is not None
 
-    def sniff(self, path: Path, head: str) -> bool:
-        objs = common.json_lines_objects(head)
-        if objs:
-            return sum(1 for o in objs if is_trace(o)) * 2 >= len(objs)
-        # A first record longer than the sniff window (long RAG prompts): judge by its keys.
-        return (
-            head.lstrip().startswith("{") and common.first_line_unterminated(head)
-            and _LONG_TRACE.search(head) is not None and _LONG_INPUT.search(head) is not None
-        )
 
+class LlmTraceReader(common.JsonLinesFormatReader, name="trace.llm", is_record=is_trace, long_first_line=_long_trace):
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         rid = common.id_part(rel)
         file_service = common.service_from_name(rel, ctx.services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tools.models import Evidence, EvidenceKind
+from tools.models import Evidence
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import parse_ts
@@ -17,25 +17,16 @@ ACCESS = re.compile(
 _TRAILING_TIME = re.compile(r'\s*(?:(?:rt|request_time)=)?"?(\d+(?:\.\d+)?)"?(?:\s|$)')
 
 
-class AccessLogReader(common.LineFormatReader):
-    name = "log.access"
-    pattern = ACCESS
-    what = "access log line"
-    multiline = False
-
+class AccessLogReader(common.LineFormatReader, name="log.access", what="access log line", pattern=ACCESS,
+                      multiline=False):
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
-        match = ACCESS.match
-        trailing = _TRAILING_TIME.match
-        LOG = EvidenceKind.LOG
+        record, tz, match, trailing = common.line_record(rel, ctx), ctx.default_tz, ACCESS.match, _TRAILING_TIME.match
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
             if not m:
                 return None
             client, _ident, user, ts_s, method, req_path, status, size, referer, agent, rest = m.groups()
-            parsed = parse_ts(ts_s, tz)
             st = int(status)
             attrs: dict[str, object] = {"format": "access", "status": st, "client": client}
             if method:
@@ -55,10 +46,7 @@ class AccessLogReader(common.LineFormatReader):
                 if t:
                     attrs["latency_ms"] = round(float(t.group(1)) * 1000.0, 3)
             level = "error" if st >= 500 else "warning" if st >= 400 else "info"
-            ts, assumed = parsed or common.UNDATED
-            n = str(lineno)
-            return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
-                               service=file_service, level=level, text=line, attrs=attrs)
+            return record(lineno, parse_ts(ts_s, tz), None, level, line, attrs)
 
         return parse
 

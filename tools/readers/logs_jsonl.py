@@ -151,22 +151,17 @@ def _line_plan(obj: dict[str, Any]) -> _LinePlan:
     )
 
 
-class JsonLinesLogReader:
-    name = "log.jsonl"
-    needs_year = False
-    splittable = True  # one record per line (plus continuations): big files are read in slices
+def _is_log_line(obj: dict[str, Any]) -> bool:
+    return any(k in obj for k in TS_KEYS) or any(k in obj for k in MSG_KEYS)
 
-    def sniff(self, path: Path, head: str) -> bool:
-        objs = common.json_lines_objects(head)
-        if not objs:
-            # One log line longer than the sniff window: accept on a leading timestamp key.
-            return common.first_line_unterminated(head) and _LONG_LINE.match(head.lstrip()) is not None
-        hits = sum(
-            1 for o in objs
-            if any(k in o for k in TS_KEYS) or any(k in o for k in MSG_KEYS)
-        )
-        return hits * 2 >= len(objs)
 
+def _long_log_line(head: str) -> bool:
+    """One log line longer than the sniff window: accepted on a leading timestamp key."""
+    return _LONG_LINE.match(head.lstrip()) is not None
+
+
+class JsonLinesLogReader(common.JsonLinesFormatReader, name="log.jsonl", is_record=_is_log_line,
+                         long_first_line=_long_log_line):
     def read(self, path: Path, rel: str, ctx: ReadContext) -> Iterator[Evidence | Malformed]:
         file_service, id_prefix = common.log_origin(rel, ctx)
         tz, year = ctx.default_tz, ctx.year_hint

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from tools.models import Evidence, EvidenceKind
+from tools.models import Evidence
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.readers.logs_syslog import roller_for
@@ -23,18 +23,9 @@ KLOG = re.compile(
 _LEVEL = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 
 
-class KlogReader(common.LineFormatReader):
-    name = "log.klog"
-    needs_year = True
-    pattern = KLOG
-    what = "klog line"
-
+class KlogReader(common.LineFormatReader, name="log.klog", what="klog line", pattern=KLOG, needs_year=True):
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
-        match = KLOG.match
-        LOG = EvidenceKind.LOG
-        roller = roller_for(ctx)
+        record, tz, match, roller = common.line_record(rel, ctx), ctx.default_tz, KLOG.match, roller_for(ctx)
         # Base (whole-second) UTC time per "MMDD HH:MM:SS" text, None for an impossible date. Only
         # for zones whose offset ignores microseconds; others are converted line by line. The
         # memo is emptied when the year turns, so a text met again a year on is placed anew.
@@ -72,12 +63,8 @@ class KlogReader(common.LineFormatReader):
                 ts = place(mo, d, h, mi, s, int((frac or "0").ljust(6, "0")[:6]))
                 if ts is None:
                     return None
-            n = str(lineno)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n,
-                ts=ts, assumed=True, service=file_service, level=_LEVEL[sev], text=msg,
-                attrs={"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"},
-            )
+            return record(lineno, (ts, True), None, _LEVEL[sev], msg,
+                          {"format": "klog", "thread": int(thread), "caller": f"{src}:{src_line}"})
 
         return parse
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tools.models import Evidence, EvidenceKind
+from tools.models import Evidence
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.readers.logs_jsonl import (
@@ -32,18 +32,12 @@ def parse_pairs(line: str) -> dict[str, Any]:
     return out
 
 
-class LogfmtReader(common.LineFormatReader):
-    name = "log.logfmt"
-    what = "logfmt line"
-
+class LogfmtReader(common.LineFormatReader, name="log.logfmt", what="logfmt line"):
     def sniff(self, path: Path, head: str) -> bool:
         return common.mostly_matching(head, lambda ln: bool(_LINE.match(ln) and _KEYS & parse_pairs(ln).keys()))
 
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
-        line_match = _LINE.match
-        LOG = EvidenceKind.LOG
+        record, tz, line_match = common.line_record(rel, ctx), ctx.default_tz, _LINE.match
 
         def parse(line: str, lineno: int) -> Evidence | None:
             if not line_match(line):
@@ -66,7 +60,7 @@ class LogfmtReader(common.LineFormatReader):
                 if k in attrs:
                     text = attrs.pop(k)
                     break
-            service = file_service
+            service = None  # the file's
             for k in SERVICE_KEYS:
                 v = attrs.get(k)
                 if v:
@@ -76,10 +70,7 @@ class LogfmtReader(common.LineFormatReader):
             # since no step writes a key a later step reads (values are strings: no nested "http").
             normalise_http(attrs, attrs)
             attrs["format"] = "logfmt"
-            ts, assumed = parsed or common.UNDATED
-            n = str(lineno)
-            return common.make(LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
-                               service=service, level=level, text=text, attrs=attrs)
+            return record(lineno, parsed, service, level, text, attrs)
 
         return parse
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from tools.models import Evidence, EvidenceKind
+from tools.models import Evidence
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import MONTHS, parse_ts
@@ -44,66 +44,39 @@ def _nil(v: str) -> str | None:
     return None if v == "-" else v
 
 
-class Syslog5424Reader(common.LineFormatReader):
-    name = "log.syslog5424"
-    pattern = RFC5424
-    what = "RFC 5424 syslog line"
-
+class Syslog5424Reader(common.LineFormatReader, name="log.syslog5424", what="RFC 5424 syslog line", pattern=RFC5424):
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
-        match = RFC5424.match
-        LOG = EvidenceKind.LOG
+        record, tz, match = common.line_record(rel, ctx), ctx.default_tz, RFC5424.match
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
             if not m:
                 return None
             pri, ts_s, host, app, procid, msgid, sd, msg = m.groups()
-            parsed = parse_ts(ts_s, tz) if ts_s != "-" else None
             attrs: dict[str, object] = {"format": "syslog", "host": _nil(host), "pid": _nil(procid),
                                         "msgid": _nil(msgid)}
             if sd != "-":
                 attrs["structured_data"] = dict(_SD_PARAM.findall(sd))
-            ts, assumed = parsed or common.UNDATED
-            n = str(lineno)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
-                service=_nil(app) or file_service, level=pri_level(pri),
-                text=msg.lstrip("\ufeff"), attrs=attrs,
-            )
+            when = parse_ts(ts_s, tz) if ts_s != "-" else None
+            return record(lineno, when, _nil(app), pri_level(pri), msg.lstrip("\ufeff"), attrs)
 
         return parse
 
 
-class Syslog3164Reader(common.LineFormatReader):
-    name = "log.syslog3164"
-    needs_year = True
-    pattern = RFC3164
-    what = "RFC 3164 syslog line"
-
+class Syslog3164Reader(common.LineFormatReader, name="log.syslog3164", what="RFC 3164 syslog line", pattern=RFC3164,
+                       needs_year=True):
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        match = RFC3164.match
-        LOG = EvidenceKind.LOG
-        place = _Placer(ctx)
+        record, place, match = common.line_record(rel, ctx), _Placer(ctx), RFC3164.match
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = match(line)
-            if m:
-                pri, ts_s, host, app, pid, msg = m.groups()
-            else:
-                loose = _loose_fields(line)
-                if loose is None:
-                    return None
-                pri, ts_s, host, app, pid, msg = loose
-            n = str(lineno)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n,
-                ts=place(ts_s), assumed=True,
-                service=app or file_service, level=pri_level(pri), text=msg,
-                attrs={"format": "syslog", "host": host, "pid": pid},
-            )
+            fields = m.groups() if m else _loose_fields(line)
+            if fields is None:
+                return None
+            pri, ts_s, host, app, pid, msg = fields
+            # Always assumed: the year is placed, never read (an impossible date stays undated).
+            return record(lineno, (place(ts_s), True), app, pri_level(pri), msg,
+                          {"format": "syslog", "host": host, "pid": pid})
 
         return parse
 

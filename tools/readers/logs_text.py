@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tools.models import Evidence, EvidenceKind
+from tools.models import Evidence
 from tools.readers import common
 from tools.readers.base import ReadContext
 from tools.timeparse import TZINFOS, parse_ts
@@ -58,18 +58,13 @@ def _zone_impossible(line: str, p: int) -> bool:
     return two[:1] not in _ZONE_FIRST and two not in _ZONE_STARTS
 
 
-class PythonLoggingReader(common.LineFormatReader):
-    name = "log.pylogging"
-    what = "Python logging line"
-
+class PythonLoggingReader(common.LineFormatReader, name="log.pylogging", what="Python logging line"):
     def sniff(self, path: Path, head: str) -> bool:
         return common.mostly_matching(head, lambda ln: bool(PYLOG_DEFAULT.match(ln) or PYLOG_BASIC.match(ln)))
 
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
+        record, tz = common.line_record(rel, ctx), ctx.default_tz
         default_match, basic_match = PYLOG_DEFAULT.match, PYLOG_BASIC.match
-        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = default_match(line)
@@ -82,28 +77,15 @@ class PythonLoggingReader(common.LineFormatReader):
                     return None
                 lvl, logger, msg = m.groups()
                 parsed = None
-            ts, assumed = parsed or common.UNDATED
-            n = str(lineno)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n, ts=ts, assumed=assumed,
-                service=file_service, level=common.norm_level(lvl), text=msg,
-                attrs={"logger": logger, "format": "pylogging"},
-            )
+            return record(lineno, parsed, None, common.norm_level(lvl), msg, {"logger": logger, "format": "pylogging"})
 
         return parse
 
 
-class IsoTextLogReader(common.LineFormatReader):
-    name = "log.iso"
-    pattern = ISO_LINE
-    what = "timestamped log line"
-
+class IsoTextLogReader(common.LineFormatReader, name="log.iso", what="timestamped log line", pattern=ISO_LINE):
     def line_parser(self, rel: str, ctx: ReadContext) -> common.LineParser:
-        file_service, id_prefix = common.log_origin(rel, ctx)
-        tz = ctx.default_tz
+        record, tz, zone_impossible = common.line_record(rel, ctx), ctx.default_tz, _zone_impossible
         fast_match, full_match = _ISO_NO_ZONE.match, ISO_LINE.match
-        zone_impossible = _zone_impossible
-        LOG = EvidenceKind.LOG
 
         def parse(line: str, lineno: int) -> Evidence | None:
             m = fast_match(line)
@@ -120,12 +102,7 @@ class IsoTextLogReader(common.LineFormatReader):
                 attrs: dict[str, object] = {"format": "iso", "component": component}
             else:
                 attrs = {"format": "iso"}
-            n = str(lineno)
-            return common.make(
-                LOG, id_prefix + n, rel, "line " + n,
-                ts=parsed[0], assumed=parsed[1], service=file_service,
-                level=common.norm_level(lvl) if lvl else None, text=msg, attrs=attrs,
-            )
+            return record(lineno, parsed, None, common.norm_level(lvl) if lvl else None, msg, attrs)
 
         return parse
 

@@ -21,18 +21,10 @@ from agent.model import ValidationFinding
 from agent.validators.base import Context, Rule, finding
 from agent.validators.markdown import Unit
 from agent.validators.patterns import EVIDENCE_ID
+from agent.vocabulary import vocabulary
 
 RULE_ID = "confidence"
-_CONFIRMED = re.compile(r"(?<![\w-])(?:\*\*)?confirmed(?:\*\*)?(?![\w-])", re.I)
-_HEDGED = re.compile(r"\b(?:be|been|not|un|yet to be|once|until|if|whether|would be|must be|should be|needs? to be)"
-                     r"\s+confirmed\b|\bunconfirmed\b|\bto confirm\b", re.I)
-_CAUSAL = re.compile(r"\b(?:caus\w*|trigger\w*|root cause|RC-\d+|introduc\w*|responsible|hypothes\w*)\b", re.I)
-_REVERT = re.compile(r"\b(?:revert\w*|roll(?:ed|ing)?[ -]?back|rollback|undo(?:ne)?|downgrad\w*|disabl\w*|"
-                     r"turned off|restor\w*|ramped to 0)\b|this reverts commit", re.I)
-_RECOVERY = re.compile(r"\b(?:resolved|recover\w*|back to normal|baseline|stabili[sz]ed|healthy|green again|"
-                       r"error rate (?:is )?(?:back|normal))\b", re.I)
-_REPRO = re.compile(r"\breproduc(?:ed|es|ible)\b|\brepro'?d\b", re.I)
-_NOT_REPRO = re.compile(r"\b(?:not|n't|never|unable to|failed to|trying to|could not)\b[\w\s]{0,20}\brepro", re.I)
+_WORDS = vocabulary("confidence")
 SUGGESTION = ("Downgrade to \"likely\" and say what would confirm it (a revert of this change alone followed "
               "by recovery, or a reproduction), or cite the revert/rollback record and the later recovery "
               "record (or the reproduction) that prove it.")
@@ -54,10 +46,10 @@ def _record(lookup: Any, evidence_id: str) -> tuple[str, datetime | None] | None
 def proven(lookup: Any, ids: list[str]) -> bool:
     """Whether the cited records prove a causal claim: undo then later recovery, or a reproduction."""
     recs = [(i, r) for i in ids if (r := _record(lookup, i)) is not None]
-    if any(_REPRO.search(t) and not _NOT_REPRO.search(t) for _, (t, _ts) in recs):
+    if any(_WORDS.repro.search(t) and not _WORDS.not_repro.search(t) for _, (t, _ts) in recs):
         return True
-    undos = [ts for _, (t, ts) in recs if _REVERT.search(t)]
-    recoveries = [(i, ts) for i, (t, ts) in recs if _RECOVERY.search(t) and not _REVERT.search(t)]
+    undos = [ts for _, (t, ts) in recs if _WORDS.revert.search(t)]
+    recoveries = [(i, ts) for i, (t, ts) in recs if _WORDS.recovery.search(t) and not _WORDS.revert.search(t)]
     for u in undos:
         for _, r in recoveries:
             if u is None or r is None or r >= u:
@@ -67,15 +59,15 @@ def proven(lookup: Any, ids: list[str]) -> bool:
 
 def claims(unit: Unit, line: str) -> bool:
     """A causal "confirmed": a status on a hypothesis or root-cause line, or causal wording."""
-    hedged = _HEDGED.sub("", unit.text)
-    if not _CONFIRMED.search(hedged):
+    hedged = _WORDS.hedged.sub("", unit.text)
+    if not _WORDS.confirmed.search(hedged):
         return False
     title = unit.section.title.lower()
     if "hypothes" in title:
         return True
     if "root cause" in title and not re.match(r"\s*[-*]\s*\*\*CF-", line):
         return True
-    return bool(_CAUSAL.search(hedged)) and not re.match(r"\s*[-*]\s*\*\*CF-", line)
+    return bool(_WORDS.causal.search(hedged)) and not re.match(r"\s*[-*]\s*\*\*CF-", line)
 
 
 def check(ctx: Context) -> list[ValidationFinding]:
@@ -98,7 +90,7 @@ def check(ctx: Context) -> list[ValidationFinding]:
 
 def downgrade(text: str) -> str:
     """The repair: "confirmed" as a status becomes "likely" (wording only; the evidence is unchanged)."""
-    return _CONFIRMED.sub(lambda m: m.group(0).replace("confirmed", "likely").replace("Confirmed", "Likely"), text)
+    return _WORDS.confirmed.sub(lambda m: m.group(0).replace("confirmed", "likely").replace("Confirmed", "Likely"), text)
 
 
 RULE = Rule(RULE_ID, check, "error", "\"Confirmed\" causes cite a revert/rollback then recovery, or a reproduction.",
