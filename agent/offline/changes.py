@@ -271,7 +271,7 @@ class UndoProof(NamedTuple):
 
     undo: list[str]  # the revert/rollback record first, then its production record when different
     recovery: str
-    what: str  # "commit `249d090417df`", "rollout `app@abc`", said in the statement
+    what: str  # "commit `9e4b2f6a0c87`", "rollout `app@abc`", said in the statement
 
 
 def undo_proof(store: EvidenceReader, top: TriggerCandidate, onset: datetime,

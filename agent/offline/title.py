@@ -2,7 +2,7 @@
 component, and the change it followed when one is ranked.
 
 A title someone wrote (manifest, chat scope gate) is kept. A placeholder is replaced: the engine's
-"Incident review of <dump>" or a bare slug such as a dump's folder name ("rag-reindex.tar.gz"),
+"Incident review of <dump>" or a bare slug such as a dump's folder name ("incident-42.tar.gz"),
 which says nothing about the incident. Every word of a composed title comes from the analysis
 (taxonomy mode, the failing component or a named service, the top change's own summary).
 """

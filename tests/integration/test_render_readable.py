@@ -93,7 +93,7 @@ def test_title_names_symptom_component_and_change() -> None:
                  suspected_triggers=[TriggerCandidate(ref="abc1234", summary="serving: upgrade vllm 0.5.5 -> 0.6.2, raise util")])
     title = compose(Scope(title="Incident review of dump"), a)
     assert title == "vllm-inference: out-of-memory in the serving engine after “serving: upgrade vllm 0.5.5 -> 0.6.2”"
-    for placeholder in ("Incident review of dump", "rag-reindex.tar.gz", "inc-2024-10-08", ""):
+    for placeholder in ("Incident review of dump", "incident-42.tar.gz", "inc-2024-10-08", ""):
         assert is_placeholder(placeholder)
         assert incident_title(Scope(title=placeholder), a) == title
     assert incident_title(Scope(title="Chat down after upgrade"), a) == "Chat down after upgrade"

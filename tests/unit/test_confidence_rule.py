@@ -14,9 +14,9 @@ def _t(s: str) -> datetime:
 
 
 EVIDENCE = InMemoryEvidence([
-    ("commit:533f0bba9979", "prod: raise gpu_memory_utilization", _t("2026-01-01T10:00:00")),
+    ("commit:5a1e0c3d7b21", "prod: raise gpu_memory_utilization", _t("2026-01-01T10:00:00")),
     ("chat:inc:1", "rolled back the image to the 2025-12-20 build", _t("2026-01-01T12:10:00")),
-    ("commit:249d090417df", 'Revert "prod: raise gpu_memory_utilization" This reverts commit 533f0bba9979.',
+    ("commit:9e4b2f6a0c87", 'Revert "prod: raise gpu_memory_utilization" This reverts commit 5a1e0c3d7b21.',
      _t("2026-01-01T12:05:00")),
     ("alert:am:1", "HighErrorRate resolved", _t("2026-01-01T12:20:00")),
     ("alert:am:0", "HighErrorRate resolved", _t("2026-01-01T11:00:00")),
@@ -34,19 +34,19 @@ def _run(md: str) -> list[str]:
 
 
 def test_confirmed_without_revert_evidence_is_flagged() -> None:
-    md = _doc("- *Change `533f0bba9979` triggered the incident.* — status: **confirmed** (`commit:533f0bba9979`)")
+    md = _doc("- *Change `5a1e0c3d7b21` triggered the incident.* — status: **confirmed** (`commit:5a1e0c3d7b21`)")
     assert len(_run(md)) == 1
 
 
 def test_rollback_to_an_older_image_is_not_proof_when_recovery_came_before_it() -> None:
-    md = _doc("- *Change `533f0bba9979` triggered the incident.* — status: **confirmed** "
-              "(`commit:533f0bba9979`, `chat:inc:1`, `alert:am:0`)")
+    md = _doc("- *Change `5a1e0c3d7b21` triggered the incident.* — status: **confirmed** "
+              "(`commit:5a1e0c3d7b21`, `chat:inc:1`, `alert:am:0`)")
     assert len(_run(md)) == 1  # the only recovery cited precedes the rollback
 
 
 def test_cited_revert_then_later_recovery_passes() -> None:
-    md = _doc("- **RC-1** (confirmed): Change `533f0bba9979` caused it. (`commit:533f0bba9979`, "
-              "`commit:249d090417df`, `alert:am:1`)", section="## Root Causes & Contributing Factors")
+    md = _doc("- **RC-1** (confirmed): Change `5a1e0c3d7b21` caused it. (`commit:5a1e0c3d7b21`, "
+              "`commit:9e4b2f6a0c87`, `alert:am:1`)", section="## Root Causes & Contributing Factors")
     assert _run(md) == []
 
 
@@ -63,10 +63,10 @@ def test_hedged_and_observational_confirmed_are_left_alone() -> None:
 
 
 def test_repair_downgrades_to_likely() -> None:
-    md = _doc("- *Change `533f0bba9979` triggered the incident.* — status: **confirmed** (`commit:533f0bba9979`)")
+    md = _doc("- *Change `5a1e0c3d7b21` triggered the incident.* — status: **confirmed** (`commit:5a1e0c3d7b21`)")
     findings = validate_markdown(md, evidence=EVIDENCE, rules=["confidence"])
     fixed = repair_markdown(md, findings)
     assert "status: **likely**" in fixed and validate_markdown(fixed, evidence=EVIDENCE, rules=["confidence"]) == []
-    r = report(hypotheses=[{"statement": "Change `533f0bba9979` triggered the incident.", "status": "confirmed",
-                            "evidence": ["commit:533f0bba9979"]}])
+    r = report(hypotheses=[{"statement": "Change `5a1e0c3d7b21` triggered the incident.", "status": "confirmed",
+                            "evidence": ["commit:5a1e0c3d7b21"]}])
     assert repair_report(r, findings).hypotheses[0].status == "likely"
