@@ -196,7 +196,7 @@ def similar(
         res = search(session, query, k=k, use_embeddings=False if no_embeddings else None)
     if as_json:
         print(json.dumps({"rankers": res.rankers, "note": res.note,
-                          "hits": [h.__dict__ for h in res.hits]}, indent=2))
+                          "hits": [h.model_dump() for h in res.hits]}, indent=2))
         return
     if res.note:
         err.print(f"[yellow]{escape(res.note)}[/]")

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
@@ -52,8 +53,9 @@ class Query:
     exclude_ids: set[int] = field(default_factory=set)
 
 
-@dataclass
-class SimilarIncident:
+class SimilarIncident(BaseModel):
+    """One hit, as the CLI prints it and the service returns it (the service's response model)."""
+
     id: int
     source: str
     source_ref: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from incidents.models import Action, ActionStatus, Incident, Tag
+from incidents.similar import SimilarIncident
 from service import audit
 from service.auth.deps import client_address, incident_for, require_role, visible_ids_filter
 from service.db import get_session
@@ -91,19 +92,8 @@ class MarkDone(BaseModel):
                                  description="How done-ness was checked; with it the action becomes 'verified'")
 
 
-class SimilarView(BaseModel):
-    id: int
-    source: str
-    source_ref: str
-    title: str
-    incident_date: str | None
-    score: float
-    components: dict[str, float]
-    shared: dict[str, list[str]]
-
-
 class SimilarResult(BaseModel):
-    items: list[SimilarView]
+    items: list[SimilarIncident]
     rankers: list[str]
     note: str
 
@@ -234,16 +224,20 @@ def incident_actions(incident: Incident = Depends(incident_for("read.actions")))
 def mark_action_done(key: str, body: MarkDone | None = None,
                      incident: Incident = Depends(incident_for("action.done", Role.editor)),
                      session: Session = Depends(get_session)) -> ActionView:
-    """Marks a remediation done (editor); with evidence of the check it becomes `verified`."""
-    action = next((a for a in incident.actions if a.action_key == key), None)
-    if action is None:
+    """Marks a remediation done (editor); with evidence of the check it becomes `verified`.
+    The status rules (and the redaction of stored evidence) are incidents.actions.set_status's,
+    the same the CLI uses."""
+    from incidents.actions import ActionProblem, set_status
+
+    if not any(a.action_key == key for a in incident.actions):
         raise ApiError(404, f"incident {incident.id} has no action {key!r}",
                        f"list them with GET /api/incidents/{incident.id}/actions")
     evidence = (body.evidence or "").strip() if body else ""
-    action.status = ActionStatus.verified if evidence else ActionStatus.done
-    if evidence:
-        action.verified_evidence = evidence
-    action.status_changed_at = datetime.now(timezone.utc)
+    try:
+        action = set_status(session, incident.id, key, ActionStatus.verified if evidence else ActionStatus.done,
+                            evidence=evidence or None)
+    except ActionProblem as exc:  # unreachable for these two statuses; said plainly if it ever is
+        raise ApiError(422, str(exc), "send the evidence of verification") from exc
     session.commit()
     return _action_view(action)
 
@@ -286,7 +280,7 @@ def similar_incidents(request: Request, k: int = Query(5, ge=1, le=50),
         query = SimilarQuery(text=f"{incident.title}\n{incident.summary}\n{incident.search_text}", tags=tags)
     query.exclude_ids = _invisible_ids(session, user) | {incident.id}
     result = search(session, query, k=k)
-    hits = [SimilarView(**vars(h)) for h in result.hits]
+    hits = result.hits
     shown = list(session.scalars(select(Incident).where(Incident.id.in_([h.id for h in hits]))))
     _audit_listed(session, user, shown, "list.similar", client_address(request))
     return SimilarResult(items=hits, rankers=result.rankers, note=result.note)

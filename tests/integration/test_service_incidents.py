@@ -238,6 +238,10 @@ def test_mark_done_with_and_without_evidence(world: World) -> None:
     assert done["status"] == "done" and done["status_changed_at"]
     verified = post(url, json={"evidence": "game day 2025-04-02: rollback in 4 min"}, headers=world.h("ed")).json()
     assert verified["status"] == "verified" and verified["verified_evidence"].startswith("game day")
+    # Evidence is stored through the same redaction as the CLI's `actions set`.
+    leaked = post(url, json={"evidence": "checked with key sk-live-abcdefghijklmnopqrstuvwx"},
+                  headers=world.h("ed")).json()
+    assert "abcdefghijklmnopqrstuvwx" not in leaked["verified_evidence"]
     assert_error(post(f"/api/incidents/{world.public_id}/actions/AI-999/done", headers=world.h("ed")), 404)
     open_keys = [a["key"] for a in world.client.get("/api/actions", headers=world.h("eve")).json()]  # type: ignore[attr-defined]
     assert open_keys == []
