@@ -57,13 +57,11 @@ def _environment() -> Environment:
 
 
 def human_seconds(value: float | None) -> str:
-    """A duration the report computed, shown as h/m/s (never invented: None stays a gap)."""
-    if value is None:
-        return "—"
-    total = int(round(value))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h {m}m" if h else (f"{m}m {s}s" if m else f"{s}s")
+    """A duration the report computed, written as the report writes it (agent.offline.detection),
+    so the side panel and the report text agree; None stays a gap, shown as a dash."""
+    from agent.offline.detection import human_duration
+
+    return "—" if value is None else human_duration(value)
 
 
 templates = Jinja2Templates(env=_environment())
