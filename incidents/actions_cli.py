@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from incidents.cli import DB_HELP, _session, err, out
+from incidents.cli import DB_HELP, _session, err, incident_or_exit, out
 
 actions_app = typer.Typer(no_args_is_help=True,
                           help="Remediation actions across incidents: list, set status, export to trackers, sync back.")
@@ -166,13 +166,9 @@ def follow_up_cmd(
 ) -> None:
     """The follow-up review of one incident: each action with how its verification will be checked."""
     from incidents.followup import ReviewItem, checklist, review_ics
-    from incidents.similar import load_incident
 
     with _session(ctx, db) as session:
-        inc = load_incident(session, incident)
-        if inc is None:
-            err.print(f"[bold red]error:[/] no incident {incident}; `postmortem incidents list` shows the ids")
-            raise typer.Exit(1)
+        inc = incident_or_exit(session, incident)
         items = [ReviewItem(key=a.action_key, action=a.action, owner=a.owner, due=a.due,
                             verification=a.verification, status=a.status.value)
                  for a in sorted(inc.actions, key=lambda a: a.action_key)]

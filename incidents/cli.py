@@ -39,6 +39,18 @@ def _session(ctx: typer.Context, db: Optional[str]):  # type: ignore[no-untyped-
         raise typer.Exit(2)
 
 
+def incident_or_exit(session: Any, incident_id: int) -> Any:
+    """The incident with its tags and actions, or a one-line error and exit 1 (every command that
+    takes an incident id)."""
+    from incidents.similar import load_incident
+
+    inc = load_incident(session, incident_id)
+    if inc is None:
+        err.print(f"[bold red]error:[/] no incident {incident_id}; `postmortem incidents list` shows the ids")
+        raise typer.Exit(1)
+    return inc
+
+
 @incidents_app.command("import")
 def import_cmd(
     ctx: typer.Context,
@@ -111,14 +123,8 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="All stored fields as JSON"),
 ) -> None:
     """Show one incident: fields, tags and actions."""
-    from incidents.similar import load_incident
-
     with _session(ctx, db) as session:
-        inc = load_incident(session, incident_id)
-        if inc is None:
-            err.print(f"[bold red]error:[/] no incident {incident_id}")
-            raise typer.Exit(1)
-        data = _incident_dict(inc)
+        data = _incident_dict(incident_or_exit(session, incident_id))
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from incidents.cli import DB_HELP, _session, err, out
+from incidents.cli import DB_HELP, _session, err, incident_or_exit, out
 
 gameday_app = typer.Typer(no_args_is_help=True,
                           help="Game days from incidents: plan a staging scenario, score a game day's evidence.")
@@ -50,13 +50,9 @@ def plan_cmd(
     """Write a staging game-day scenario for one incident: what to inject, the detection time to
     beat, and success criteria from its actions' verification methods."""
     from incidents.gameday import plan, scenario_yaml
-    from incidents.similar import load_incident
 
     with _session(ctx, db) as session:
-        inc = load_incident(session, incident)
-        if inc is None:
-            err.print(f"[bold red]error:[/] no incident {incident}; `postmortem incidents list` shows the ids")
-            raise typer.Exit(1)
+        inc = incident_or_exit(session, incident)
         scenario = plan(inc)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(scenario_yaml(scenario), encoding="utf-8")
